@@ -1,0 +1,134 @@
+/**
+ * Renders the `function` and `trigger` blocks of routines.hcl to SQL.
+ *
+ * The community build of Atlas neither plans nor inspects functions and
+ * triggers, so the project applies them itself, from the same HCL blocks an
+ * Atlas Pro environment would manage. Both the declarative path (db:apply)
+ * and the migration that the versioned path replays come from `renderRoutines`.
+ */
+import { parse } from "@cdktf/hcl2json"
+import { readFile } from "node:fs/promises"
+import { projectFile } from "./paths.ts"
+
+interface FunctionBlock {
+  readonly schema: string
+  readonly lang: string
+  readonly return: string
+  readonly as: string
+}
+
+interface TriggerBlock {
+  readonly on: string
+  readonly for: string
+  readonly before?: ReadonlyArray<Record<string, boolean>>
+  readonly after?: ReadonlyArray<Record<string, boolean>>
+  readonly execute: ReadonlyArray<{ readonly function: string }>
+}
+
+interface TableBlock {
+  readonly schema: string
+}
+
+type Blocks<T> = Record<string, ReadonlyArray<T>>
+
+/** A reference such as `${schema.control_plane}` names `control_plane`. */
+const referenced = (kind: string, expression: string): string => {
+  const match = /^\$\{(\w+)\.(\w+)\}$/.exec(expression)
+  if (match === null || match[1] !== kind) {
+    throw new Error(`routines.hcl: expected a reference to a ${kind}, found ${expression}`)
+  }
+  return match[2]!
+}
+
+/** A bare identifier such as `${PLpgSQL}` reads `PLpgSQL`. */
+const identifier = (expression: string): string => {
+  const match = /^\$\{(\w+)\}$/.exec(expression)
+  if (match === null) throw new Error(`routines.hcl: expected an identifier, found ${expression}`)
+  return match[1]!
+}
+
+const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`
+
+const only = <T>(blocks: ReadonlyArray<T> | undefined, what: string): T => {
+  if (blocks === undefined || blocks.length !== 1) throw new Error(`routines.hcl: ${what} must be declared once`)
+  return blocks[0]!
+}
+
+const eventsOf = (timing: ReadonlyArray<Record<string, boolean>>): string =>
+  Object.entries(only(timing, "a trigger's timing block"))
+    .filter(([, on]) => on)
+    .map(([event]) => event.toUpperCase())
+    .join(" OR ")
+
+const renderFunction = (name: string, fn: FunctionBlock): string => {
+  const schema = referenced("schema", fn.schema)
+  const body = fn.as.endsWith("\n") ? fn.as : `${fn.as}\n`
+  return [
+    `CREATE OR REPLACE FUNCTION ${quoteIdent(schema)}.${quoteIdent(name)}()`,
+    `RETURNS ${identifier(fn.return)}`,
+    `LANGUAGE ${identifier(fn.lang).toLowerCase()}`,
+    `AS $$`,
+    `${body}$$;`
+  ].join("\n")
+}
+
+const renderTrigger = (
+  name: string,
+  trigger: TriggerBlock,
+  functions: Blocks<FunctionBlock>,
+  tables: Blocks<TableBlock>
+): string => {
+  const table = referenced("table", trigger.on)
+  const tableSchema = referenced("schema", only(tables[table], `table ${table}`).schema)
+  const functionName = referenced("function", only(trigger.execute, `trigger ${name}'s execute block`).function)
+  const functionSchema = referenced("schema", only(functions[functionName], `function ${functionName}`).schema)
+  const timing = trigger.before !== undefined ? `BEFORE ${eventsOf(trigger.before)}` : `AFTER ${eventsOf(trigger.after ?? [])}`
+  return [
+    `CREATE OR REPLACE TRIGGER ${quoteIdent(name)}`,
+    `${timing} ON ${quoteIdent(tableSchema)}.${quoteIdent(table)}`,
+    `FOR EACH ${identifier(trigger.for)}`,
+    `EXECUTE FUNCTION ${quoteIdent(functionSchema)}.${quoteIdent(functionName)}();`
+  ].join("\n")
+}
+
+const parseHcl = async (file: string): Promise<Record<string, unknown>> =>
+  parse(file, await readFile(projectFile(file), "utf8")) as Promise<Record<string, unknown>>
+
+/** Names of the triggers routines.hcl declares, in file order of rendering. */
+export interface Routines {
+  readonly functions: ReadonlyArray<string>
+  readonly triggers: ReadonlyArray<{ readonly name: string; readonly table: string }>
+  /** Idempotent SQL (CREATE OR REPLACE) creating every function, then every trigger. */
+  readonly sql: string
+}
+
+/** Reads routines.hcl (and the tables of schema.hcl) and renders them to SQL. */
+export const renderRoutines = async (): Promise<Routines> => {
+  const routines = await parseHcl("routines.hcl")
+  const schema = await parseHcl("schema.hcl")
+  const functions = (routines["function"] ?? {}) as Blocks<FunctionBlock>
+  const triggers = (routines["trigger"] ?? {}) as Blocks<TriggerBlock>
+  const tables = (schema["table"] ?? {}) as Blocks<TableBlock>
+  const functionNames = Object.keys(functions).sort()
+  const triggerNames = Object.keys(triggers).sort()
+  const statements = [
+    ...functionNames.map((name) => renderFunction(name, only(functions[name], `function ${name}`))),
+    ...triggerNames.map((name) => renderTrigger(name, only(triggers[name], `trigger ${name}`), functions, tables))
+  ]
+  return {
+    functions: functionNames,
+    triggers: triggerNames.map((name) => ({ name, table: referenced("table", only(triggers[name], name).on) })),
+    sql: `${statements.join("\n\n")}\n`
+  }
+}
+
+/** Migration files holding the rendered routines end with this. */
+export const routinesMigrationSuffix = "_updated_at_routines.sql"
+
+/** The exact content of a migration that creates the current routines. */
+export const renderRoutinesMigration = async (): Promise<string> =>
+  [
+    "-- Generated by `npm run db:routines` from routines.hcl: do not edit.",
+    "-- The community build of Atlas does not manage functions or triggers.",
+    (await renderRoutines()).sql
+  ].join("\n")
