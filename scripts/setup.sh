@@ -14,7 +14,9 @@ say() { $quiet || echo "setup: $*" >&2; }
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -x node_modules/.bin/node ] || [ "$(cat node_modules/.setup-stamp 2>/dev/null)" != "$lock_sum" ]; then
   say "installing npm packages (Node 24 included)"
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  # `npm install`, not `npm ci`: the lock records only this platform's binaries
+  # of squawk-cli (the registry here serves no others), which `npm ci` refuses.
+  npm install --no-audit --no-fund --loglevel=error >&2
   echo "$lock_sum" > node_modules/.setup-stamp
 fi
 
