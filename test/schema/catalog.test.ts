@@ -176,7 +176,7 @@ describe("behaviour: what the schema enforces, through plain SQL", () => {
       VALUES (${tenantId}, 'v1:test:AAAA', 'tenant_db', 'db.internal', 'active') RETURNING id, port`)
     return row
   }
-  const codeOf = async (query: Promise<unknown>): Promise<{ code?: string; constraint?: string }> => {
+  const codeOf = async (query: Promise<unknown>): Promise<{ code: string | undefined; constraint: string | undefined }> => {
     try {
       await query
     } catch (error) {
