@@ -78,3 +78,17 @@ describe("versioned and declarative paths", () => {
     expect(await systemAdminCount(declarative.url)).toBe(1)
   })
 })
+
+describe("db:apply in a shared database", () => {
+  it("never drops schema public nor what other applications keep there", async () => {
+    const shared = await createTestDatabase("shared")
+    try {
+      await withConnection(shared.url, (db) => db.query(sql`CREATE TABLE public.keep_me (id int); INSERT INTO public.keep_me VALUES (7)`))
+      await applyDesiredState(shared.url)
+      const rows = await withConnection(shared.url, (db) => db.query(sql`SELECT id FROM public.keep_me`))
+      expect(rows).toEqual([{ id: 7 }])
+    } finally {
+      await shared.drop()
+    }
+  })
+})
