@@ -1,0 +1,50 @@
+/**
+ * How the control plane reaches its database, read from the environment:
+ *
+ *   DATABASE_URL                          required; held as Redacted, never printed
+ *   CONTROL_PLANE_POOL_SIZE               connections in the pool (default 10)
+ *   CONTROL_PLANE_STATEMENT_TIMEOUT_MS    server-side limit per statement (default 30000)
+ *   CONTROL_PLANE_CONNECT_TIMEOUT_MS      limit for opening a connection (default 10000)
+ *   CONTROL_PLANE_QUEUE_TIMEOUT_MS        limit for waiting on a pooled connection (default 60000)
+ */
+import { Config, Context, Layer, Schema } from "effect"
+import type { Redacted } from "effect"
+
+export interface DatabaseSettings {
+  readonly url: Redacted.Redacted<string>
+  readonly poolSize: number
+  readonly statementTimeoutMs: number
+  readonly connectTimeoutMs: number
+  readonly queueTimeoutMs: number
+}
+
+/** The defaults, as documented above. */
+export const databaseDefaults = {
+  poolSize: 10,
+  statementTimeoutMs: 30_000,
+  connectTimeoutMs: 10_000,
+  queueTimeoutMs: 60_000
+} as const
+
+const positiveInt = (name: string, fallback: number) =>
+  Config.schema(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)), name).pipe(Config.withDefault(fallback))
+
+/** The settings as an effect `Config` (a missing DATABASE_URL fails with a ConfigError naming it). */
+export const databaseConfig: Config.Config<DatabaseSettings> = Config.all({
+  url: Config.Redacted("DATABASE_URL"),
+  poolSize: positiveInt("CONTROL_PLANE_POOL_SIZE", databaseDefaults.poolSize),
+  statementTimeoutMs: positiveInt("CONTROL_PLANE_STATEMENT_TIMEOUT_MS", databaseDefaults.statementTimeoutMs),
+  connectTimeoutMs: positiveInt("CONTROL_PLANE_CONNECT_TIMEOUT_MS", databaseDefaults.connectTimeoutMs),
+  queueTimeoutMs: positiveInt("CONTROL_PLANE_QUEUE_TIMEOUT_MS", databaseDefaults.queueTimeoutMs)
+})
+
+export class DatabaseConfig extends Context.Service<DatabaseConfig, DatabaseSettings>()(
+  "control-plane/DatabaseConfig"
+) {
+  /** Reads the settings from the current ConfigProvider (the environment by default). */
+  static readonly layer = Layer.effect(DatabaseConfig, databaseConfig)
+
+  /** Fixed settings: the URL plus any overrides of the defaults (tests, scripts). */
+  static readonly layerWith = (settings: Pick<DatabaseSettings, "url"> & Partial<DatabaseSettings>) =>
+    Layer.succeed(DatabaseConfig, { ...databaseDefaults, ...settings })
+}

@@ -1,0 +1,116 @@
+/**
+ * The Db service: one @databases/pg connection pool, opened when the layer is
+ * built and disposed when its scope closes, with queries and transactions as
+ * Effects. Every driver failure becomes a DbError classified by pgErrors.ts,
+ * so no SQL text, parameter or connection string ever reaches a caller.
+ *
+ * Queries inside `transaction(effect)` run on that transaction's connection;
+ * it commits when the effect succeeds and rolls back when it fails, dies or is
+ * interrupted. Nested transactions become savepoints.
+ */
+import pg, { sql } from "@databases/pg"
+import type { ConnectionPool, Queryable, SQLQuery, Transaction } from "@databases/pg"
+import { Context, Effect, Exit, Layer, Redacted } from "effect"
+import { DbError } from "../domain/errors.ts"
+import { DatabaseConfig } from "./DatabaseConfig.ts"
+import type { DatabaseSettings } from "./DatabaseConfig.ts"
+import { classifyPgError, toDbError } from "./pgErrors.ts"
+
+export { sql }
+export type { SQLQuery }
+
+export interface DbService {
+  /**
+   * Runs one statement and gives its rows. `Row` is the caller's promise about
+   * their shape: use the generated row types of src/db/generated/.
+   */
+  readonly query: <Row = Record<string, unknown>>(query: SQLQuery) => Effect.Effect<ReadonlyArray<Row>, DbError>
+  /** Runs `effect` in one transaction: commit on success, rollback on failure or interruption. */
+  readonly transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | DbError, R>
+}
+
+// The transaction the current fiber is in, tagged with the pool it belongs
+// to, so that a second Db (another pool) never borrows it.
+interface OpenTransaction {
+  readonly pool: ConnectionPool
+  readonly transaction: Transaction
+}
+const CurrentTransaction = Context.Reference<OpenTransaction | undefined>("control-plane/Db/CurrentTransaction", {
+  defaultValue: () => undefined
+})
+
+// Thrown inside the driver's tx callback to make it roll back; never escapes.
+const rollback = Symbol("rollback")
+
+/** Opens the pool. Nothing connects until the first query. */
+export const openPool = (settings: DatabaseSettings, onIdleError: (error: Error) => void): ConnectionPool =>
+  pg.default({
+    connectionString: Redacted.value(settings.url),
+    bigIntMode: "bigint",
+    poolSize: settings.poolSize,
+    statementTimeoutMilliseconds: settings.statementTimeoutMs,
+    connectionTimeoutMilliseconds: settings.connectTimeoutMs,
+    queueTimeoutMilliseconds: settings.queueTimeoutMs,
+    onError: onIdleError
+  })
+
+const makeDb = (pool: ConnectionPool): DbService => {
+  const queryableFor = (open: OpenTransaction | undefined): Queryable =>
+    open !== undefined && open.pool === pool ? open.transaction : pool
+
+  const query = <Row>(statement: SQLQuery): Effect.Effect<ReadonlyArray<Row>, DbError> =>
+    CurrentTransaction.use((open) =>
+      Effect.tryPromise({ try: () => queryableFor(open).query(statement), catch: toDbError })
+    )
+
+  const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | DbError, R> =>
+    Effect.gen(function*() {
+      const context = yield* Effect.context<R>()
+      const outer = queryableFor(yield* CurrentTransaction)
+      return yield* Effect.callback<A, E | DbError>((resume, signal) => {
+        let inner: Exit.Exit<A, E> | undefined
+        const settled = outer
+          .tx(async (transaction) => {
+            const run = Effect.runPromiseExitWith(Context.add(context, CurrentTransaction, { pool, transaction }))
+            inner = await run(effect, { signal })
+            if (Exit.isFailure(inner)) throw rollback
+            return inner.value
+          })
+          .then(
+            (value) => resume(Effect.succeed(value)),
+            // After a rollback the effect's own failure wins; anything else is
+            // the driver failing to begin or commit.
+            (error) => resume(inner !== undefined && Exit.isFailure(inner) ? inner : Effect.fail(toDbError(error)))
+          )
+        // On interruption the signal interrupts the inner fiber; wait for the rollback.
+        return Effect.promise(() => settled)
+      })
+    })
+
+  return { query, transaction }
+}
+
+export class Db extends Context.Service<Db, DbService>()("control-plane/Db") {
+  /** Db on the settings of DatabaseConfig; the pool lives as long as the layer. */
+  static readonly layerNoDeps = Layer.effect(
+    Db,
+    Effect.gen(function*() {
+      const settings = yield* DatabaseConfig
+      const context = yield* Effect.context<never>()
+      // A pooled connection that fails while idle is replaced by the pool;
+      // say so in the log, by reason only (the driver message may name the host).
+      const onIdleError = (error: Error) =>
+        Effect.runForkWith(context)(
+          Effect.logWarning("An idle database connection failed and was dropped", classifyPgError(error)._tag)
+        )
+      const pool = yield* Effect.acquireRelease(
+        Effect.sync(() => openPool(settings, onIdleError)),
+        (pool) => Effect.promise(() => pool.dispose())
+      )
+      return Db.of(makeDb(pool))
+    })
+  )
+
+  /** Db configured from the environment (DatabaseConfig.layer). */
+  static readonly layer = Db.layerNoDeps.pipe(Layer.provide(DatabaseConfig.layer))
+}

@@ -1,0 +1,77 @@
+/**
+ * Classifies whatever @databases/pg (node-postgres underneath) throws into a
+ * DbError reason. Pure, so it is tested with fake error objects.
+ *
+ * Only the SQLSTATE code and the constraint name are kept: the driver's
+ * messages quote the SQL (and, for connection failures, host and port), so
+ * they never leave this module.
+ */
+import {
+  ConnectionError,
+  DbError,
+  ForeignKeyViolation,
+  InvalidTextRepresentation,
+  QueryTimeout,
+  UniqueViolation,
+  Unknown
+} from "../domain/errors.ts"
+import type { DbErrorReason } from "../domain/errors.ts"
+
+// Node's socket errors when the server cannot be reached or drops the line.
+const socketErrorCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN"
+])
+
+// SQLSTATEs (outside class 08) that mean "this session is gone or was never
+// allowed": shutdown, crash, not yet accepting, too many connections,
+// unknown database.
+const connectionSqlStates = new Set(["57P01", "57P02", "57P03", "53300", "3D000"])
+
+// node-postgres reports a dropped or timed-out connection without a code.
+const connectionMessages =
+  /connection terminated|terminating connection|timeout expired|not queryable|connection error|client was closed/i
+
+const stringField = (error: object, field: string): string | undefined => {
+  const value = (error as Record<string, unknown>)[field]
+  return typeof value === "string" ? value : undefined
+}
+
+/** The DbError reason for a value thrown by the driver or the pool. */
+export const classifyPgError = (error: unknown): DbErrorReason => {
+  if (typeof error !== "object" || error === null) return new Unknown({})
+  const code = stringField(error, "code")
+  const constraint = stringField(error, "constraint") ?? "unknown"
+  switch (code) {
+    case "23505":
+      return new UniqueViolation({ constraint })
+    case "23503":
+      return new ForeignKeyViolation({ constraint })
+    case "22P02":
+      return new InvalidTextRepresentation({})
+    case "57014": // query_canceled: statement_timeout
+    case "CONNECTION_POOL:QUEUE_TIMEOUT":
+      return new QueryTimeout({})
+    case "CONNECTION_POOL:OPEN_TIMEOUT":
+      return new ConnectionError({})
+  }
+  if (code !== undefined) {
+    if (socketErrorCodes.has(code) || connectionSqlStates.has(code)) return new ConnectionError({})
+    // Class 08: connection exception; class 28: invalid authorization (login refused).
+    if (/^(08|28)[0-9A-Z]{3}$/.test(code)) return new ConnectionError({})
+    if (/^[0-9A-Z]{5}$/.test(code)) return new Unknown({ code })
+    return new Unknown({})
+  }
+  const message = stringField(error, "message") ?? ""
+  return connectionMessages.test(message) ? new ConnectionError({}) : new Unknown({})
+}
+
+/** The DbError for a value thrown by the driver or the pool. */
+export const toDbError = (error: unknown): DbError => new DbError({ reason: classifyPgError(error) })

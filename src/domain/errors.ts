@@ -1,0 +1,98 @@
+/**
+ * The errors every control-plane service shares: `InvalidInput` for input that
+ * failed its Schema at the edge (nothing was written), and `DbError` for a
+ * database failure, classified into a `reason` once (see src/db/pgErrors.ts).
+ *
+ * Neither ever carries SQL text, query parameters or a connection string: the
+ * driver's own messages embed the SQL, so they are dropped, and only the
+ * SQLSTATE code and constraint name survive.
+ */
+import { Effect, Schema } from "effect"
+
+/** Input that failed validation; `message` says what is wrong and where. */
+export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
+  message: Schema.String
+}) {}
+
+/**
+ * Decodes `input` with `schema` at a service's edge. The failure names what
+ * was being decoded (`what`, e.g. "tenant name") and lists every issue.
+ */
+export const decodeInput = <S extends Schema.Decoder<unknown>>(schema: S, what: string) => {
+  const decode = Schema.decodeUnknownEffect(schema)
+  return (input: unknown): Effect.Effect<S["Type"], InvalidInput, S["DecodingServices"]> =>
+    decode(input, { errors: "all" }).pipe(
+      Effect.mapError((error) => new InvalidInput({ message: `Invalid ${what}: ${error.message}` }))
+    )
+}
+
+/** A unique constraint or unique index refused a duplicate (SQLSTATE 23505). */
+export class UniqueViolation extends Schema.TaggedClass<UniqueViolation>()("UniqueViolation", {
+  constraint: Schema.String
+}) {}
+
+/** A foreign key refused a row or a delete (SQLSTATE 23503). */
+export class ForeignKeyViolation extends Schema.TaggedClass<ForeignKeyViolation>()("ForeignKeyViolation", {
+  constraint: Schema.String
+}) {}
+
+/** PostgreSQL could not read a value as its type, e.g. a bad uuid or enum label (SQLSTATE 22P02). */
+export class InvalidTextRepresentation extends Schema.TaggedClass<InvalidTextRepresentation>()(
+  "InvalidTextRepresentation",
+  {}
+) {}
+
+/** The server could not be reached, refused the login, or the connection was lost. */
+export class ConnectionError extends Schema.TaggedClass<ConnectionError>()("ConnectionError", {}) {}
+
+/** A statement, or the wait for a pooled connection, took longer than allowed. */
+export class QueryTimeout extends Schema.TaggedClass<QueryTimeout>()("QueryTimeout", {}) {}
+
+/** Anything else; `code` is the SQLSTATE when the server sent one. */
+export class Unknown extends Schema.TaggedClass<Unknown>()("Unknown", {
+  code: Schema.optionalKey(Schema.String)
+}) {}
+
+export const DbErrorReason = Schema.Union([
+  UniqueViolation,
+  ForeignKeyViolation,
+  InvalidTextRepresentation,
+  ConnectionError,
+  QueryTimeout,
+  Unknown
+])
+export type DbErrorReason = typeof DbErrorReason.Type
+
+const describeReason = (reason: DbErrorReason): string => {
+  switch (reason._tag) {
+    case "UniqueViolation":
+      return `unique constraint ${reason.constraint} refused a duplicate`
+    case "ForeignKeyViolation":
+      return `foreign key ${reason.constraint} refused the change`
+    case "InvalidTextRepresentation":
+      return "a value could not be read as its column type"
+    case "ConnectionError":
+      return "the database could not be reached or the connection was lost"
+    case "QueryTimeout":
+      return "the query or the wait for a connection timed out"
+    case "Unknown":
+      return reason.code === undefined ? "unexpected failure" : `unexpected failure (SQLSTATE ${reason.code})`
+  }
+}
+
+/**
+ * A database failure. Handle one reason with
+ * `Effect.catchReason("DbError", "UniqueViolation", ...)`.
+ */
+export class DbError extends Schema.TaggedError<DbError>()("DbError", {
+  reason: DbErrorReason
+}) {
+  override get message(): string {
+    return `Database error: ${describeReason(this.reason)}`
+  }
+
+  /** Whether trying again later may succeed (connection trouble, timeouts). */
+  get isRetryable(): boolean {
+    return this.reason._tag === "ConnectionError" || this.reason._tag === "QueryTimeout"
+  }
+}
