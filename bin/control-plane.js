@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// The `control-plane` command. The CLI needs Node >= 22.19 (it runs its
+// TypeScript sources directly, as Node 24 can): this launcher, written to run
+// on any Node, starts src/cli/main.ts under the project's own Node 24
+// (node_modules/.bin/node, installed by `npm run setup`) when there is one,
+// else under the current Node if it is recent enough, and passes the exit
+// code and signals through.
+import { spawn } from "node:child_process"
+import { existsSync, realpathSync } from "node:fs"
+import { constants } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = join(dirname(realpathSync(fileURLToPath(import.meta.url))), "..")
+const main = join(root, "src", "cli", "main.ts")
+const bundled = join(root, "node_modules", ".bin", process.platform === "win32" ? "node.cmd" : "node")
+
+const recentEnough = (version) => {
+  const [major, minor] = version.replace(/^v/, "").split(".").map(Number)
+  return major > 22 || (major === 22 && minor >= 19)
+}
+
+let node
+if (existsSync(bundled)) node = bundled
+else if (recentEnough(process.version)) node = process.execPath
+else {
+  process.stderr.write(
+    `error: control-plane needs Node >= 22.19 (this is ${process.version}); run \`npm run setup\` in ${root} to install Node 24 next to it\n`
+  )
+  process.exit(2)
+}
+
+const child = spawn(node, [main, ...process.argv.slice(2)], { stdio: "inherit" })
+// Signals reach the child (which stops cleanly on any number of them); its exit code is ours.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal))
+child.on("error", (error) => {
+  process.stderr.write(`error: could not start ${node}: ${error.message}\n`)
+  process.exit(1)
+})
+child.on("exit", (code, signal) => {
+  process.exit(signal !== null ? 128 + (constants.signals[signal] ?? 1) : (code ?? 1))
+})

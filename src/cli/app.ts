@@ -1,0 +1,13 @@
+/**
+ * The `control-plane` command tree. Each group lives in commands/<group>.ts and
+ * each command in commands/<group>/<command>.ts.
+ */
+import { Command } from "effect/cli"
+import { commandDb } from "./commands/db.ts"
+
+export const commandRoot = Command.make("control-plane").pipe(
+  Command.withDescription(
+    "Operate the control plane of a database-per-tenant SaaS: tenants, their databases, system configuration, encryption keys and the schema. Reads DATABASE_URL, CONTROL_PLANE_ENCRYPTION_KEYS and CONTROL_PLANE_PRIMARY_KEY_ID from the environment."
+  ),
+  Command.withSubcommands([commandDb])
+)

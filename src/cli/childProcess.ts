@@ -1,0 +1,34 @@
+/**
+ * Runs another program of the project (npm scripts, Atlas) with the
+ * terminal handed over: its output goes straight to ours, and its exit code
+ * becomes the command's.
+ */
+import { spawn } from "node:child_process"
+import { Effect, Schema } from "effect"
+import { projectRoot } from "../schema/paths.ts"
+
+/** A delegated program failed; it has printed its own explanation already. */
+export class ChildFailed extends Schema.TaggedError<ChildFailed>()("ChildFailed", {
+  command: Schema.String,
+  exitCode: Schema.Number
+}) {
+  override get message(): string {
+    return `${this.command} failed (exit code ${this.exitCode})`
+  }
+}
+
+/** Spawns `command args` in the project root with stdio inherited; fails with ChildFailed on a non-zero exit. */
+export const runInherited = (command: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = process.env) =>
+  Effect.callback<void, ChildFailed>((resume) => {
+    const child = spawn(command, [...args], { cwd: projectRoot, env, stdio: "inherit" })
+    const label = [command, ...args.slice(0, 3)].join(" ")
+    child.on("error", () => resume(Effect.fail(new ChildFailed({ command: label, exitCode: 127 }))))
+    child.on("exit", (code, signal) => {
+      if (code === 0) resume(Effect.void)
+      else resume(Effect.fail(new ChildFailed({ command: label, exitCode: code ?? (signal === null ? 1 : 128) })))
+    })
+    // Interrupted (Ctrl-C): the child got the same signal from the terminal; make sure it ends.
+    return Effect.sync(() => {
+      if (child.exitCode === null) child.kill("SIGTERM")
+    })
+  })

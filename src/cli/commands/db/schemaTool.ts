@@ -1,0 +1,33 @@
+/**
+ * Calls into src/schema (the same code as `npm run db:*`) from a command:
+ * promise-returning functions become effects whose failure is one line.
+ */
+import { Effect, Redacted, Schema } from "effect"
+import { AtlasFailed } from "../../../schema/atlas.ts"
+import { databaseUrl } from "../../database.ts"
+
+/** Atlas or the database refused; the message is the tool's first line of explanation. */
+export class SchemaToolFailed extends Schema.TaggedError<SchemaToolFailed>()("SchemaToolFailed", {
+  message: Schema.String
+}) {}
+
+const firstLine = (text: string): string => text.split("\n").map((l) => l.trim()).find((l) => l !== "") ?? ""
+
+const describe = (what: string, error: unknown): string => {
+  if (error instanceof AtlasFailed) {
+    const detail = firstLine(error.output)
+    return `${what} failed${detail === "" ? "" : `: ${detail}`}`
+  }
+  // Driver errors: the first line names the problem (connection refused, auth failed), never the URL.
+  const detail = error instanceof Error ? firstLine(error.message) : ""
+  return `${what} failed${detail === "" ? "" : `: ${detail}`}`
+}
+
+/** Runs `run(DATABASE_URL)`; a failure becomes SchemaToolFailed("<what> failed: <first line>"). */
+export const withDatabaseUrl = <A>(what: string, run: (url: string) => Promise<A>) =>
+  Effect.flatMap(databaseUrl, (url) =>
+    Effect.tryPromise({
+      try: () => run(Redacted.value(url)),
+      catch: (error) => new SchemaToolFailed({ message: describe(what, error) })
+    })
+  )

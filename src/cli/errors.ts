@@ -1,0 +1,93 @@
+/**
+ * How the CLI ends: every failure becomes one line on stderr and an exit code.
+ *
+ *   0  success
+ *   1  a domain or runtime failure: not found, name taken, decryption failed,
+ *      the database unreachable, a schema tool that failed
+ *   2  a usage error: bad flags or arguments, input the services refuse
+ *      (InvalidInput), bad JSON, missing or malformed configuration, a
+ *      confirmation that cannot be asked
+ *
+ * Messages come from the errors themselves, which carry ids and never
+ * secrets; as a last guard, anything that looks like a connection string, and
+ * the configured secrets themselves, are masked before printing.
+ */
+import { Cause, Schema, SchemaIssue } from "effect"
+import { CliError } from "effect/cli"
+
+/** The user asked for something the CLI cannot do as asked; exit 2. */
+export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
+  message: Schema.String
+}) {}
+
+export type ExitCode = 0 | 1 | 2
+
+/** Tags of failures caused by how the CLI was called or configured. */
+const usageTags = new Set(["UsageError", "InvalidInput", "ConfigError", "KeyRingError"])
+
+const tagOf = (error: unknown): string | undefined =>
+  typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string"
+    ? error._tag
+    : undefined
+
+export const exitCodeOf = (error: unknown): ExitCode => {
+  if (CliError.isCliError(error)) return 2
+  const tag = tagOf(error)
+  return tag !== undefined && usageTags.has(tag) ? 2 : 1
+}
+
+const standardIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** "DATABASE_URL is not set" rather than the schema's `Expected string at ["DATABASE_URL"]`. */
+const describeConfigError = (error: { readonly cause: unknown }): string => {
+  const cause = error.cause
+  if (Schema.isSchemaError(cause)) {
+    const issue = standardIssues(cause.issue).issues[0]
+    const name = issue?.path?.map(String).join(".")
+    if (issue !== undefined && name !== undefined && name !== "") {
+      return /expected|missing/i.test(issue.message) && !/[<>=]/.test(issue.message)
+        ? `${name} is not set${name === "DATABASE_URL" ? ": set it to the connection string of the control-plane database" : ""}`
+        : `${name}: ${issue.message}`
+    }
+  }
+  return "the configuration could not be read"
+}
+
+/** The one line to print for a failure (before masking). */
+export const messageOf = (error: unknown): string => {
+  if (CliError.isCliError(error)) {
+    if (error._tag === "ShowHelp") return error.errors.map((e) => e.message).join("; ")
+    return error.message
+  }
+  const tag = tagOf(error)
+  if (tag === "ConfigError") return describeConfigError(error as { readonly cause: unknown })
+  if (error instanceof Error && tag !== undefined) return firstLine(error.message)
+  // Not one of ours: its message may quote anything, so only its kind is shown.
+  return `unexpected internal failure (${error instanceof Error ? error.name : typeof error})`
+}
+
+const firstLine = (text: string): string => text.split("\n").find((line) => line.trim() !== "")?.trim() ?? text
+
+/** The message of a cause: its first failure, else its first defect. */
+export const messageOfCause = (cause: Cause.Cause<unknown>): { readonly message: string; readonly code: ExitCode } => {
+  const failure = cause.reasons.find(Cause.isFailReason)
+  if (failure !== undefined) return { message: messageOf(failure.error), code: exitCodeOf(failure.error) }
+  const defect = cause.reasons.find(Cause.isDieReason)
+  return { message: messageOf(defect?.defect), code: 1 }
+}
+
+const connectionString = /\b(postgres(?:ql)?):\/\/[^\s'"`]+/gi
+
+/**
+ * Masks connection strings and the configured secrets in a line meant for
+ * stderr. The errors are built not to carry them; this is the net below.
+ */
+export const mask = (line: string, env: NodeJS.ProcessEnv = process.env): string => {
+  let masked = line.replace(connectionString, "$1://<redacted>")
+  const keys = (env["CONTROL_PLANE_ENCRYPTION_KEYS"] ?? "").split(",").map((entry) => entry.slice(entry.indexOf(":") + 1).trim())
+  const secrets = [env["DATABASE_URL"], ...keys]
+  for (const secret of secrets) {
+    if (secret !== undefined && secret.length >= 8) masked = masked.replaceAll(secret, "<redacted>")
+  }
+  return masked
+}
