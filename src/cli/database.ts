@@ -17,6 +17,6 @@ export const databaseUrl: Effect.Effect<Redacted.Redacted<string>, UsageError> =
   }
   const valid = URL.canParse(Redacted.value(url.value)) &&
     /^postgres(ql)?:$/.test(new URL(Redacted.value(url.value)).protocol)
-  if (!valid) return yield* new UsageError({ message: "DATABASE_URL is not a postgres:// URL" })
+  if (!valid) return yield* new UsageError({ message: "DATABASE_URL is not a valid PostgreSQL URL" })
   return url.value
 })

@@ -1,0 +1,98 @@
+/**
+ * `control-plane db ...` as a subprocess: the schema tools of src/schema run
+ * against a test database of this file, and failures are one line with the
+ * right exit code, without the URL.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { createTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
+import { withConnection } from "../../src/schema/database.ts"
+import { sql } from "@databases/pg"
+import { expectOneErrorLine, makeCli } from "./harness.ts"
+
+let database: TestDatabase
+let cli: ReturnType<typeof makeCli>
+
+beforeAll(async () => {
+  database = await createTestDatabase("cli_db")
+  cli = makeCli({ DATABASE_URL: database.url })
+})
+afterAll(() => database?.drop())
+
+const tenantNames = () =>
+  withConnection(database.url, (db) => db.query(sql`SELECT name FROM control_plane.tenants ORDER BY name`))
+
+describe("control-plane db", () => {
+  it("status on an empty database reports every migration as pending", async () => {
+    const result = await cli.run(["db", "status"])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/Migration Status: PENDING/)
+    expect(result.stdout).toMatch(/Executed Files:\s+0/)
+  })
+
+  it("migrate applies migrations/ and seeds system_admin", async () => {
+    const result = await cli.run(["db", "migrate"])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/Migrating to version \d+/)
+    expect(await tenantNames()).toEqual([{ name: "system_admin" }])
+  })
+
+  it("status --json is machine-readable, says OK and leaves out the connection", async () => {
+    const result = await cli.run(["db", "status", "--json"])
+    expect(result.code, result.stderr).toBe(0)
+    const status = JSON.parse(result.stdout) as Record<string, unknown>
+    expect(status["Status"]).toBe("OK")
+    expect(status["Pending"] ?? []).toEqual([])
+    expect(status).not.toHaveProperty("Env")
+  })
+
+  it("migrate a second time has nothing to do", async () => {
+    const result = await cli.run(["db", "migrate"])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/No migration files to execute|nothing to apply/i)
+  })
+
+  it("apply (declarative) on the migrated database finds it in the desired state", async () => {
+    const result = await cli.run(["db", "apply"])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/no changes to be made|already in the desired state/i)
+    expect(result.stdout).toMatch(/Seeds: 001_system_admin\.sql/)
+    expect(await tenantNames()).toEqual([{ name: "system_admin" }])
+  })
+
+  it("apply --json prints the report", async () => {
+    const result = await cli.run(["db", "apply", "--json"])
+    expect(result.code, result.stderr).toBe(0)
+    const report = JSON.parse(result.stdout) as { seeds: Array<string>; routines: Array<string> }
+    expect(report.seeds).toEqual(["001_system_admin.sql"])
+    expect(report.routines).toContain("update_updated_at_column")
+  })
+})
+
+describe("control-plane db: failures", () => {
+  it("without DATABASE_URL it exits 2 saying so", async () => {
+    const result = await cli.run(["db", "status"], { env: { DATABASE_URL: undefined } })
+    expectOneErrorLine(result, 2, /DATABASE_URL is not set/)
+  })
+
+  it("with a DATABASE_URL that is not a URL it exits 2", async () => {
+    const result = await cli.run(["db", "migrate"], { env: { DATABASE_URL: "not a url" } })
+    expectOneErrorLine(result, 2, /DATABASE_URL is not a valid PostgreSQL URL/)
+  })
+
+  it("an unreachable server is a one-line failure (exit 1) that never shows the URL", async () => {
+    const url = "postgres://operator:hunter2-very-secret@127.0.0.1:1/control_plane"
+    const result = await makeCli({ DATABASE_URL: url }, [url, "hunter2-very-secret"]).run(["db", "status"])
+    expectOneErrorLine(result, 1, /atlas migrate status failed/)
+  })
+
+  it("an unknown subcommand is a usage error", async () => {
+    expectOneErrorLine(await cli.run(["db", "explode"]), 2, /Unknown subcommand "explode".*see: control-plane db --help/)
+  })
+
+  it("--help works without any configuration", async () => {
+    const result = await cli.run(["db", "status", "--help"], { env: { DATABASE_URL: undefined } })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/USAGE\s+control-plane db status/)
+    expect(result.stderr).toBe("")
+  })
+})

@@ -1,0 +1,111 @@
+/**
+ * Runs the `control-plane` CLI as a subprocess, the way an operator does:
+ * through bin/control-plane.js, with the environment given, optionally
+ * feeding stdin. Every run's stdout and stderr are checked for secrets (the
+ * test database URL, registered connection strings, key material): only
+ * stdout of a run that explicitly allows it (`databases reveal`) may hold one.
+ */
+import { spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import { fileURLToPath } from "node:url"
+import { expect } from "vitest"
+
+export const launcher = fileURLToPath(new URL("../../bin/control-plane.js", import.meta.url))
+
+export interface CliResult {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export interface RunOptions {
+  /** Written to the child's stdin, which is then closed (default: empty stdin, not a TTY). */
+  readonly stdin?: string
+  /** Variables added to (or, when undefined, removed from) the CLI's environment. */
+  readonly env?: Record<string, string | undefined>
+  /** Secrets that stdout may show (reveal); stderr never may. */
+  readonly stdoutMayShow?: ReadonlyArray<string>
+}
+
+/** A fresh 32-byte key ring for a test file. */
+export const testKeyRing = (ids: ReadonlyArray<string> = ["test-1"], primary = ids[0]!) => {
+  const keys = ids.map((id) => ({ id, key: randomBytes(32).toString("base64") }))
+  return {
+    keys,
+    env: {
+      CONTROL_PLANE_ENCRYPTION_KEYS: keys.map(({ id, key }) => `${id}:${key}`).join(","),
+      CONTROL_PLANE_PRIMARY_KEY_ID: primary
+    }
+  }
+}
+
+/** The environment of the test process minus anything that would point the CLI elsewhere. */
+const baseEnvironment = (): NodeJS.ProcessEnv => {
+  const env = { ...process.env }
+  for (const name of Object.keys(env)) {
+    if (name === "DATABASE_URL" || name.startsWith("CONTROL_PLANE_")) delete env[name]
+  }
+  return { ...env, NO_COLOR: "1", ATLAS_NO_UPDATE_NOTIFIER: "1" }
+}
+
+const connectionStringPattern = /postgres(ql)?:\/\//i
+
+/**
+ * A CLI bound to an environment (DATABASE_URL, key ring) and a list of
+ * secrets that no output may contain. `secrets` grows as tests register
+ * connection strings.
+ */
+export const makeCli = (env: Record<string, string>, secrets: Array<string> = []) => {
+  const run = (args: ReadonlyArray<string>, options: RunOptions = {}): Promise<CliResult> =>
+    new Promise((resolve, reject) => {
+      const childEnv = { ...baseEnvironment(), ...env }
+      for (const [name, value] of Object.entries(options.env ?? {})) {
+        if (value === undefined) delete childEnv[name]
+        else childEnv[name] = value
+      }
+      const child = spawn(process.execPath, [launcher, ...args], { env: childEnv, stdio: ["pipe", "pipe", "pipe"] })
+      let stdout = ""
+      let stderr = ""
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+      child.on("error", reject)
+      child.on("close", (code) => {
+        const result = { code, stdout, stderr }
+        try {
+          checkNoSecrets(result, [...secrets, ...Object.values(env).filter(isSecretSetting)], options.stdoutMayShow ?? [])
+          resolve(result)
+        } catch (error) {
+          reject(error)
+        }
+      })
+      child.stdin.end(options.stdin ?? "")
+    })
+  return { run, secrets }
+}
+
+/** Values that are secrets: URLs and key lists (key ids and numbers are not). */
+const isSecretSetting = (value: string): boolean => connectionStringPattern.test(value) || value.includes(":") && value.length > 40
+
+const checkNoSecrets = (result: CliResult, secrets: ReadonlyArray<string>, stdoutMayShow: ReadonlyArray<string>) => {
+  const keyMaterial = secrets.flatMap((secret) =>
+    connectionStringPattern.test(secret) ? [secret] : secret.split(",").map((entry) => entry.slice(entry.indexOf(":") + 1))
+  )
+  for (const secret of keyMaterial) {
+    expect(result.stderr, "stderr shows a secret").not.toContain(secret)
+    if (!stdoutMayShow.includes(secret)) expect(result.stdout, "stdout shows a secret").not.toContain(secret)
+  }
+  expect(result.stderr, "stderr shows a connection string").not.toMatch(connectionStringPattern)
+  if (stdoutMayShow.length === 0) {
+    expect(result.stdout, "stdout shows a connection string").not.toMatch(connectionStringPattern)
+  }
+}
+
+/** The one line a failing command prints. */
+export const expectOneErrorLine = (result: CliResult, code: 1 | 2, pattern: RegExp) => {
+  expect(result.code, result.stderr).toBe(code)
+  const lines = result.stderr.trimEnd().split("\n")
+  expect(lines, result.stderr).toHaveLength(1)
+  expect(lines[0]).toMatch(/^error: /)
+  expect(lines[0]).toMatch(pattern)
+  expect(result.stderr).not.toMatch(/\n\s+at /) // no stack trace
+}
