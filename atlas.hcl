@@ -31,10 +31,16 @@ env "local" {
     }
     # Build and drop indexes on existing tables without blocking writes.
     concurrent_index {
-      create = true
+      add    = true # what the pinned v0.13.1 reads
+      create = true # what newer Atlas versions read
       drop   = true
     }
   }
+  # `npm run db:lint` fails on every diagnostic Atlas reports; `error = true`
+  # makes plain `atlas migrate lint` agree. Codes: DS101-103 (drops),
+  # MF101-104 (data-dependent), BC101-102 (renames), CD101 (dropped foreign
+  # key), PG101-103 (index built or dropped without CONCURRENTLY, or
+  # CONCURRENTLY inside a transaction).
   lint {
     destructive {
       error = true
@@ -43,6 +49,12 @@ env "local" {
       error = true
     }
     incompatible {
+      error = true
+    }
+    condrop {
+      error = true
+    }
+    concurrent_index {
       error = true
     }
   }
@@ -61,10 +73,16 @@ env "ci" {
       drop_schema = true
     }
     concurrent_index {
-      create = true
+      add    = true # what the pinned v0.13.1 reads
+      create = true # what newer Atlas versions read
       drop   = true
     }
   }
+  # `npm run db:lint` fails on every diagnostic Atlas reports; `error = true`
+  # makes plain `atlas migrate lint` agree. Codes: DS101-103 (drops),
+  # MF101-104 (data-dependent), BC101-102 (renames), CD101 (dropped foreign
+  # key), PG101-103 (index built or dropped without CONCURRENTLY, or
+  # CONCURRENTLY inside a transaction).
   lint {
     destructive {
       error = true
@@ -73,6 +91,12 @@ env "ci" {
       error = true
     }
     incompatible {
+      error = true
+    }
+    condrop {
+      error = true
+    }
+    concurrent_index {
       error = true
     }
   }
