@@ -54,7 +54,8 @@ export const classifyPgError = (error: unknown): DbErrorReason => {
       return new UniqueViolation({ constraint })
     case "23503":
       return new ForeignKeyViolation({ constraint })
-    case "22P02":
+    case "22P02": // invalid_text_representation: not a uuid, not an enum label
+    case "22021": // character_not_in_repertoire: e.g. NUL in text
       return new InvalidTextRepresentation({})
     case "57014": // query_canceled: statement_timeout
     case "CONNECTION_POOL:QUEUE_TIMEOUT":

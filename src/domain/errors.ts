@@ -36,7 +36,7 @@ export class ForeignKeyViolation extends Schema.TaggedClass<ForeignKeyViolation>
   constraint: Schema.String
 }) {}
 
-/** PostgreSQL could not read a value as its type, e.g. a bad uuid or enum label (SQLSTATE 22P02). */
+/** PostgreSQL could not read a value as its type, e.g. a bad uuid or enum label, or text with NUL (SQLSTATE 22P02, 22021). */
 export class InvalidTextRepresentation extends Schema.TaggedClass<InvalidTextRepresentation>()(
   "InvalidTextRepresentation",
   {}

@@ -27,6 +27,7 @@ describe("classifyPgError", () => {
 
   it("maps a value PostgreSQL cannot read as its type", () => {
     assert.strictEqual(classifyPgError(sqlError("22P02"))._tag, "InvalidTextRepresentation")
+    assert.strictEqual(classifyPgError(sqlError("22021"))._tag, "InvalidTextRepresentation")
   })
 
   it("maps statement and pool-queue timeouts to QueryTimeout", () => {

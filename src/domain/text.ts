@@ -1,0 +1,32 @@
+/**
+ * The rules for short human-entered text stored in varchar(n) columns
+ * (tenant names, config keys).
+ */
+import { Schema } from "effect"
+
+// Cc: C0/C1 controls (NUL, newline, escape, ...); Cs: lone UTF-16 surrogates.
+const forbiddenCharacter = /[\p{Cc}\p{Cs}]/u
+
+/**
+ * A string of 1 to `maxLength` characters, without leading or trailing
+ * whitespace, control characters or lone surrogates.
+ *
+ * - Length counts Unicode code points, as PostgreSQL's varchar(n) does, so a
+ *   value that passes always fits its column (JS `length` counts UTF-16 units
+ *   and would refuse 200 emoji that the column holds).
+ * - Surrounding whitespace would make "acme" and "acme " two different
+ *   values that look alike.
+ * - Control characters cannot be shown safely in a terminal or a log (and
+ *   PostgreSQL refuses NUL outright).
+ * - A lone surrogate cannot be encoded as UTF-8: the stored value would differ
+ *   from the one given.
+ */
+export const BoundedText = (maxLength: number) =>
+  Schema.String.check(
+    Schema.makeFilter((text: string) => text.length > 0 || "must not be empty"),
+    Schema.makeFilter((text: string) => [...text].length <= maxLength || `must be at most ${maxLength} characters`),
+    Schema.makeFilter((text: string) => text.trim() === text || "must not start or end with whitespace"),
+    Schema.makeFilter((text: string) =>
+      !forbiddenCharacter.test(text) || "must not contain control characters or lone surrogates"
+    )
+  )
