@@ -4,10 +4,11 @@
  */
 import { Command } from "effect/cli"
 import { commandDb } from "./commands/db.ts"
+import { commandTenants } from "./commands/tenants.ts"
 
 export const commandRoot = Command.make("control-plane").pipe(
   Command.withDescription(
     "Operate the control plane of a database-per-tenant SaaS: tenants, their databases, system configuration, encryption keys and the schema. Reads DATABASE_URL, CONTROL_PLANE_ENCRYPTION_KEYS and CONTROL_PLANE_PRIMARY_KEY_ID from the environment."
   ),
-  Command.withSubcommands([commandDb])
+  Command.withSubcommands([commandTenants, commandDb])
 )

@@ -61,12 +61,23 @@ export const messageOf = (error: unknown): string => {
   }
   const tag = tagOf(error)
   if (tag === "ConfigError") return describeConfigError(error as { readonly cause: unknown })
-  if (error instanceof Error && tag !== undefined) return firstLine(error.message)
+  if (error instanceof Error && tag !== undefined) return oneLine(error.message)
   // Not one of ours: its message may quote anything, so only its kind is shown.
   return `unexpected internal failure (${error instanceof Error ? error.name : typeof error})`
 }
 
-const firstLine = (text: string): string => text.split("\n").find((line) => line.trim() !== "")?.trim() ?? text
+/**
+ * A multi-line message (Schema's issue lists: `Expected ...` then `  at ["name"]`)
+ * as one line: each `at` joins the issue above it, issues are separated by "; ".
+ */
+export const oneLine = (text: string): string => {
+  const parts: Array<string> = []
+  for (const line of text.split("\n").map((l) => l.trim()).filter((l) => l !== "")) {
+    if (line.startsWith("at ") && parts.length > 0) parts[parts.length - 1] += ` ${line}`
+    else parts.push(line)
+  }
+  return parts.join("; ")
+}
 
 /** The message of a cause: its first failure, else its first defect. */
 export const messageOfCause = (cause: Cause.Cause<unknown>): { readonly message: string; readonly code: ExitCode } => {

@@ -5,7 +5,7 @@
  */
 import { Cause, Console, Effect, Exit, Layer } from "effect"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag } from "effect/cli"
-import { NodeServices } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import packageJson from "../../package.json" with { type: "json" }
 import { commandRoot } from "./app.ts"
 import { type ExitCode, mask, messageOfCause } from "./errors.ts"
