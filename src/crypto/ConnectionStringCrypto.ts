@@ -151,7 +151,7 @@ export class ConnectionStringCrypto extends Context.Service<ConnectionStringCryp
     Effect.gen(function*() {
       const provider = yield* KeyProvider
       const ring = yield* provider.keyRing
-      yield* Effect.logInfo("Encryption key ring loaded").pipe(
+      yield* Effect.logDebug("Encryption key ring loaded").pipe(
         Effect.annotateLogs({ primaryKeyId: ring.primary.id, keyIds: ring.keys.map((key) => key.id).join(",") })
       )
       return makeCrypto(ring)

@@ -10,6 +10,7 @@ import { Deferred, Effect, Fiber, Layer, Redacted, Result } from "effect"
 import { ConnectionStringCrypto } from "../../src/crypto/ConnectionStringCrypto.ts"
 import { type EncryptionKey, KeyRing } from "../../src/crypto/KeyRing.ts"
 import { Db, sql } from "../../src/db/Db.ts"
+import { ConnectionError, DbError } from "../../src/domain/errors.ts"
 import { type ReencryptProgress, TenantDatabases } from "../../src/services/TenantDatabases.ts"
 import { testDbLayer } from "../db/testDb.ts"
 import { assertNoSecrets, makeLogCapture, renderings } from "../crypto/leaks.ts"
@@ -446,4 +447,38 @@ it.layer(testDbLayer("tenant_databases"), { timeout: "120 seconds" })("TenantDat
       assertNoSecrets(errors.flatMap(renderings), secrets)
     }).pipe(withRing(ringK1), Effect.provide(capture.layer))
   })
+})
+
+// A database cannot be made to drop the connection on demand: a Db whose every
+// query fails shows what callers get then.
+it.effect("a database failure reaches the caller as DbError, without the connection string", () => {
+  const failing = Layer.succeed(Db, Db.of({
+    query: () => Effect.fail(new DbError({ reason: new ConnectionError() })),
+    transaction: (effect) => effect
+  }))
+  return Effect.gen(function*() {
+    const service = yield* TenantDatabases
+    const { password, text } = newConnectionString()
+    const id = nodeCrypto.randomUUID()
+    const errors = [
+      yield* Effect.flip(service.register({
+        tenantId: nodeCrypto.randomUUID(),
+        connectionString: Redacted.make(text),
+        databaseName: "down",
+        host: "db-7.internal"
+      })),
+      yield* Effect.flip(service.listForTenant(id)),
+      yield* Effect.flip(service.get(id)),
+      yield* Effect.flip(service.reveal(id)),
+      yield* Effect.flip(service.setStatus(id, "error")),
+      yield* Effect.flip(service.remove(id)),
+      yield* Effect.flip(service.reencryptAll()),
+      yield* Effect.flip(service.keyUsage())
+    ]
+    for (const error of errors) {
+      assert.strictEqual(error._tag, "DbError")
+      assert.strictEqual((error as DbError).reason._tag, "ConnectionError")
+    }
+    assertNoSecrets(errors.flatMap(renderings), [text, password, base64Of(k1)])
+  }).pipe(withRing(ringK1), Effect.provide(failing))
 })
