@@ -85,7 +85,9 @@ export const runGate = async (options: GateOptions): Promise<GateReport> => {
     squawkLint(directory, checked),
     probeLockTimeouts(adminUrl, directory, changes.files, changes.firstNew)
   ])
-  findings.push(...fromAtlas, ...fromSquawk, ...fromProbe)
+  // A file that does not replay is reported by Atlas already; the probe's own report of it would repeat it.
+  const replayed = new Set(fromAtlas.filter((f) => f.rule === "replay").map((f) => f.file))
+  findings.push(...fromAtlas, ...fromSquawk, ...fromProbe.filter((f) => !(f.rule === "replay" && replayed.has(f.file))))
   return { description: changes.description, checked, findings }
 }
 

@@ -80,7 +80,7 @@ const changedAgainst = async (
   const relative = path.relative(root, directory).split(path.sep).join("/")
   // Compare with where this branch left the base, when the history has it.
   const commit = (await git(directory, ["merge-base", "HEAD", baseCommit])) || baseCommit
-  const listed = await git(directory, ["ls-tree", "--name-only", commit, "--", `${relative}/`])
+  const listed = await git(directory, ["ls-tree", "--full-tree", "--name-only", commit, "--", `${relative}/`])
   const inBase = new Set((listed ?? "").split("\n").filter((p) => p !== "").map((p) => path.posix.basename(p)))
   const firstNew = files.findIndex((file) => !inBase.has(file))
   const edited: Array<string> = []
