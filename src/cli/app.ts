@@ -3,12 +3,15 @@
  * each command in commands/<group>/<command>.ts.
  */
 import { Command } from "effect/cli"
+import { commandConfig } from "./commands/config.ts"
+import { commandDatabases } from "./commands/databases.ts"
 import { commandDb } from "./commands/db.ts"
+import { commandKeys } from "./commands/keys.ts"
 import { commandTenants } from "./commands/tenants.ts"
 
 export const commandRoot = Command.make("control-plane").pipe(
   Command.withDescription(
     "Operate the control plane of a database-per-tenant SaaS: tenants, their databases, system configuration, encryption keys and the schema. Reads DATABASE_URL, CONTROL_PLANE_ENCRYPTION_KEYS and CONTROL_PLANE_PRIMARY_KEY_ID from the environment."
   ),
-  Command.withSubcommands([commandTenants, commandDb])
+  Command.withSubcommands([commandTenants, commandDatabases, commandConfig, commandKeys, commandDb])
 )

@@ -3,7 +3,7 @@
  * printing failures as one line on stderr (see errors.ts). `main.ts` calls it
  * with the process's arguments; the quick start calls it in-process.
  */
-import { Cause, Console, Effect, Exit, Layer } from "effect"
+import { Cause, Console, Effect, Exit, Layer, Logger, References } from "effect"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag } from "effect/cli"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import packageJson from "../../package.json" with { type: "json" }
@@ -30,10 +30,21 @@ const presenter: CliOutput.Presenter = {
     })
 }
 
+/**
+ * The services log what they do (a connection string was revealed, rows were
+ * re-encrypted). stdout belongs to the command's output (tables, JSON), so
+ * logs go to stderr, and only warnings and worse unless --log-level asks for more.
+ */
+const logging = Layer.mergeAll(
+  Layer.succeed(Logger.LogToStderr, true),
+  Layer.succeed(References.MinimumLogLevel, "Warn")
+)
+
 const cliLayer = Layer.mergeAll(
   NodeServices.layer,
-  CliConfig.layer({ builtIns: [GlobalFlag.Help, GlobalFlag.Version, GlobalFlag.Completions] }),
-  CliOutput.layerPresenter(presenter)
+  CliConfig.layer({ builtIns: [GlobalFlag.Help, GlobalFlag.Version, GlobalFlag.Completions, GlobalFlag.LogLevel] }),
+  CliOutput.layerPresenter(presenter),
+  logging
 )
 
 /** The usage hint for a parse error: the help of the command that was being parsed. */

@@ -109,3 +109,35 @@ export const expectOneErrorLine = (result: CliResult, code: 1 | 2, pattern: RegE
   expect(lines[0]).toMatch(pattern)
   expect(result.stderr).not.toMatch(/\n\s+at /) // no stack trace
 }
+
+const shellQuote = (text: string): string => `'${text.replaceAll("'", `'\\''`)}'`
+
+/**
+ * Runs the CLI on a pseudo-terminal (util-linux `script`), typing `keys` once
+ * `waitFor` has appeared on the screen: what an operator at a terminal sees.
+ * stdout and stderr arrive merged, as on a screen.
+ */
+export const runInTerminal = (
+  env: Record<string, string>,
+  args: ReadonlyArray<string>,
+  typing: { readonly waitFor: RegExp; readonly keys: string }
+): Promise<{ readonly code: number | null; readonly screen: string }> =>
+  new Promise((resolve, reject) => {
+    const command = [process.execPath, launcher, ...args].map(shellQuote).join(" ")
+    const child = spawn("script", ["-qec", command, "/dev/null"], {
+      env: { ...baseEnvironment(), ...env },
+      stdio: ["pipe", "pipe", "pipe"]
+    })
+    let screen = ""
+    let typed = false
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      screen += chunk
+      if (!typed && typing.waitFor.test(screen)) {
+        typed = true
+        child.stdin.write(typing.keys)
+      }
+    })
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (screen += chunk))
+    child.on("error", reject)
+    child.on("close", (code) => resolve({ code, screen }))
+  })

@@ -1,0 +1,14 @@
+/** `config`: system-wide configuration, JSON values by key (the SystemConfig service). */
+import { Command } from "effect/cli"
+import { SystemConfig } from "../../services/SystemConfig.ts"
+import { commandConfigGet } from "./config/get.ts"
+import { commandConfigList } from "./config/list.ts"
+import { commandConfigSet } from "./config/set.ts"
+import { commandConfigUnset } from "./config/unset.ts"
+
+export const commandConfig = Command.make("config").pipe(
+  Command.withDescription("Read and change the system configuration: JSON values stored by key."),
+  Command.withShortDescription("Manage system configuration."),
+  Command.withSubcommands([commandConfigGet, commandConfigSet, commandConfigUnset, commandConfigList]),
+  Command.provide(SystemConfig.layer)
+)
