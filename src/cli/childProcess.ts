@@ -1,13 +1,14 @@
 /**
- * Runs another program of the project (npm scripts, Atlas) with the
- * terminal handed over: its output goes straight to ours, and its exit code
- * becomes the command's.
+ * Runs another program of the project (the schema scripts) with the terminal
+ * handed over: its output goes straight to ours, and its exit code becomes
+ * the command's. The program explains its own failures, so the CLI adds no
+ * error line of its own.
  */
 import { spawn } from "node:child_process"
 import { Effect, Schema } from "effect"
 import { projectRoot } from "../schema/paths.ts"
 
-/** A delegated program failed; it has printed its own explanation already. */
+/** A delegated program exited non-zero, having printed its own explanation. */
 export class ChildFailed extends Schema.TaggedError<ChildFailed>()("ChildFailed", {
   command: Schema.String,
   exitCode: Schema.Number
@@ -20,12 +21,12 @@ export class ChildFailed extends Schema.TaggedError<ChildFailed>()("ChildFailed"
 /** Spawns `command args` in the project root with stdio inherited; fails with ChildFailed on a non-zero exit. */
 export const runInherited = (command: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = process.env) =>
   Effect.callback<void, ChildFailed>((resume) => {
+    const label = [command, ...args].join(" ")
     const child = spawn(command, [...args], { cwd: projectRoot, env, stdio: "inherit" })
-    const label = [command, ...args.slice(0, 3)].join(" ")
     child.on("error", () => resume(Effect.fail(new ChildFailed({ command: label, exitCode: 127 }))))
     child.on("exit", (code, signal) => {
       if (code === 0) resume(Effect.void)
-      else resume(Effect.fail(new ChildFailed({ command: label, exitCode: code ?? (signal === null ? 1 : 128) })))
+      else resume(Effect.fail(new ChildFailed({ command: label, exitCode: code ?? (signal === null ? 1 : 130) })))
     })
     // Interrupted (Ctrl-C): the child got the same signal from the terminal; make sure it ends.
     return Effect.sync(() => {

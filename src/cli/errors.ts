@@ -31,7 +31,11 @@ const tagOf = (error: unknown): string | undefined =>
     : undefined
 
 export const exitCodeOf = (error: unknown): ExitCode => {
-  if (CliError.isCliError(error)) return 2
+  if (CliError.isCliError(error)) return error._tag === "ShowHelp" && error.errors.length === 0 ? 0 : 2
+  if (tagOf(error) === "ChildFailed") {
+    const code = (error as { readonly exitCode: number }).exitCode
+    return code === 2 ? 2 : 1
+  }
   const tag = tagOf(error)
   return tag !== undefined && usageTags.has(tag) ? 2 : 1
 }
@@ -79,10 +83,29 @@ export const oneLine = (text: string): string => {
   return parts.join("; ")
 }
 
-/** The message of a cause: its first failure, else its first defect. */
-export const messageOfCause = (cause: Cause.Cause<unknown>): { readonly message: string; readonly code: ExitCode } => {
+/**
+ * Failures that were already shown: the help page of a bare command group
+ * (`control-plane tenants`, not an error at all) and a delegated script that
+ * printed its own report.
+ */
+const alreadyReported = (error: unknown): boolean =>
+  (CliError.isCliError(error) && error._tag === "ShowHelp" && error.errors.length === 0) ||
+  tagOf(error) === "ChildFailed"
+
+/**
+ * The line to print for a cause (its first failure, else its first defect;
+ * undefined when the failure has been shown already) and the exit code.
+ */
+export const messageOfCause = (
+  cause: Cause.Cause<unknown>
+): { readonly message: string | undefined; readonly code: ExitCode } => {
   const failure = cause.reasons.find(Cause.isFailReason)
-  if (failure !== undefined) return { message: messageOf(failure.error), code: exitCodeOf(failure.error) }
+  if (failure !== undefined) {
+    return {
+      message: alreadyReported(failure.error) ? undefined : messageOf(failure.error),
+      code: exitCodeOf(failure.error)
+    }
+  }
   const defect = cause.reasons.find(Cause.isDieReason)
   return { message: messageOf(defect?.defect), code: 1 }
 }

@@ -68,8 +68,6 @@ export const runCli = (args: ReadonlyArray<string>, signal?: AbortSignal): Promi
     if (Exit.isSuccess(exit)) return 0
     if (Cause.hasInterruptsOnly(exit.cause)) return 130
     const { message, code } = messageOfCause(exit.cause)
-    // A bare command group (`control-plane tenants`) shows its help and is not an error.
-    if (message === "" && code === 2) return 0
-    process.stderr.write(`error: ${mask(message)}${helpHint(exit.cause)}\n`)
+    if (message !== undefined) process.stderr.write(`error: ${mask(message)}${helpHint(exit.cause)}\n`)
     return code
   })

@@ -3,6 +3,7 @@
  * against a test database of this file, and failures are one line with the
  * right exit code, without the URL.
  */
+import { spawnSync } from "node:child_process"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
 import { withConnection } from "../../src/schema/database.ts"
@@ -65,6 +66,46 @@ describe("control-plane db", () => {
     const report = JSON.parse(result.stdout) as { seeds: Array<string>; routines: Array<string> }
     expect(report.seeds).toEqual(["001_system_admin.sql"])
     expect(report.routines).toContain("update_updated_at_column")
+  })
+})
+
+/** The schema script itself, for comparing with the command that delegates to it. */
+const script = (name: "lint" | "drift", args: ReadonlyArray<string>) => {
+  const { DATABASE_URL: _unset, ...env } = process.env
+  const result = spawnSync(process.execPath, [`src/schema/cli/${name}.ts`, ...args], {
+    encoding: "utf8",
+    env: { ...env, DATABASE_URL: database.url, ATLAS_NO_UPDATE_NOTIFIER: "1" }
+  })
+  return { code: result.status, stdout: result.stdout }
+}
+
+describe("control-plane db lint / drift (delegated to the schema scripts)", () => {
+  it("drift on the migrated database: exit 0 and the script's own report", async () => {
+    const result = await cli.run(["db", "drift"])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toBe(script("drift", []).stdout)
+    expect(result.stdout).toMatch(/no drift/i)
+  })
+
+  it("drift after a change made by hand: exit 1 with the report, no extra error line", async () => {
+    await withConnection(database.url, (db) => db.query(sql`ALTER TABLE control_plane.tenants ADD COLUMN added_by_hand integer`))
+    const result = await cli.run(["db", "drift"])
+    expect(result.code).toBe(1)
+    expect(result.stdout).toContain("added_by_hand")
+    expect(script("drift", []).code).toBe(1)
+    await withConnection(database.url, (db) => db.query(sql`ALTER TABLE control_plane.tenants DROP COLUMN added_by_hand`))
+  })
+
+  it("lint --latest 1 prints what `npm run db:lint -- --latest 1` prints and keeps its exit code", async () => {
+    const result = await cli.run(["db", "lint", "--latest", "1"])
+    const direct = script("lint", ["--latest", "1"])
+    expect(result.code).toBe(direct.code)
+    expect(result.stdout).toBe(direct.stdout)
+    expect(result.stdout).toMatch(/^migration gate: /)
+  })
+
+  it("lint with two selections is a usage error", async () => {
+    expectOneErrorLine(await cli.run(["db", "lint", "--all", "--latest", "2"]), 2, /--git-base, --latest and --all exclude each other/)
   })
 })
 

@@ -16,5 +16,6 @@ export const commandDbApply = Command.make("apply", { json: jsonFlag }, ({ json 
 ).pipe(
   Command.withDescription(
     "Bring DATABASE_URL to the desired state of schema.hcl and routines.hcl (declarative path: Atlas plans the difference and applies it), then run the idempotent seeds. For development databases; production uses `db migrate`."
-  )
+  ),
+  Command.withShortDescription("Apply the schema as code (declarative path).")
 )

@@ -12,5 +12,6 @@ export const commandDbMigrate = Command.make("migrate", {}, () =>
 ).pipe(
   Command.withDescription(
     "Apply the pending files of migrations/ to DATABASE_URL (versioned path, the one for production), recording each in atlas_schema_revisions."
-  )
+  ),
+  Command.withShortDescription("Apply pending migrations (versioned path).")
 )

@@ -20,5 +20,6 @@ export const commandDbStatus = Command.make("status", { json: jsonFlag }, ({ jso
 ).pipe(
   Command.withDescription(
     "Show which files of migrations/ DATABASE_URL has applied and which are pending (atlas migrate status --env local)."
-  )
+  ),
+  Command.withShortDescription("Show applied and pending migrations.")
 )
