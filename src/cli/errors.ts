@@ -40,6 +40,13 @@ export const exitCodeOf = (error: unknown): ExitCode => {
   return tag !== undefined && usageTags.has(tag) ? 2 : 1
 }
 
+/** A parse error as one line; the library puts its "Did you mean" suggestions on lines of their own. */
+const cliErrorLine = (error: CliError.CliError): string => {
+  const [first = ""] = error.message.split("\n")
+  const suggestions = "suggestions" in error ? error.suggestions : []
+  return suggestions.length > 0 ? `${first} (did you mean ${suggestions.join(" or ")}?)` : oneLine(error.message)
+}
+
 const standardIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 
 /** "DATABASE_URL is not set" rather than the schema's `Expected string at ["DATABASE_URL"]`. */
@@ -60,8 +67,8 @@ const describeConfigError = (error: { readonly cause: unknown }): string => {
 /** The one line to print for a failure (before masking). */
 export const messageOf = (error: unknown): string => {
   if (CliError.isCliError(error)) {
-    if (error._tag === "ShowHelp") return error.errors.map((e) => e.message).join("; ")
-    return error.message
+    if (error._tag === "ShowHelp") return error.errors.map(cliErrorLine).join("; ")
+    return cliErrorLine(error)
   }
   const tag = tagOf(error)
   if (tag === "ConfigError") return describeConfigError(error as { readonly cause: unknown })

@@ -9,6 +9,11 @@ import { commandConfigUnset } from "./config/unset.ts"
 export const commandConfig = Command.make("config").pipe(
   Command.withDescription("Read and change the system configuration: JSON values stored by key."),
   Command.withShortDescription("Manage system configuration."),
-  Command.withSubcommands([commandConfigGet, commandConfigSet, commandConfigUnset, commandConfigList]),
-  Command.provide(SystemConfig.layer)
+  // Each command gets its services, not the group: `control-plane <group>` alone shows help without any configuration.
+  Command.withSubcommands([
+    commandConfigGet.pipe(Command.provide(SystemConfig.layer)),
+    commandConfigSet.pipe(Command.provide(SystemConfig.layer)),
+    commandConfigUnset.pipe(Command.provide(SystemConfig.layer)),
+    commandConfigList.pipe(Command.provide(SystemConfig.layer))
+  ])
 )

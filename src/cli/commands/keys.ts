@@ -9,6 +9,9 @@ export const commandKeys = Command.make("keys").pipe(
     "Rotate the encryption of stored connection strings. Keys come from CONTROL_PLANE_ENCRYPTION_KEYS (comma-separated id:base64, e.g. from `openssl rand -base64 32`) and CONTROL_PLANE_PRIMARY_KEY_ID."
   ),
   Command.withShortDescription("Manage encryption keys."),
-  Command.withSubcommands([commandKeysRotate, commandKeysStatus]),
-  Command.provide(TenantDatabases.layer)
+  // Each command gets its services, not the group: `control-plane <group>` alone shows help without any configuration.
+  Command.withSubcommands([
+    commandKeysRotate.pipe(Command.provide(TenantDatabases.layer)),
+    commandKeysStatus.pipe(Command.provide(TenantDatabases.layer))
+  ])
 )

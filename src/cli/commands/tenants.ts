@@ -11,13 +11,13 @@ import { commandTenantsShow } from "./tenants/show.ts"
 export const commandTenants = Command.make("tenants").pipe(
   Command.withDescription("Create, list, inspect, rename, change the status of and delete tenants."),
   Command.withShortDescription("Manage tenants."),
+  // Each command gets its services, not the group: `control-plane <group>` alone shows help without any configuration.
   Command.withSubcommands([
-    commandTenantsList,
-    commandTenantsShow,
-    commandTenantsCreate,
-    commandTenantsRename,
-    commandTenantsSetStatus,
-    commandTenantsDelete
-  ]),
-  Command.provide(Tenants.layer)
+    commandTenantsList.pipe(Command.provide(Tenants.layer)),
+    commandTenantsShow.pipe(Command.provide(Tenants.layer)),
+    commandTenantsCreate.pipe(Command.provide(Tenants.layer)),
+    commandTenantsRename.pipe(Command.provide(Tenants.layer)),
+    commandTenantsSetStatus.pipe(Command.provide(Tenants.layer)),
+    commandTenantsDelete.pipe(Command.provide(Tenants.layer))
+  ])
 )
