@@ -50,10 +50,12 @@ const whatNext = (local: LocalControlPlane): string => {
   const embedded = local.database._tag === "Embedded"
   return [
     "What next:",
-    "  npm run cli -- tenants create acme --environment development   add a tenant",
-    "  npm run cli -- tenants list                                    list them again",
-    "  npm run cli -- --help                                          every command (each has --help)",
-    "  npm start                                                      run this again: the data is kept",
+    "  npm run cli -- tenants create acme --environment development          add a tenant",
+    "  npm run cli -- databases register --tenant acme --from-env ACME_URL   register its database",
+    "                                                                        (the connection string from $ACME_URL, or piped to stdin)",
+    "  npm run cli -- tenants list                                           list them again",
+    "  npm run cli -- --help                                                 every command (each has --help)",
+    "  npm start                                                             run this again: the data is kept",
     embedded
       ? `The embedded server is stopped again; \`npm run cli\` starts it for each command. Its data is in ${displayPath(files.root)}/ (delete it to start over).`
       : "`npm run cli` uses the same DATABASE_URL."

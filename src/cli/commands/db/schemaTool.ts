@@ -13,10 +13,19 @@ export class SchemaToolFailed extends Schema.TaggedError<SchemaToolFailed>()("Sc
 
 const firstLine = (text: string): string => text.split("\n").map((l) => l.trim()).find((l) => l !== "") ?? ""
 
+/**
+ * The pinned Atlas (v0.13.1) expects `lc_collate` in pg_settings, which
+ * PostgreSQL removed in 16; this is how it says so.
+ */
+const newerServerThanAtlas = /unexpected number of rows/
+
 const describe = (what: string, error: unknown): string => {
   if (error instanceof AtlasFailed) {
     const detail = firstLine(error.output)
-    return `${what} failed${detail === "" ? "" : `: ${detail}`}`
+    const hint = newerServerThanAtlas.test(error.output)
+      ? " (the pinned Atlas build cannot inspect PostgreSQL 16 or newer this way; the quick start's embedded server is PostgreSQL 18: use `db apply` there)"
+      : ""
+    return `${what} failed${detail === "" ? "" : `: ${detail}`}${hint}`
   }
   // Driver errors: the first line names the problem (connection refused, auth failed), never the URL.
   const detail = error instanceof Error ? firstLine(error.message) : ""
