@@ -60,6 +60,19 @@ const validateDirectory = (adminUrl: string, directory: string): Promise<Readonl
     }
   })
 
+/**
+ * Like Promise.all, but waits for every check to finish before failing, so that
+ * each drops its scratch database before the process may exit.
+ */
+const allSettled = async <T extends ReadonlyArray<unknown>>(
+  checks: { readonly [K in keyof T]: Promise<T[K]> }
+): Promise<T> => {
+  const results = await Promise.allSettled(checks)
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected")
+  if (failed !== undefined) throw failed.reason
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T
+}
+
 /** Runs every check of the gate on the new files of `options.directory`. */
 export const runGate = async (options: GateOptions): Promise<GateReport> => {
   const { directory, adminUrl } = options
@@ -80,7 +93,7 @@ export const runGate = async (options: GateOptions): Promise<GateReport> => {
   for (const file of checked) {
     findings.push(...scanMarkers(file, await readFile(path.join(directory, file), "utf8")).findings)
   }
-  const [fromAtlas, fromSquawk, fromProbe] = await Promise.all([
+  const [fromAtlas, fromSquawk, fromProbe] = await allSettled([
     withScratchDatabase(adminUrl, "cp_gate_dev", (dev) => atlasLint(directory, checked.length, atlasUrl(dev.url))),
     squawkLint(directory, checked),
     probeLockTimeouts(adminUrl, directory, changes.files, changes.firstNew)

@@ -2,7 +2,10 @@
  * `npm run db:lint` as a process: its report and its exit codes
  * (0 clean, 1 violations, 2 usage error).
  */
+import { randomBytes } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { runSql, siblingUrl } from "../../src/schema/database.ts"
+import { adminUrl } from "../support/testDatabase.ts"
 import { scratchProject, type ScratchProject } from "./scratch.ts"
 import { script } from "./scripts.ts"
 
@@ -47,5 +50,21 @@ describe("npm run db:lint", () => {
     const badServer = await script("lint", ["--latest", "1"], { CONTROL_PLANE_ADMIN_URL: "not a url" })
     expect(badServer.code).toBe(2)
     expect(badServer.stderr).toContain("CONTROL_PLANE_ADMIN_URL is not a valid postgres:// URL")
+  })
+
+  it("exits 1 with a clear message when the server role may not create event triggers", async () => {
+    const role = `cp_test_gate_${randomBytes(4).toString("hex")}`
+    await runSql(adminUrl(), `CREATE ROLE ${role} LOGIN CREATEDB`)
+    try {
+      const url = new URL(siblingUrl(adminUrl(), "postgres"))
+      url.username = role
+      url.password = ""
+      const outcome = await script("lint", ["--dir", safe.directory, "--latest", "1"], { CONTROL_PLANE_ADMIN_URL: url.toString() })
+      expect(outcome.code).toBe(1)
+      expect(outcome.stderr).toContain("the lock_timeout probe creates event triggers, which takes a superuser")
+    } finally {
+      // Its scratch databases are dropped before the script exits; the role owns nothing then.
+      await runSql(adminUrl(), `DROP ROLE ${role}`)
+    }
   })
 })

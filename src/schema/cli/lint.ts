@@ -4,6 +4,7 @@
  * branch. Prints a report naming file, statement and rule for every finding.
  * Exit 0 clean, 1 violations, 2 usage error.
  */
+import { existsSync } from "node:fs"
 import path from "node:path"
 import { defaultLatest, formatGateReport, runGate, type Selection } from "../lint.ts"
 import { UnknownBaseBranch } from "../gate/changes.ts"
@@ -41,6 +42,7 @@ const parseArguments = (args: ReadonlyArray<string>): Arguments => {
     } else if (arg === "--dir") directory = path.resolve(value())
     else throw new UsageError(`unknown argument ${arg}\n${usage}`)
   }
+  if (!existsSync(directory)) throw new UsageError(`no migration directory at ${directory}\n${usage}`)
   return { selection: selection ?? { kind: "auto", latest: defaultLatest }, directory }
 }
 

@@ -84,6 +84,9 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'gate_pr
   AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'i', 'I');
 `
 
+/** Thrown when the server role may not create event triggers. */
+export class ProbeNeedsSuperuser extends Error {}
+
 /** The line of Atlas's output that says what went wrong. */
 export const atlasError = (output: string): string => {
   const lines = output.split("\n").map((line) => line.trim()).filter((line) => line !== "")
@@ -155,7 +158,12 @@ export const probeLockTimeouts = (
     const apply = (count: number) =>
       atlas(["migrate", "apply", "--env", "local", "--dir", `file://${directory}`, "--allow-dirty", String(count)], env)
     if (firstNew > 0) await apply(firstNew)
-    await runSql(probe.url, probeSetup)
+    await runSql(probe.url, probeSetup).catch((error: unknown) => {
+      if ((error as { code?: unknown }).code !== "42501") throw error
+      throw new ProbeNeedsSuperuser(
+        "the lock_timeout probe creates event triggers, which takes a superuser: point CONTROL_PLANE_ADMIN_URL at one"
+      )
+    })
     const findings: Array<Finding> = []
     for (const file of files.slice(firstNew)) {
       await runSql(probe.url, snapshotExisting)

@@ -3,7 +3,8 @@
  * databases (Atlas's dev database, the lock probe). They never touch a
  * database of yours, so they need no DATABASE_URL:
  *
- *   CONTROL_PLANE_ADMIN_URL  a role that may CREATE DATABASE
+ *   CONTROL_PLANE_ADMIN_URL  a superuser: it creates databases, and the lock
+ *                            probe creates event triggers in one
  *                            (default postgres://postgres@127.0.0.1:5432/postgres,
  *                            the local server of a laptop or CI machine)
  */
