@@ -42,7 +42,7 @@ CREATE TABLE gate_probe.events (
   touched text[] NOT NULL
 );
 CREATE FUNCTION gate_probe.existing_locks() RETURNS text[] LANGUAGE sql AS $$
-  SELECT coalesce(array_agg(DISTINCT e.name || ' ' || l.mode), '{}')
+  SELECT coalesce(array_agg(DISTINCT l.mode || ':' || e.name), '{}')
   FROM pg_locks l JOIN gate_probe.existing e ON e.oid = l.relation
   WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
     AND l.mode = ANY (ARRAY[${strongLocks.map((m) => `'${m}'`).join(", ")}])
@@ -97,6 +97,7 @@ export const atlasError = (output: string): string => {
 interface ProbeEvent {
   readonly query: string
   readonly lock_timeout: string
+  /** `mode:table` of the strong locks held on tables that existed before the file. */
   readonly locks: ReadonlyArray<string>
   readonly touched: ReadonlyArray<string>
 }
@@ -115,14 +116,14 @@ const judge = (file: string, text: string, events: ReadonlyArray<ProbeEvent>): R
     // A DROP fires both sql_drop and ddl_command_end: judge each statement once.
     if (event.query === previous) continue
     previous = event.query
-    const tables = [...new Set([...fresh.map((lock) => lock.split(" ")[0]!), ...event.touched])]
+    const tables = [...new Set([...fresh.map((lock) => lock.slice(lock.indexOf(":") + 1)), ...event.touched])]
     const query = event.query.trim()
     const offset = text.indexOf(query, searchFrom)
     if (offset !== -1) searchFrom = offset + query.length
     const statement = statements.find((s) => s.start === offset) ?? statements.find((s) => s.text === query)
     if (tables.length === 0 || event.lock_timeout !== "0") continue
     if (statement !== undefined && squawkExcepts(markers, statement.comments, lockTimeoutRule)) continue
-    const modes = fresh.map((lock) => lock.split(" ")[1]!).filter((m, i, all) => all.indexOf(m) === i)
+    const modes = [...new Set(fresh.map((lock) => lock.slice(0, lock.indexOf(":"))))]
     findings.push(
       finding({
         file,
