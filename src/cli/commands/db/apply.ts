@@ -1,13 +1,14 @@
 /** `db apply`: the declarative path (schema.hcl, routines, seeds), as `npm run db:apply`. */
 import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
-import { applyDesiredState } from "../../../schema/apply.ts"
 import { jsonFlag, printJson } from "../../output.ts"
 import { withDatabaseUrl } from "./schemaTool.ts"
 
 export const commandDbApply = Command.make("apply", { json: jsonFlag }, ({ json }) =>
   Effect.gen(function*() {
-    const report = yield* withDatabaseUrl("atlas schema apply", applyDesiredState)
+    const report = yield* withDatabaseUrl("atlas schema apply", async (url) =>
+      (await import("../../../schema/apply.ts")).applyDesiredState(url)
+    )
     if (json) return yield* printJson(report)
     yield* Console.log(report.plan === "" ? "Schema: already in the desired state." : report.plan)
     yield* Console.log(`Routines: ${report.routines.join(", ")}`)

@@ -1,12 +1,13 @@
 /** `db migrate`: the versioned path (the reviewed files of migrations/), as `npm run db:migrate`. */
 import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
-import { applyMigrations } from "../../../schema/apply.ts"
 import { withDatabaseUrl } from "./schemaTool.ts"
 
 export const commandDbMigrate = Command.make("migrate", {}, () =>
   Effect.gen(function*() {
-    const output = yield* withDatabaseUrl("atlas migrate apply", applyMigrations)
+    const output = yield* withDatabaseUrl("atlas migrate apply", async (url) =>
+      (await import("../../../schema/apply.ts")).applyMigrations(url)
+    )
     yield* Console.log(output === "" ? "Migrations: nothing to apply." : output)
   })
 ).pipe(

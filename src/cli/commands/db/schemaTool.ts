@@ -3,7 +3,7 @@
  * promise-returning functions become effects whose failure is one line.
  */
 import { Effect, Redacted, Schema } from "effect"
-import { AtlasFailed } from "../../../schema/atlas.ts"
+import type { AtlasFailed } from "../../../schema/atlas.ts"
 import { databaseUrl } from "../../database.ts"
 
 /** Atlas or the database refused; the message is the tool's first line of explanation. */
@@ -19,8 +19,11 @@ const firstLine = (text: string): string => text.split("\n").map((l) => l.trim()
  */
 const newerServerThanAtlas = /unexpected number of rows/
 
+// By name: src/schema is loaded only when a db command runs (it is slow to load: Atlas, HCL parser).
+const isAtlasFailure = (error: unknown): error is AtlasFailed => error instanceof Error && error.name === "AtlasFailed"
+
 const describe = (what: string, error: unknown): string => {
-  if (error instanceof AtlasFailed) {
+  if (isAtlasFailure(error)) {
     const detail = firstLine(error.output)
     const hint = newerServerThanAtlas.test(error.output)
       ? " (the pinned Atlas build cannot inspect PostgreSQL 16 or newer this way; the quick start's embedded server is PostgreSQL 18: use `db apply` there)"
@@ -32,7 +35,11 @@ const describe = (what: string, error: unknown): string => {
   return `${what} failed${detail === "" ? "" : `: ${detail}`}`
 }
 
-/** Runs `run(DATABASE_URL)`; a failure becomes SchemaToolFailed("<what> failed: <first line>"). */
+/**
+ * Runs `run(DATABASE_URL)`; a failure becomes SchemaToolFailed("<what> failed:
+ * <first line>"). Pass the modules of src/schema through dynamic `import()`
+ * inside `run`, so that other commands do not pay for loading them.
+ */
 export const withDatabaseUrl = <A>(what: string, run: (url: string) => Promise<A>) =>
   Effect.flatMap(databaseUrl, (url) =>
     Effect.tryPromise({

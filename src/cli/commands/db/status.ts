@@ -1,17 +1,19 @@
 /** `db status`: `atlas migrate status --env local` against DATABASE_URL. */
 import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
-import { atlas } from "../../../schema/atlas.ts"
-import { atlasUrl } from "../../../schema/database.ts"
 import { jsonFlag, printJson } from "../../output.ts"
 import { withDatabaseUrl } from "./schemaTool.ts"
 
 export const commandDbStatus = Command.make("status", { json: jsonFlag }, ({ json }) =>
   Effect.gen(function*() {
     const format = json ? ["--format", "{{ json . }}"] : []
-    const { stdout } = yield* withDatabaseUrl("atlas migrate status", (url) =>
-      atlas(["migrate", "status", "--env", "local", ...format], { DATABASE_URL: atlasUrl(url) })
-    )
+    const { stdout } = yield* withDatabaseUrl("atlas migrate status", async (url) => {
+      const [{ atlas }, { atlasUrl }] = await Promise.all([
+        import("../../../schema/atlas.ts"),
+        import("../../../schema/database.ts")
+      ])
+      return atlas(["migrate", "status", "--env", "local", ...format], { DATABASE_URL: atlasUrl(url) })
+    })
     if (!json) return yield* Console.log(stdout.trimEnd())
     // Env describes the connection (host, database): not the reader's business, and kept off stdout.
     const { Env: _env, ...status } = JSON.parse(stdout) as Record<string, unknown>
