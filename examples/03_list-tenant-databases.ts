@@ -1,0 +1,25 @@
+/**
+ * @title List a tenant's databases
+ *
+ * The spec's third example: every database registered for a tenant, without
+ * ever decrypting a connection string (TenantDatabase holds no plaintext).
+ *   node examples/03_list-tenant-databases.ts [tenant name, default acme_corp]
+ */
+import { Effect } from "effect"
+import { ControlPlane, TenantDatabases, Tenants } from "../src/index.ts"
+
+const tenantName = process.argv[2] ?? "acme_corp"
+
+const program = Effect.gen(function*() {
+  const tenant = yield* Tenants.use((tenants) => tenants.findByName(tenantName))
+  const databases = yield* TenantDatabases.use((registry) => registry.listForTenant(tenant.tenantId))
+  yield* Effect.log(`${tenant.name} has ${databases.length} database(s)`)
+  for (const database of databases) {
+    yield* Effect.log(`  ${database.databaseName} on ${database.host}:${database.port} (${database.status})`)
+  }
+})
+
+Effect.runPromise(program.pipe(Effect.provide(ControlPlane.layer))).catch((error: unknown) => {
+  console.error(String(error))
+  process.exitCode = 1
+})

@@ -1,0 +1,41 @@
+/**
+ * The control-plane library. Provide `ControlPlane.layer` once, then use the
+ * services: `Tenants`, `TenantDatabases`, `SystemConfig`.
+ */
+export * as ControlPlane from "./ControlPlane.ts"
+
+export { Tenants, type TenantPage, type TenantsService, type CreateTenantInput, type ListTenantsInput } from "./services/Tenants.ts"
+export {
+  TenantDatabases,
+  type KeyUsage,
+  type ReencryptOptions,
+  type ReencryptProgress,
+  type RegisterTenantDatabaseInput,
+  type TenantDatabasesService
+} from "./services/TenantDatabases.ts"
+export { SystemConfig, type ConfigSchema, type SystemConfigService } from "./services/SystemConfig.ts"
+
+export * from "./domain/enums.ts"
+export { Tenant, TenantId, TenantName, TenantNameTaken, TenantNotFound } from "./domain/Tenant.ts"
+export {
+  ConnectionString,
+  DatabaseHost,
+  DatabaseName,
+  DatabasePort,
+  TenantDatabase,
+  TenantDatabaseId,
+  TenantDatabaseNotFound
+} from "./domain/TenantDatabase.ts"
+export { ConfigEntry, ConfigKey, ConfigKeyNotFound, ConfigValueInvalid } from "./domain/SystemConfig.ts"
+export { DbError, type DbErrorReason, InvalidInput } from "./domain/errors.ts"
+
+export {
+  ConnectionStringCrypto,
+  type DecryptError,
+  DecryptionFailed,
+  MalformedEnvelope,
+  UnknownKeyId
+} from "./crypto/ConnectionStringCrypto.ts"
+export { KeyProvider, KeyRing, KeyRingError } from "./crypto/KeyRing.ts"
+export { Db, type DbService, sql } from "./db/Db.ts"
+export { DatabaseConfig } from "./db/DatabaseConfig.ts"

@@ -1,0 +1,75 @@
+/**
+ * The README's usage examples (examples/, the spec's three) run as programs
+ * against a migrated database, configured only by environment variables, as a
+ * backend program would be. ControlPlane.layer is built from the same
+ * variables in-process to register a database for the third example.
+ */
+import { execFile } from "node:child_process"
+import { promisify } from "node:util"
+import { ConfigProvider, Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ControlPlane, TenantDatabases, Tenants } from "../../src/index.ts"
+import { projectFile } from "../../src/schema/paths.ts"
+import { testKeyRing } from "../cli/harness.ts"
+import { createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
+
+const run = promisify(execFile)
+const secret = "postgres://acme_app:s3cret-Pa55@acme-db.internal:5432/acme"
+
+let database: TestDatabase
+let env: Record<string, string>
+
+const runExample = async (file: string, ...args: Array<string>): Promise<string> => {
+  const { stdout, stderr } = await run(process.execPath, [projectFile(`examples/${file}`), ...args], {
+    env: { ...process.env, ...env },
+    timeout: 30_000
+  })
+  const output = stdout + stderr
+  expect(output).not.toContain(secret)
+  return output
+}
+
+beforeAll(async () => {
+  database = await createMigratedTestDatabase("examples")
+  env = { DATABASE_URL: database.url, ...testKeyRing().env }
+})
+
+afterAll(async () => {
+  await database?.drop()
+})
+
+describe("examples/", () => {
+  it("01 finds the seeded system_admin tenant", async () => {
+    expect(await runExample("01_find-system-admin.ts")).toMatch(/found system_admin: production, active \([0-9a-f-]{36}\)/)
+  })
+
+  it("02 creates acme_corp, and a second run reports the name taken", async () => {
+    expect(await runExample("02_create-tenant.ts")).toMatch(/created acme_corp \([0-9a-f-]{36}\)/)
+    expect(await runExample("02_create-tenant.ts")).toMatch(/acme_corp exists already/)
+  })
+
+  it("03 lists acme_corp's databases without revealing a connection string", async () => {
+    const runtime = ManagedRuntime.make(
+      ControlPlane.layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(env))))
+    )
+    try {
+      await runtime.runPromise(Effect.gen(function*() {
+        const acme = yield* Tenants.use((tenants) => tenants.findByName("acme_corp"))
+        yield* TenantDatabases.use((registry) =>
+          registry.register({
+            tenantId: acme.tenantId,
+            connectionString: Redacted.make(secret),
+            databaseName: "acme",
+            host: "acme-db.internal",
+            status: "active"
+          })
+        )
+      }))
+    } finally {
+      await runtime.dispose()
+    }
+    const output = await runExample("03_list-tenant-databases.ts", "acme_corp")
+    expect(output).toMatch(/acme_corp has 1 database\(s\)/)
+    expect(output).toMatch(/acme on acme-db\.internal:5432 \(active\)/)
+  })
+})
