@@ -32,11 +32,9 @@ const tagOf = (error: unknown): string | undefined =>
 
 export const exitCodeOf = (error: unknown): ExitCode => {
   if (CliError.isCliError(error)) return error._tag === "ShowHelp" && error.errors.length === 0 ? 0 : 2
-  if (tagOf(error) === "ChildFailed") {
-    const code = (error as { readonly exitCode: number }).exitCode
-    return code === 2 ? 2 : 1
-  }
   const tag = tagOf(error)
+  // A delegated script's own code: 2 stays a usage error, anything else is a failure.
+  if (tag === "ChildFailed") return (error as { readonly exitCode: number }).exitCode === 2 ? 2 : 1
   return tag !== undefined && usageTags.has(tag) ? 2 : 1
 }
 
@@ -49,29 +47,34 @@ const cliErrorLine = (error: CliError.CliError): string => {
 
 const standardIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 
-/** "DATABASE_URL is not set" rather than the schema's `Expected string at ["DATABASE_URL"]`. */
-const describeConfigError = (error: { readonly cause: unknown }): string => {
+/**
+ * "DATABASE_URL is not set" rather than the schema's `Expected string at
+ * ["DATABASE_URL"]`; for a value that is set but invalid, the variable and
+ * what was expected (never the value).
+ */
+const describeConfigError = (error: { readonly cause: unknown }, env: NodeJS.ProcessEnv): string => {
   const cause = error.cause
   if (Schema.isSchemaError(cause)) {
     const issue = standardIssues(cause.issue).issues[0]
-    const name = issue?.path?.map(String).join(".")
+    const name = issue?.path?.map(String).join("_")
     if (issue !== undefined && name !== undefined && name !== "") {
-      return /expected|missing/i.test(issue.message) && !/[<>=]/.test(issue.message)
-        ? `${name} is not set${name === "DATABASE_URL" ? ": set it to the connection string of the control-plane database" : ""}`
-        : `${name}: ${issue.message}`
+      if ((env[name] ?? "").trim() === "") {
+        return `${name} is not set${name === "DATABASE_URL" ? ": set it to the connection string of the control-plane database" : ""}`
+      }
+      return `${name} is invalid: ${oneLine(issue.message)}`
     }
   }
   return "the configuration could not be read"
 }
 
 /** The one line to print for a failure (before masking). */
-export const messageOf = (error: unknown): string => {
+export const messageOf = (error: unknown, env: NodeJS.ProcessEnv = process.env): string => {
   if (CliError.isCliError(error)) {
     if (error._tag === "ShowHelp") return error.errors.map(cliErrorLine).join("; ")
     return cliErrorLine(error)
   }
   const tag = tagOf(error)
-  if (tag === "ConfigError") return describeConfigError(error as { readonly cause: unknown })
+  if (tag === "ConfigError") return describeConfigError(error as { readonly cause: unknown }, env)
   if (error instanceof Error && tag !== undefined) return oneLine(error.message)
   // Not one of ours: its message may quote anything, so only its kind is shown.
   return `unexpected internal failure (${error instanceof Error ? error.name : typeof error})`

@@ -215,6 +215,12 @@ describe("tenants: configuration", () => {
     expectOneErrorLine(await cli.run(["tenants", "list"], { env: { DATABASE_URL: undefined } }), 2, /DATABASE_URL is not set/)
   })
 
+  it("an invalid setting is exit 2 naming the variable and what it expects, not the value", async () => {
+    const result = await cli.run(["tenants", "list"], { env: { CONTROL_PLANE_POOL_SIZE: "lots" } })
+    expectOneErrorLine(result, 2, /CONTROL_PLANE_POOL_SIZE is invalid: Expected .*number/)
+    expect(result.stderr).not.toContain("lots")
+  })
+
   it("an unreachable database is exit 1 with a one-line reason and no URL", async () => {
     const url = "postgres://operator:pa55word-not-shown@127.0.0.1:1/control_plane"
     const result = await makeCli({ DATABASE_URL: url }, [url, "pa55word-not-shown"]).run(["tenants", "list"], {
