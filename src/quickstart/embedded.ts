@@ -17,10 +17,13 @@ import { sql } from "@databases/pg"
 import { runSql, withConnection } from "../schema/database.ts"
 import {
   clusterExists,
+  dataDirVar,
   ensureRoot,
+  exists,
   generatePassword,
   type QuickStartFiles,
-  readOrCreateSecret
+  readOrCreateSecret,
+  unreachableByPostgres
 } from "./files.ts"
 
 /** The embedded server could not be prepared or started; the message says what to do. */
@@ -164,14 +167,21 @@ const startOnFreePort = (files: QuickStartFiles, password: string) =>
 export const embeddedPostgres = (files: QuickStartFiles) =>
   Effect.gen(function*() {
     yield* Effect.promise(() => ensureRoot(files))
-    const hadCluster = yield* Effect.promise(() => clusterExists(files))
-    const secret = yield* Effect.promise(() => readOrCreateSecret(files.password, generatePassword))
-    if (hadCluster && secret.created) {
+    const blocked = yield* Effect.promise(() => unreachableByPostgres(files))
+    if (blocked !== undefined) {
       return yield* new EmbeddedPostgresError({
-        message: `The cluster in ${files.cluster} exists but its password file was missing; delete ${files.root} to start over.`
+        message: `As root, PostgreSQL runs as the postgres user, which cannot enter ${blocked}: ` +
+          `set ${dataDirVar} to a folder it can reach (e.g. /var/tmp/control-plane) or run as another user.`
       })
     }
-    const password = secret.content.trim()
+    const hadCluster = yield* Effect.promise(() => clusterExists(files))
+    // A cluster's password cannot be made up again: only a new cluster gets a new one.
+    if (hadCluster && !(yield* Effect.promise(() => exists(files.password)))) {
+      return yield* new EmbeddedPostgresError({
+        message: `The cluster in ${files.cluster} exists but its password file ${files.password} is missing; delete ${files.root} to start over.`
+      })
+    }
+    const password = (yield* Effect.promise(() => readOrCreateSecret(files.password, generatePassword))).content.trim()
     const running = yield* Effect.promise(() => checkNotRunning(files))
     if (running !== undefined) return yield* new EmbeddedPostgresError({ message: running })
     if (!hadCluster) {

@@ -40,17 +40,33 @@ export const defaultDataDir = (): string => {
   return fromEnv !== undefined && fromEnv !== "" ? path.resolve(fromEnv) : projectFile(".data")
 }
 
+const runningAsRoot = (): boolean => process.getuid?.() === 0
+
 /**
- * Creates the folder. It stays traversable (0755) because, when run as root,
- * PostgreSQL runs as the `postgres` user and must reach the cluster below it;
- * the secrets are protected by their own mode instead.
+ * Creates the folder: 0700 normally; as root 0755, because PostgreSQL then
+ * runs as the `postgres` user, which must reach the cluster below it (the
+ * secrets keep their own 0600).
  */
 export const ensureRoot = async (files: QuickStartFiles): Promise<void> => {
-  await mkdir(files.root, { recursive: true })
-  await chmod(files.root, 0o755)
+  await mkdir(files.root, { recursive: true, mode: runningAsRoot() ? 0o755 : 0o700 })
+  if (runningAsRoot()) await chmod(files.root, 0o755)
 }
 
-const exists = async (file: string): Promise<boolean> =>
+/**
+ * As root, the first folder above the cluster that the `postgres` user
+ * cannot enter (no execute bit for others), if any: initdb would fail there
+ * with a message about permissions deep in its log.
+ */
+export const unreachableByPostgres = async (files: QuickStartFiles): Promise<string | undefined> => {
+  if (!runningAsRoot()) return undefined
+  for (let dir = path.dirname(files.cluster); ; dir = path.dirname(dir)) {
+    const info = await stat(dir).catch(() => undefined)
+    if (info !== undefined && (info.mode & 0o001) === 0) return dir
+    if (path.dirname(dir) === dir) return undefined
+  }
+}
+
+export const exists = async (file: string): Promise<boolean> =>
   stat(file).then(() => true, (error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return false
     throw error
