@@ -56,18 +56,27 @@ const helpHint = (cause: Cause.Cause<unknown>): string => {
 }
 
 /**
- * Runs `args` (without the program name) and resolves to the exit code; never
- * rejects. Aborting `signal` interrupts the command (its resources are
- * released) and resolves to 130.
+ * Runs `args` (without the program name) and succeeds with the exit code:
+ * failures have been printed as one line on stderr by then. Interruption
+ * (Ctrl-C) is left to the caller, which knows how the process should end.
+ */
+export const cli = (args: ReadonlyArray<string>): Effect.Effect<ExitCode> =>
+  Command.runWith(commandRoot, { version: packageJson.version })(args).pipe(
+    Effect.provide(cliLayer),
+    Effect.as<ExitCode>(0),
+    Effect.catchCause((cause) => {
+      if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+      const { message, code } = messageOfCause(cause)
+      return Effect.sync(() => {
+        if (message !== undefined) process.stderr.write(`error: ${mask(message)}${helpHint(cause)}\n`)
+        return code
+      })
+    })
+  )
+
+/**
+ * `cli` as a promise, for running it in-process (the quick start): resolves
+ * to the exit code, 130 when `signal` aborted it; never rejects.
  */
 export const runCli = (args: ReadonlyArray<string>, signal?: AbortSignal): Promise<ExitCode | 130> =>
-  Effect.runPromiseExit(
-    Command.runWith(commandRoot, { version: packageJson.version })(args).pipe(Effect.provide(cliLayer)),
-    { signal }
-  ).then((exit) => {
-    if (Exit.isSuccess(exit)) return 0
-    if (Cause.hasInterruptsOnly(exit.cause)) return 130
-    const { message, code } = messageOfCause(exit.cause)
-    if (message !== undefined) process.stderr.write(`error: ${mask(message)}${helpHint(exit.cause)}\n`)
-    return code
-  })
+  Effect.runPromiseExit(cli(args), { signal }).then((exit) => (Exit.isSuccess(exit) ? exit.value : 130))
