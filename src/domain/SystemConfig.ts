@@ -17,11 +17,12 @@ export const ConfigKey = BoundedText(configKeyMaxLength)
 export type ConfigKey = typeof ConfigKey.Type
 
 /** A stored entry, its value as raw JSON. */
-export class ConfigEntry extends Schema.Class<ConfigEntry>("ConfigEntry")({
+export const ConfigEntry = Schema.Struct({
   key: Schema.String,
   value: Schema.Json,
   updatedAt: Schema.Date
-}) {}
+})
+export type ConfigEntry = typeof ConfigEntry.Type
 
 /** No entry has this key. */
 export class ConfigKeyNotFound extends Schema.TaggedError<ConfigKeyNotFound>()("ConfigKeyNotFound", {

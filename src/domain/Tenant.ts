@@ -23,15 +23,20 @@ export const tenantNameMaxLength = 255
 export const TenantName = BoundedText(tenantNameMaxLength)
 export type TenantName = typeof TenantName.Type
 
-/** A tenant as the control plane stores it. */
-export class Tenant extends Schema.Class<Tenant>("Tenant")({
+/**
+ * A tenant as the control plane stores it: a plain readonly record (cheap to
+ * build from a row, and prints as itself). `name` is any stored name, so a
+ * row written before the current name rules still reads.
+ */
+export const Tenant = Schema.Struct({
   tenantId: TenantId,
   name: Schema.String,
   environment: TenantEnvironment,
   status: TenantStatus,
   createdAt: Schema.Date,
   updatedAt: Schema.Date
-}) {}
+})
+export type Tenant = typeof Tenant.Type
 
 /** No tenant has this id (or this name, for lookups by name). */
 export class TenantNotFound extends Schema.TaggedError<TenantNotFound>()("TenantNotFound", {

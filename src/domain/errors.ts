@@ -26,6 +26,19 @@ export const decodeInput = <S extends Schema.Decoder<unknown>>(schema: S, what: 
     )
 }
 
+/**
+ * decodeInput for a schema that only checks (a refinement, brand or literal
+ * set, no transformation), where a valid input decodes to itself: a valid
+ * input costs one synchronous check; only an invalid one pays for the
+ * detailed message. For the hot lookups (a tenant id or name per request).
+ */
+export const checkInput = <S extends Schema.Codec<unknown, unknown, never, never>>(schema: S, what: string) => {
+  const isValid = Schema.is(schema)
+  const decode = decodeInput(schema, what)
+  return (input: unknown): Effect.Effect<S["Type"], InvalidInput> =>
+    isValid(input) ? Effect.succeed(input) : decode(input)
+}
+
 /** A unique constraint or unique index refused a duplicate (SQLSTATE 23505). */
 export class UniqueViolation extends Schema.TaggedClass<UniqueViolation>()("UniqueViolation", {
   constraint: Schema.String

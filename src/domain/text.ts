@@ -24,7 +24,10 @@ const forbiddenCharacter = /[\p{Cc}\p{Cs}]/u
 export const BoundedText = (maxLength: number) =>
   Schema.String.check(
     Schema.makeFilter((text: string) => text.length > 0 || "must not be empty"),
-    Schema.makeFilter((text: string) => [...text].length <= maxLength || `must be at most ${maxLength} characters`),
+    // UTF-16 units >= code points, so only a long string needs counting.
+    Schema.makeFilter((text: string) =>
+      text.length <= maxLength || [...text].length <= maxLength || `must be at most ${maxLength} characters`
+    ),
     Schema.makeFilter((text: string) => text.trim() === text || "must not start or end with whitespace"),
     Schema.makeFilter((text: string) =>
       !forbiddenCharacter.test(text) || "must not contain control characters or lone surrogates"

@@ -10,9 +10,10 @@
 import { Context, Effect, Layer, Schema } from "effect"
 import { Db, sql } from "../db/Db.ts"
 import type SystemConfig_Row from "../db/generated/system_config.ts"
-import { decodeInput, InvalidInput } from "../domain/errors.ts"
+import { checkInput, InvalidInput } from "../domain/errors.ts"
 import type { DbError } from "../domain/errors.ts"
-import { ConfigEntry, ConfigKey, ConfigKeyNotFound, ConfigValueInvalid } from "../domain/SystemConfig.ts"
+import { ConfigKey, ConfigKeyNotFound, ConfigValueInvalid } from "../domain/SystemConfig.ts"
+import type { ConfigEntry } from "../domain/SystemConfig.ts"
 
 /** A Schema whose values can be stored: no services needed to decode or encode it. */
 export type ConfigSchema<A> = Schema.Codec<A, unknown, never, never>
@@ -31,7 +32,7 @@ export interface SystemConfigService {
   readonly list: () => Effect.Effect<ReadonlyArray<ConfigEntry>, DbError>
 }
 
-const decodeKey = decodeInput(ConfigKey, "configuration key")
+const decodeKey = checkInput(ConfigKey, "configuration key")
 
 // Deriving a JSON codec walks the whole schema: do it once per schema.
 const jsonCodecs = new WeakMap<ConfigSchema<unknown>, Schema.Codec<unknown, Schema.Json>>()
@@ -44,10 +45,13 @@ const jsonCodecOf = <A>(schema: ConfigSchema<A>): Schema.Codec<A, Schema.Json> =
   return codec as Schema.Codec<A, Schema.Json>
 }
 
-// jsonb comes back parsed, typed `unknown` by the generated row type: the
-// ConfigEntry class checks it is JSON.
-const toEntry = (row: SystemConfig_Row): ConfigEntry =>
-  new ConfigEntry({ key: row.key, value: row.value as Schema.Json, updatedAt: row.updated_at })
+// jsonb comes back parsed by the driver (typed `unknown` by the generated
+// row type): JSON by construction.
+const toEntry = (row: SystemConfig_Row): ConfigEntry => ({
+  key: row.key,
+  value: row.value as Schema.Json,
+  updatedAt: row.updated_at
+})
 
 export class SystemConfig extends Context.Service<SystemConfig, SystemConfigService>()("control-plane/SystemConfig") {
   static readonly layerNoDeps = Layer.effect(

@@ -49,7 +49,7 @@ describe("TenantName", () => {
 describe("Tenant", () => {
   it("is a record of the stored columns", () => {
     const now = new Date()
-    const tenant = new Tenant({
+    const tenant = Tenant.make({
       tenantId: TenantId.make("8b9c6f0e-3c1a-4b7e-9d2f-0a1b2c3d4e5f"),
       name: "acme",
       environment: "staging",
@@ -58,7 +58,9 @@ describe("Tenant", () => {
       updatedAt: now
     })
     assert.strictEqual(tenant.environment, "staging")
-    assert.throws(() => new Tenant({ ...tenant, status: "deleted" as never }))
+    assert.isTrue(Schema.is(Tenant)(tenant))
+    assert.isFalse(Schema.is(Tenant)({ ...tenant, status: "deleted" }))
+    assert.isFalse(Schema.is(Tenant)({ ...tenant, tenantId: "acme" }))
   })
 })
 

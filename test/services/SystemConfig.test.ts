@@ -33,7 +33,7 @@ it.layer(TestLayer, { timeout: "120 seconds" })("SystemConfig", (it) => {
       const key = uniqueKey("window")
       const window = { weekday: "sun" as const, startsAt: new Date("2026-12-06T02:00:00.000Z"), hours: 3 }
       const entry = yield* config.set(key, MaintenanceWindow, window)
-      assert.instanceOf(entry, ConfigEntry)
+      assert.isTrue(Schema.is(ConfigEntry)(entry))
       assert.strictEqual(entry.key, key)
       assert.deepStrictEqual(entry.value, { weekday: "sun", startsAt: "2026-12-06T02:00:00.000Z", hours: 3 })
       assert.deepStrictEqual((yield* storedJson(key))?.value, { weekday: "sun", startsAt: "2026-12-06T02:00:00.000Z", hours: 3 })
@@ -180,7 +180,7 @@ it.layer(TestLayer, { timeout: "120 seconds" })("SystemConfig", (it) => {
         mine.map((entry) => [entry.key, entry.value]),
         [[`${prefix}.a`, [1, 2]], [`${prefix}.b`, "2026-01-01T00:00:00.000Z"]]
       )
-      assert.isTrue(mine.every((entry) => entry instanceof ConfigEntry && entry.updatedAt instanceof Date))
+      assert.isTrue(mine.every((entry) => Schema.is(ConfigEntry)(entry)))
     }))
 })
 
