@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// The `control-plane` command. The CLI needs Node >= 22.19 (it runs its
-// TypeScript sources directly, as Node 24 can): this launcher, written to run
-// on any Node, starts src/cli/main.ts under the project's own Node 24
+// The `control-plane` command. The CLI needs Node >= 22.19: this launcher,
+// written to run on any Node, starts it under the project's own Node 24
 // (node_modules/.bin/node, installed by `npm run setup`) when there is one,
 // else under the current Node if it is recent enough, and passes the exit
-// code and signals through.
+// code and signals through. In a checkout it runs the TypeScript sources
+// (src/cli/main.ts, as Node 24 can); in the installed package, the build
+// (dist/cli/main.js), since Node does not strip types under node_modules.
 import { spawn } from "node:child_process"
 import { existsSync, realpathSync } from "node:fs"
 import { constants } from "node:os"
@@ -12,7 +13,8 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = join(dirname(realpathSync(fileURLToPath(import.meta.url))), "..")
-const main = join(root, "src", "cli", "main.ts")
+const source = join(root, "src", "cli", "main.ts")
+const main = existsSync(source) ? source : join(root, "dist", "cli", "main.js")
 const bundled = join(root, "node_modules", ".bin", process.platform === "win32" ? "node.cmd" : "node")
 
 const recentEnough = (version) => {

@@ -4,8 +4,14 @@
  * script prints its own report and its exit code is kept (0 clean, 1
  * findings or failure, 2 usage error).
  */
-import { projectFile } from "../../../schema/paths.ts"
+import { fileURLToPath } from "node:url"
 import { runInherited } from "../../childProcess.ts"
 
+// `.ts` in a checkout, `.js` in the built package (dist/): the scripts sit beside this module's tree either way.
+const extension = import.meta.url.endsWith(".ts") ? ".ts" : ".js"
+
 export const runSchemaScript = (script: "lint" | "drift", args: ReadonlyArray<string> = []) =>
-  runInherited(process.execPath, [projectFile(`src/schema/cli/${script}.ts`), ...args])
+  runInherited(process.execPath, [
+    fileURLToPath(new URL(`../../../schema/cli/${script}${extension}`, import.meta.url)),
+    ...args
+  ])
