@@ -16,7 +16,11 @@ if [ ! -x node_modules/.bin/node ] || [ "$(cat node_modules/.setup-stamp 2>/dev/
   say "installing npm packages (Node 24 included)"
   # `npm install`, not `npm ci`: the lock records only this platform's binaries
   # of squawk-cli (the registry here serves no others), which `npm ci` refuses.
-  npm install --no-audit --no-fund --loglevel=error >&2
+  if $quiet; then
+    npm install --no-audit --no-fund --loglevel=error >/dev/null
+  else
+    npm install --no-audit --no-fund --loglevel=error >&2
+  fi
   echo "$lock_sum" > node_modules/.setup-stamp
 fi
 

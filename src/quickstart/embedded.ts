@@ -14,7 +14,7 @@ import { createServer } from "node:net"
 import path from "node:path"
 import { Effect, Redacted, Schema } from "effect"
 import { sql } from "@databases/pg"
-import { runSql, withConnection } from "../schema/database.ts"
+import { withConnection } from "../schema/database.ts"
 import {
   clusterExists,
   dataDirVar,
@@ -76,35 +76,6 @@ const checkNotRunning = async (files: QuickStartFiles): Promise<string | undefin
     return `An embedded PostgreSQL from an earlier run still uses ${files.cluster} (pid ${pid}): stop it with \`kill ${pid}\` and try again.`
   }
   return undefined
-}
-
-/**
- * The pinned Atlas build (v0.13.1) reads `lc_collate` and `lc_ctype` from
- * `pg_settings` and refuses a server that lacks them, which every PostgreSQL
- * since 16 does; the embedded binaries are PostgreSQL 18. On such a server the
- * embedded cluster gets a `public.pg_settings` view that adds the two rows
- * (from pg_database) and a search_path that looks in `public` before
- * `pg_catalog`, in template1 (so Atlas's scratch dev databases inherit it) and
- * in the control-plane database. The community build does not inspect views,
- * so Atlas never sees the view itself. Enough for the declarative path (the
- * quick start's); `atlas migrate` opens a connection of its own that bypasses
- * the search_path and still fails on PostgreSQL >= 16.
- */
-const atlasCompatibilityView = `
-CREATE OR REPLACE VIEW public.pg_settings AS
-  SELECT name, setting FROM pg_catalog.pg_settings
-  UNION ALL SELECT 'lc_collate', datcollate FROM pg_catalog.pg_database WHERE datname = current_database()
-  UNION ALL SELECT 'lc_ctype', datctype FROM pg_catalog.pg_database WHERE datname = current_database();
-`
-
-const ensureAtlasCompatibility = async (password: string, port: number): Promise<void> => {
-  const admin = urlFor(password, port, "postgres")
-  const [row] = await withConnection(admin, (db) => db.query(sql`SELECT current_setting('server_version_num')::int AS version`))
-  if (Number(row?.["version"]) < 160000) return
-  for (const database of ["template1", controlPlaneDatabase]) {
-    await runSql(urlFor(password, port, database), atlasCompatibilityView)
-  }
-  await runSql(admin, `ALTER ROLE postgres SET search_path TO "$user", public, pg_catalog`)
 }
 
 const urlFor = (password: string, port: number, database: string): string =>
@@ -197,7 +168,6 @@ export const embeddedPostgres = (files: QuickStartFiles) =>
         if (found.length === 0) await db.query(sql`CREATE DATABASE ${sql.ident(controlPlaneDatabase)}`)
       })
     )
-    yield* attempt("prepare the cluster for Atlas", files, () => ensureAtlasCompatibility(password, port))
     return {
       url: Redacted.make(urlFor(password, port, controlPlaneDatabase), { label: "embedded DATABASE_URL" }),
       port,

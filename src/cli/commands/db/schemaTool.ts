@@ -18,6 +18,8 @@ const firstLine = (text: string): string => text.split("\n").map((l) => l.trim()
  * PostgreSQL removed in 16; this is how it says so.
  */
 const newerServerThanAtlas = /unexpected number of rows/
+const newerServerHint =
+  "the pinned Atlas build supports PostgreSQL up to 15; for 16 or newer put the official atlas binary on PATH"
 
 // By name: src/schema is loaded only when a db command runs (it is slow to load: Atlas, HCL parser).
 const isAtlasFailure = (error: unknown): error is AtlasFailed => error instanceof Error && error.name === "AtlasFailed"
@@ -26,7 +28,7 @@ const describe = (what: string, error: unknown): string => {
   if (isAtlasFailure(error)) {
     const detail = firstLine(error.output)
     const hint = newerServerThanAtlas.test(error.output)
-      ? " (the pinned Atlas build cannot inspect PostgreSQL 16 or newer this way; the quick start's embedded server is PostgreSQL 18: use `db apply` there)"
+      ? ` (${newerServerHint})`
       : ""
     return `${what} failed${detail === "" ? "" : `: ${detail}`}${hint}`
   }
