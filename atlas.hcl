@@ -60,7 +60,9 @@ env "local" {
   }
 }
 
-# Continuous integration and deployment: the same plan, lint and directory.
+# Continuous integration and deployment (.github/workflows, .ci/run): the
+# same plan, lint policy and directory as "local", repeated because HCL has no
+# way to share a block between two envs. Keep the two in step.
 env "ci" {
   src = "file://schema.hcl"
   url = var.url
@@ -73,16 +75,11 @@ env "ci" {
       drop_schema = true
     }
     concurrent_index {
-      add    = true # what the pinned v0.13.1 reads
-      create = true # what newer Atlas versions read
+      add    = true
+      create = true
       drop   = true
     }
   }
-  # `npm run db:lint` fails on every diagnostic Atlas reports; `error = true`
-  # makes plain `atlas migrate lint` agree. Codes: DS101-103 (drops),
-  # MF101-104 (data-dependent), BC101-102 (renames), CD101 (dropped foreign
-  # key), PG101-103 (index built or dropped without CONCURRENTLY, or
-  # CONCURRENTLY inside a transaction).
   lint {
     destructive {
       error = true

@@ -11,7 +11,7 @@
  * exactly what was linted and reviewed.
  */
 import { readdir, readFile } from "node:fs/promises"
-import { atlas } from "./atlas.ts"
+import { atlas, atlasEnvName } from "./atlas.ts"
 import { atlasUrl, runSql, withScratchDatabase } from "./database.ts"
 import { projectFile } from "./paths.ts"
 import { renderRoutines } from "./routines.ts"
@@ -51,7 +51,7 @@ export const applyDesiredState = async (url: string): Promise<ApplyReport> => {
   // migrations/*_create_schema.sql); creating it first is a no-op afterwards.
   await runSql(url, `CREATE SCHEMA IF NOT EXISTS "control_plane";`)
   const { stdout } = await withAtlasDatabases(url, (env) =>
-    atlas(["schema", "apply", "--env", "local", "--auto-approve"], env)
+    atlas(["schema", "apply", "--env", atlasEnvName(), "--auto-approve"], env)
   )
   const routines = await renderRoutines()
   await runSql(url, routines.sql)
@@ -64,6 +64,6 @@ export const applyDesiredState = async (url: string): Promise<ApplyReport> => {
 }
 
 export const applyMigrations = async (url: string): Promise<string> => {
-  const { stdout } = await atlas(["migrate", "apply", "--env", "local"], { DATABASE_URL: atlasUrl(url) })
+  const { stdout } = await atlas(["migrate", "apply", "--env", atlasEnvName()], { DATABASE_URL: atlasUrl(url) })
   return stdout.trim()
 }

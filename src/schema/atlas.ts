@@ -16,6 +16,15 @@ const run = promisify(execFile)
 /** The Atlas version tools/atlas/go.mod pins. */
 export const pinnedAtlasVersion = "v0.13.1"
 
+/**
+ * The env of atlas.hcl every command runs in: ATLAS_ENV, or "local". CI and
+ * the deploy workflow set ATLAS_ENV=ci.
+ */
+export const atlasEnvName = (): string => {
+  const name = process.env["ATLAS_ENV"]
+  return name === undefined || name === "" ? "local" : name
+}
+
 export const atlasEnvironment = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   ...process.env,
   ATLAS_NO_UPDATE_NOTIFIER: "1",

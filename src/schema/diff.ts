@@ -18,7 +18,7 @@ import { execFile } from "node:child_process"
 import { readFile, writeFile } from "node:fs/promises"
 import path from "node:path"
 import { promisify } from "node:util"
-import { atlas } from "./atlas.ts"
+import { atlas, atlasEnvName } from "./atlas.ts"
 import { atlasUrl, withScratchDatabase } from "./database.ts"
 import { migrationFiles } from "./gate/changes.ts"
 import { fileDirective } from "./gate/squawk.ts"
@@ -88,7 +88,7 @@ export const generateMigration = async (options: DiffOptions): Promise<DiffResul
   const before = new Set(await migrationFiles(directory))
   await withDevDatabase(options.adminUrl, (devUrl) =>
     atlas(
-      ["migrate", "diff", options.name, "--env", "local", "--dir", dirUrl, "--to", `file://${options.desiredState ?? projectFile("schema.hcl")}`],
+      ["migrate", "diff", options.name, "--env", atlasEnvName(), "--dir", dirUrl, "--to", `file://${options.desiredState ?? projectFile("schema.hcl")}`],
       { ATLAS_DEV_URL: devUrl }
     )
   )
@@ -107,7 +107,7 @@ export const generateMigration = async (options: DiffOptions): Promise<DiffResul
     const { stdout } = await run(process.execPath, [projectFile("src/schema/cli/routines.ts")], { cwd: projectRoot })
     routines = stdout.trim()
   }
-  await atlas(["migrate", "hash", "--env", "local", "--dir", dirUrl])
+  await atlas(["migrate", "hash", "--env", atlasEnvName(), "--dir", dirUrl])
   const written = (await migrationFiles(directory)).filter((file) => !before.has(file))
   return { written, routines }
 }

@@ -18,7 +18,7 @@
  */
 import { sql } from "@databases/pg"
 import { applyDesiredState } from "./apply.ts"
-import { atlas } from "./atlas.ts"
+import { atlas, atlasEnvName } from "./atlas.ts"
 import { atlasUrl, withConnection, withScratchDatabase } from "./database.ts"
 import { projectFile } from "./paths.ts"
 
@@ -61,7 +61,7 @@ const tablePlan = (url: string): Promise<string> =>
     const live = forCommandLine(url)
     const { stdout } = await atlas(
       [
-        "schema", "diff", "--env", "local",
+        "schema", "diff", "--env", atlasEnvName(),
         "--from", live.url,
         "--to", `file://${projectFile("schema.hcl")}`,
         "--schema", "control_plane",

@@ -17,7 +17,7 @@
  */
 import { readFile } from "node:fs/promises"
 import path from "node:path"
-import { atlas, AtlasFailed } from "./atlas.ts"
+import { atlas, AtlasFailed, atlasEnvName } from "./atlas.ts"
 import { atlasUrl, withScratchDatabase } from "./database.ts"
 import { atlasLint } from "./gate/atlasLint.ts"
 import { changedFiles, type Selection } from "./gate/changes.ts"
@@ -52,7 +52,7 @@ export interface GateReport {
 const validateDirectory = (adminUrl: string, directory: string): Promise<ReadonlyArray<Finding>> =>
   withScratchDatabase(adminUrl, "cp_gate_dev", async (dev) => {
     try {
-      await atlas(["migrate", "validate", "--env", "local", "--dir", `file://${directory}`], { ATLAS_DEV_URL: atlasUrl(dev.url) })
+      await atlas(["migrate", "validate", "--env", atlasEnvName(), "--dir", `file://${directory}`], { ATLAS_DEV_URL: atlasUrl(dev.url) })
       return []
     } catch (error) {
       if (!(error instanceof AtlasFailed)) throw error

@@ -6,7 +6,7 @@
 import { readFile, writeFile } from "node:fs/promises"
 import path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { atlas } from "../../src/schema/atlas.ts"
+import { atlas, atlasEnvName } from "../../src/schema/atlas.ts"
 import { atlasUrl, withScratchDatabase } from "../../src/schema/database.ts"
 import { generateMigration, InvalidMigrationName, makeSafe } from "../../src/schema/diff.ts"
 import { runGate } from "../../src/schema/lint.ts"
@@ -50,7 +50,7 @@ describe("generateMigration", () => {
 
     // atlas.sum is current and the file replays.
     await withScratchDatabase(adminUrl(), "cp_test_diff_dev", (dev) =>
-      atlas(["migrate", "validate", "--env", "local", "--dir", `file://${project.directory}`], { ATLAS_DEV_URL: atlasUrl(dev.url) })
+      atlas(["migrate", "validate", "--env", atlasEnvName(), "--dir", `file://${project.directory}`], { ATLAS_DEV_URL: atlasUrl(dev.url) })
     )
     const report = await runGate({ directory: project.directory, selection: { kind: "latest", latest: 1 }, adminUrl: adminUrl() })
     expect(report.findings).toEqual([])

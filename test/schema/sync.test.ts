@@ -6,7 +6,7 @@ import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { atlas } from "../../src/schema/atlas.ts"
+import { atlas, atlasEnvName } from "../../src/schema/atlas.ts"
 import { withAtlasDatabases } from "../../src/schema/apply.ts"
 import { projectFile } from "../../src/schema/paths.ts"
 import { renderRoutinesMigration, routinesMigrationSuffix } from "../../src/schema/routines.ts"
@@ -28,12 +28,12 @@ const migrationFiles = async (): Promise<ReadonlyArray<string>> =>
 
 describe("migrations/ stays in sync", () => {
   it("atlas.sum matches the files (atlas migrate validate)", async () => {
-    await withAtlasDatabases(adminUrl(), (env) => atlas(["migrate", "validate", "--env", "local"], env))
+    await withAtlasDatabases(adminUrl(), (env) => atlas(["migrate", "validate", "--env", atlasEnvName()], env))
   })
 
   it("a fresh `atlas migrate diff` against schema.hcl plans nothing", async () => {
     const { stdout } = await withAtlasDatabases(adminUrl(), (env) =>
-      atlas(["migrate", "diff", "--env", "local", "--dir", `file://${scratchDir}`], env)
+      atlas(["migrate", "diff", "--env", atlasEnvName(), "--dir", `file://${scratchDir}`], env)
     )
     expect(stdout).toMatch(/no changes to be made/)
     expect((await readdir(scratchDir)).sort()).toEqual([...(await migrationFiles()), "atlas.sum"].sort())

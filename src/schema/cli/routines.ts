@@ -4,7 +4,7 @@
  * re-hashes atlas.sum. Run it after editing routines.hcl.
  */
 import { readdir, readFile, writeFile } from "node:fs/promises"
-import { atlas } from "../atlas.ts"
+import { atlas, atlasEnvName } from "../atlas.ts"
 import { projectFile } from "../paths.ts"
 import { renderRoutinesMigration, routinesMigrationSuffix } from "../routines.ts"
 import { runScript } from "./common.ts"
@@ -21,6 +21,6 @@ runScript(async () => {
   }
   const file = `migrations/${timestamp(new Date())}${routinesMigrationSuffix}`
   await writeFile(projectFile(file), wanted)
-  await atlas(["migrate", "hash", "--env", "local"])
+  await atlas(["migrate", "hash", "--env", atlasEnvName()])
   console.log(`wrote ${file} and re-hashed atlas.sum`)
 })

@@ -8,7 +8,7 @@
  */
 import { readFile } from "node:fs/promises"
 import path from "node:path"
-import { atlas, AtlasFailed } from "../atlas.ts"
+import { atlas, AtlasFailed, atlasEnvName } from "../atlas.ts"
 import { finding, type Finding } from "./findings.ts"
 import { analyzerOf } from "./markers.ts"
 import { headline, lineOfByteOffset, splitStatements, statementAtLine } from "./statements.ts"
@@ -41,7 +41,7 @@ const parseReport = (output: string): ReadonlyArray<AtlasFileReport> | undefined
  */
 export const atlasLint = async (directory: string, count: number, devUrl: string): Promise<ReadonlyArray<Finding>> => {
   const args = [
-    "migrate", "lint", "--env", "local",
+    "migrate", "lint", "--env", atlasEnvName(),
     "--dir", `file://${directory}`,
     "--latest", String(count),
     "--format", "{{ json .Files }}"

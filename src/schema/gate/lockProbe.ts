@@ -20,7 +20,7 @@
 import { readFile } from "node:fs/promises"
 import path from "node:path"
 import { sql } from "@databases/pg"
-import { atlas, AtlasFailed } from "../atlas.ts"
+import { atlas, AtlasFailed, atlasEnvName } from "../atlas.ts"
 import { atlasUrl, runSql, withConnection, withScratchDatabase } from "../database.ts"
 import { finding, type Finding } from "./findings.ts"
 import { scanMarkers, squawkExcepts } from "./markers.ts"
@@ -157,7 +157,7 @@ export const probeLockTimeouts = (
     const env = { DATABASE_URL: atlasUrl(probe.url) }
     // --allow-dirty: the probe's own schema is there before the first file is applied.
     const apply = (count: number) =>
-      atlas(["migrate", "apply", "--env", "local", "--dir", `file://${directory}`, "--allow-dirty", String(count)], env)
+      atlas(["migrate", "apply", "--env", atlasEnvName(), "--dir", `file://${directory}`, "--allow-dirty", String(count)], env)
     if (firstNew > 0) await apply(firstNew)
     await runSql(probe.url, probeSetup).catch((error: unknown) => {
       if ((error as { code?: unknown }).code !== "42501") throw error

@@ -8,11 +8,11 @@ export const commandDbStatus = Command.make("status", { json: jsonFlag }, ({ jso
   Effect.gen(function*() {
     const format = json ? ["--format", "{{ json . }}"] : []
     const { stdout } = yield* withDatabaseUrl("atlas migrate status", async (url) => {
-      const [{ atlas }, { atlasUrl }] = await Promise.all([
+      const [{ atlas, atlasEnvName }, { atlasUrl }] = await Promise.all([
         import("../../../schema/atlas.ts"),
         import("../../../schema/database.ts")
       ])
-      return atlas(["migrate", "status", "--env", "local", ...format], { DATABASE_URL: atlasUrl(url) })
+      return atlas(["migrate", "status", "--env", atlasEnvName(), ...format], { DATABASE_URL: atlasUrl(url) })
     })
     if (!json) return yield* Console.log(stdout.trimEnd())
     // Env describes the connection (host, database): not the reader's business, and kept off stdout.
