@@ -97,8 +97,11 @@ const splitEnvelope = (text: string): Result.Result<Envelope, EnvelopeProblem> =
   if (text.slice(0, first) !== ENVELOPE_VERSION) return Result.fail("unsupported version")
   const encoded = text.slice(second + 1)
   const payload = Buffer.from(encoded, "base64")
-  // Only the canonical encoding is accepted: Node skips stray characters and
-  // ignores padding bits, which would let an altered envelope decode as the original.
+  // Only the canonical encoding is accepted: Node skips stray characters, reads
+  // the URL-safe alphabet and missing padding too, and ignores padding bits,
+  // any of which would let an altered envelope decode as the original.
+  // Re-encoding is native and measured cheaper than a regex or a JavaScript
+  // loop over the text (about 0.1 against 0.2-0.3 microseconds).
   if (payload.toString("base64") !== encoded) return Result.fail("payload not base64")
   if (payload.length < NONCE_BYTES + TAG_BYTES) return Result.fail("payload too short")
   return Result.succeed({
