@@ -144,6 +144,14 @@ describe("tenants show / rename / set-status", () => {
     expect(byId).toMatchObject({ tenantId, name: "globex", environment: "development", status: "pending" })
   })
 
+  it("show finds a tenant whose name looks like a UUID by that name", async () => {
+    const name = "0f6f1b0e-5d7c-4c2a-9a53-2b1e8f7d3c11"
+    const { tenantId } = await createTenant(name)
+    const byName = await cli.run(["tenants", "show", name, "--json"])
+    expect(byName.code, byName.stderr).toBe(0)
+    expect(JSON.parse(byName.stdout)).toMatchObject({ tenantId, name })
+  })
+
   it("show of an unknown tenant is exit 1; of an invalid name exit 2", async () => {
     expectOneErrorLine(await cli.run(["tenants", "show", "nobody"]), 1, /No tenant is named "nobody"/)
     expectOneErrorLine(

@@ -17,10 +17,20 @@ const isUuid = Schema.is(Schema.String.check(Schema.isUUID()))
 
 /**
  * Finds the tenant an operator named: by id when the text is a UUID, else by
- * name. A text that is neither a UUID nor a valid name is InvalidInput (exit 2).
+ * name. A name may itself look like a UUID (the name rules allow it), so a
+ * UUID that no tenant has as its id is tried as a name before giving up with
+ * the id's TenantNotFound. A text that is neither a UUID nor a valid name is
+ * InvalidInput (exit 2).
  */
 export const resolveTenant = (reference: string) =>
-  Tenants.use((tenants) => (isUuid(reference) ? tenants.get(reference) : tenants.findByName(reference)))
+  Tenants.use((tenants) =>
+    isUuid(reference)
+      ? tenants.get(reference).pipe(
+        Effect.catchTag("TenantNotFound", (byId) =>
+          tenants.findByName(reference).pipe(Effect.catchTag("TenantNotFound", () => Effect.fail(byId))))
+      )
+      : tenants.findByName(reference)
+  )
 
 export const tenantColumns: ReadonlyArray<Column<Tenant>> = [
   { header: "ID", value: (t) => t.tenantId },
