@@ -1,0 +1,34 @@
+/**
+ * The db:migrate and db:apply scripts never print DATABASE_URL's password,
+ * even when Atlas or the driver quotes the URL they could not parse.
+ */
+import { describe, expect, it } from "vitest"
+import { redactSecrets } from "../../src/schema/cli/common.ts"
+import { script } from "../gate/scripts.ts"
+
+const password = "Sup3r-s3cret%zz"
+// A password with a stray `%`: Node's URL accepts it, Atlas (Go) refuses it and quotes the URL.
+const badUrl = `postgres://someone:${password}@127.0.0.1:5432/control_plane`
+
+describe("schema scripts and secrets", () => {
+  for (const name of ["migrate", "apply"]) {
+    it(`db:${name} fails on a URL Atlas cannot parse without printing its password`, async () => {
+      const outcome = await script(name, [], { DATABASE_URL: badUrl })
+      expect(outcome.code).toBe(1)
+      expect(outcome.stderr).toMatch(/^error: /)
+      const output = outcome.stdout + outcome.stderr
+      // Positions only: printing the output would print the secret.
+      expect(output.includes("Sup3r-s3cret"), "output shows the password").toBe(false)
+      expect(/postgres(ql)?:\/\//.test(output), "output shows a connection string").toBe(false)
+    })
+  }
+
+  it("redactSecrets masks URLs and the configured passwords, decoded or not", () => {
+    const env = { DATABASE_URL: "postgres://u:p%40ssw0rd@db/x", CONTROL_PLANE_ADMIN_URL: "postgres://a:adminpw@h/postgres" }
+    expect(redactSecrets(`parse "postgres://u:p%40ssw0rd@db/x?sslmode=disable": bad`, env)).toBe(`parse "<redacted>": bad`)
+    expect(redactSecrets("auth failed for p@ssw0rd and p%40ssw0rd and adminpw", env)).toBe(
+      "auth failed for <redacted> and <redacted> and <redacted>"
+    )
+    expect(redactSecrets("nothing secret here", {})).toBe("nothing secret here")
+  })
+})
