@@ -56,16 +56,25 @@ export const dropDatabase = (url: string, name: string): Promise<void> =>
     await db.query(sql.__dangerous__rawValue(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`))
   })
 
-/** Runs `use` with a fresh, empty database on the server of `url`, dropped afterwards. */
+/**
+ * Runs `use` with a fresh, empty database on the server of `url`, dropped
+ * afterwards. When `use` fails, its error is the one reported: a drop that
+ * fails too (often for the same reason, a server gone away) must not hide it.
+ * After a success, a failed drop is reported.
+ */
 export const withScratchDatabase = async <A>(
   url: string,
   prefix: string,
   use: (scratch: { name: string; url: string }) => Promise<A>
 ): Promise<A> => {
   const scratch = await createScratchDatabase(url, prefix)
+  let result: A
   try {
-    return await use(scratch)
-  } finally {
-    await dropDatabase(url, scratch.name)
+    result = await use(scratch)
+  } catch (error) {
+    await dropDatabase(url, scratch.name).catch(() => undefined)
+    throw error
   }
+  await dropDatabase(url, scratch.name)
+  return result
 }
