@@ -1,8 +1,10 @@
 /**
  * A Db on a migrated database of the test file's own, for `it.layer(...)`.
  * The layer also exposes MigratedDatabase (its name and URL), for tests that
- * need a second, bare connection.
+ * need a second, bare connection. Also a Db on a server that refuses every
+ * connection, for the tests that services map that to DbError.
  */
+import { assert } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import { DatabaseConfig } from "../../src/db/DatabaseConfig.ts"
 import type { DatabaseSettings } from "../../src/db/DatabaseConfig.ts"
@@ -23,3 +25,20 @@ export const dbOnMigratedDatabase = (settings: Partial<Omit<DatabaseSettings, "u
 /** A fresh migrated database (cp_test_<label>_...) with a Db on it; dropped when the layer closes. */
 export const testDbLayer = (label: string, settings: Partial<Omit<DatabaseSettings, "url">> = {}) =>
   dbOnMigratedDatabase(settings).pipe(Layer.provideMerge(MigratedDatabase.layer(label)))
+
+/** A Db whose server refuses every connection: nothing listens on port 1. */
+export const unreachableDbLayer = Db.layerNoDeps.pipe(
+  Layer.provide(DatabaseConfig.layerWith({ url: Redacted.make("postgres://control:pw@127.0.0.1:1/control_plane") }))
+)
+
+/** Runs every operation, all at once, and asserts that each fails with DbError(ConnectionError). */
+export const assertEachFailsWithConnectionError = (
+  operations: ReadonlyArray<Effect.Effect<unknown, { readonly _tag: string; readonly reason?: { readonly _tag: string } }>>
+) =>
+  Effect.gen(function*() {
+    const errors = yield* Effect.all(operations.map((operation) => Effect.flip(operation)), { concurrency: "unbounded" })
+    for (const error of errors) {
+      assert.strictEqual(error._tag, "DbError")
+      assert.strictEqual(error.reason?._tag, "ConnectionError")
+    }
+  })

@@ -4,12 +4,11 @@
  * uses keys of its own, since tests may run concurrently.
  */
 import { assert, it } from "@effect/vitest"
-import { Effect, Layer, Redacted, Schema } from "effect"
-import { DatabaseConfig } from "../../src/db/DatabaseConfig.ts"
+import { Effect, Layer, Schema } from "effect"
 import { Db, sql } from "../../src/db/Db.ts"
 import { ConfigEntry } from "../../src/domain/SystemConfig.ts"
 import { SystemConfig } from "../../src/services/SystemConfig.ts"
-import { testDbLayer } from "../db/testDb.ts"
+import { assertEachFailsWithConnectionError, testDbLayer, unreachableDbLayer } from "../db/testDb.ts"
 
 const uniqueKey = (label: string) => `test.${label}.${crypto.randomUUID()}`
 
@@ -184,27 +183,19 @@ it.layer(TestLayer, { timeout: "120 seconds" })("SystemConfig", (it) => {
     }))
 })
 
-// Every operation surfaces database trouble as DbError: nothing listens on port 1.
-const Unreachable = SystemConfig.layerNoDeps.pipe(
-  Layer.provide(Db.layerNoDeps),
-  Layer.provide(DatabaseConfig.layerWith({ url: Redacted.make("postgres://control:pw@127.0.0.1:1/control_plane") }))
-)
+// Every operation surfaces database trouble as DbError.
+const Unreachable = SystemConfig.layerNoDeps.pipe(Layer.provide(unreachableDbLayer))
 
 it.layer(Unreachable)("SystemConfig without a database", (it) => {
   it.effect("every operation fails with DbError(ConnectionError)", () =>
     Effect.gen(function*() {
       const config = yield* SystemConfig
       const key = uniqueKey("down")
-      const operations: ReadonlyArray<Effect.Effect<unknown, { readonly _tag: string; readonly reason?: { readonly _tag: string } }>> = [
+      yield* assertEachFailsWithConnectionError([
         config.get(key, Schema.String),
         config.set(key, Schema.String, "v"),
         config.delete(key),
         config.list()
-      ]
-      const errors = yield* Effect.all(operations.map((operation) => Effect.flip(operation)), { concurrency: "unbounded" })
-      for (const error of errors) {
-        assert.strictEqual(error._tag, "DbError")
-        assert.strictEqual(error.reason?._tag, "ConnectionError")
-      }
+      ])
     }))
 })
