@@ -6,7 +6,7 @@ import { sql } from "@databases/pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { withConnection } from "../../src/schema/database.ts"
 import { createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
-import { expectOneErrorLine, makeCli } from "./harness.ts"
+import { expectOneErrorLine, expectUnchanged, makeCli } from "./harness.ts"
 
 let database: TestDatabase
 let cli: ReturnType<typeof makeCli>
@@ -22,11 +22,8 @@ const stored = (): Promise<ReadonlyArray<{ key: string; value: unknown }>> =>
     ReadonlyArray<{ key: string; value: unknown }>
   >
 
-const expectNothingWritten = async (use: () => Promise<void>) => {
-  const before = await stored()
-  await use()
-  expect(await stored()).toEqual(before)
-}
+/** Runs `use` and checks the system_config table is exactly as before. */
+const expectNothingWritten = (use: () => Promise<void>) => expectUnchanged(stored, use)
 
 describe("config set / get", () => {
   it("stores any JSON value and gives it back", async () => {

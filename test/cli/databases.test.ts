@@ -7,7 +7,7 @@ import { sql } from "@databases/pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { withConnection } from "../../src/schema/database.ts"
 import { createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
-import { expectOneErrorLine, makeCli, runInTerminal, testKeyRing } from "./harness.ts"
+import { expectOneErrorLine, expectUnchanged, makeCli, runInTerminal, testKeyRing } from "./harness.ts"
 
 let database: TestDatabase
 let cli: ReturnType<typeof makeCli>
@@ -42,11 +42,8 @@ const rows = (): Promise<ReadonlyArray<Row>> =>
                  FROM control_plane.tenant_databases ORDER BY created_at, id`)
   ) as Promise<ReadonlyArray<Row>>
 
-const expectNothingWritten = async (use: () => Promise<void>) => {
-  const before = await rows()
-  await use()
-  expect(await rows()).toEqual(before)
-}
+/** Runs `use` and checks the tenant_databases table is exactly as before. */
+const expectNothingWritten = (use: () => Promise<void>) => expectUnchanged(rows, use)
 
 const register = async (connectionString: string, extra: ReadonlyArray<string> = []) => {
   const result = await cli.run(["databases", "register", "--tenant", "acme", "--json", ...extra], { stdin: `${connectionString}\n` })

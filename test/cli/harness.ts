@@ -111,6 +111,13 @@ export const expectOneErrorLine = (result: CliResult, code: 1 | 2, pattern: RegE
   expect(result.stderr).not.toMatch(/\n\s+at /) // no stack trace
 }
 
+/** Runs `use` and checks that `snapshot` (the rows it must not write to) reads the same after as before. */
+export const expectUnchanged = async (snapshot: () => Promise<unknown>, use: () => Promise<void>) => {
+  const before = await snapshot()
+  await use()
+  expect(await snapshot()).toEqual(before)
+}
+
 const shellQuote = (text: string): string => `'${text.replaceAll("'", `'\\''`)}'`
 
 /**

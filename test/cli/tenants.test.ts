@@ -7,7 +7,7 @@ import { sql } from "@databases/pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { withConnection } from "../../src/schema/database.ts"
 import { createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
-import { expectOneErrorLine, makeCli } from "./harness.ts"
+import { expectOneErrorLine, expectUnchanged, makeCli } from "./harness.ts"
 
 let database: TestDatabase
 let cli: ReturnType<typeof makeCli>
@@ -31,11 +31,7 @@ const rows = (): Promise<ReadonlyArray<Row>> =>
   ) as Promise<ReadonlyArray<Row>>
 
 /** Runs `use` and checks the tenants table is exactly as before. */
-const expectNothingWritten = async (use: () => Promise<void>) => {
-  const before = await rows()
-  await use()
-  expect(await rows()).toEqual(before)
-}
+const expectNothingWritten = (use: () => Promise<void>) => expectUnchanged(rows, use)
 
 const createTenant = async (name: string, environment = "development"): Promise<{ tenantId: string }> => {
   const result = await cli.run(["tenants", "create", name, "--environment", environment, "--json"])
