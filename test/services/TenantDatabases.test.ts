@@ -47,6 +47,14 @@ const newConnectionString = () => {
   return { password, text: `postgres://tenant_app:${password}@db-7.internal:5432/tenant_db?sslmode=require` }
 }
 
+/** What register takes for a database on db-7.internal, with `text` (by default a fresh connection string). */
+const registration = (tenantId: string, databaseName: string, text = newConnectionString().text) => ({
+  tenantId,
+  connectionString: Redacted.make(text),
+  databaseName,
+  host: "db-7.internal"
+})
+
 const newTenant = Effect.fn(function*() {
   const db = yield* Db
   const rows = yield* db.query<{ tenant_id: string }>(
@@ -91,12 +99,7 @@ const registerMany = (keyRing: KeyRing, count: number) =>
     return yield* Effect.forEach(Array.from({ length: count }, (_, i) => i), (i) =>
       Effect.gen(function*() {
         const { text } = newConnectionString()
-        const database = yield* service.register({
-          tenantId,
-          connectionString: Redacted.make(text),
-          databaseName: `tenant_db_${i}`,
-          host: "db-7.internal"
-        })
+        const database = yield* service.register(registration(tenantId, `tenant_db_${i}`, text))
         return { id: database.id, text }
       }))
   }).pipe(withRing(keyRing))
@@ -115,12 +118,7 @@ it.layer(testDbLayer("tenant_databases"), { timeout: "120 seconds" })("TenantDat
       const service = yield* TenantDatabases
       const tenantId = yield* newTenant()
       const { password, text } = newConnectionString()
-      const database = yield* service.register({
-        tenantId,
-        connectionString: Redacted.make(text),
-        databaseName: "acme_prod",
-        host: "db-7.internal"
-      })
+      const database = yield* service.register(registration(tenantId, "acme_prod", text))
       assert.match(database.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
       const { databaseName, host, port, status, keyId } = database
       assert.deepStrictEqual(
@@ -159,12 +157,7 @@ it.layer(testDbLayer("tenant_databases"), { timeout: "120 seconds" })("TenantDat
       const before = yield* countRows
       const missing = nodeCrypto.randomUUID()
       const { password, text } = newConnectionString()
-      const error = yield* Effect.flip(service.register({
-        tenantId: missing,
-        connectionString: Redacted.make(text),
-        databaseName: "ghost",
-        host: "db-7.internal"
-      }))
+      const error = yield* Effect.flip(service.register(registration(missing, "ghost", text)))
       assert.strictEqual(error._tag, "TenantNotFound")
       assert.deepInclude(error, { tenantId: missing })
       assert.strictEqual(yield* countRows, before)
@@ -176,12 +169,7 @@ it.layer(testDbLayer("tenant_databases"), { timeout: "120 seconds" })("TenantDat
       const service = yield* TenantDatabases
       const tenantId = yield* newTenant()
       const { password, text } = newConnectionString()
-      const valid = {
-        tenantId,
-        connectionString: Redacted.make(text),
-        databaseName: "acme",
-        host: "db-7.internal"
-      }
+      const valid = registration(tenantId, "acme", text)
       const before = yield* countRows
       const cases: ReadonlyArray<readonly [string, Record<string, unknown>]> = [
         ["tenantId", { tenantId: "not-a-uuid" }],
@@ -210,18 +198,8 @@ it.layer(testDbLayer("tenant_databases"), { timeout: "120 seconds" })("TenantDat
       const service = yield* TenantDatabases
       const tenantId = yield* newTenant()
       assert.deepStrictEqual(yield* service.listForTenant(tenantId), [])
-      const first = yield* service.register({
-        tenantId,
-        connectionString: Redacted.make(newConnectionString().text),
-        databaseName: "first",
-        host: "db-7.internal"
-      })
-      const second = yield* service.register({
-        tenantId,
-        connectionString: Redacted.make(newConnectionString().text),
-        databaseName: "second",
-        host: "db-8.internal"
-      })
+      const first = yield* service.register(registration(tenantId, "first"))
+      const second = yield* service.register({ ...registration(tenantId, "second"), host: "db-8.internal" })
       yield* registerMany(ringK1, 1) // another tenant's database stays out of the list
       const listed = yield* service.listForTenant(tenantId)
       assert.deepStrictEqual(listed.map((d) => d.id), [first.id, second.id])
@@ -416,22 +394,12 @@ it.layer(testDbLayer("tenant_databases"), { timeout: "120 seconds" })("TenantDat
       const service = yield* TenantDatabases
       const tenantId = yield* newTenant()
       const { password, text } = newConnectionString()
-      const database = yield* service.register({
-        tenantId,
-        connectionString: Redacted.make(text),
-        databaseName: "audited",
-        host: "db-7.internal"
-      })
+      const database = yield* service.register(registration(tenantId, "audited", text))
       const revealed = yield* service.reveal(database.id)
       yield* Effect.logInfo("connecting", revealed, database) // a caller logging what it was given
       const envelope = yield* storedEnvelope(database.id)
       const errors: Array<unknown> = []
-      errors.push(yield* Effect.flip(service.register({
-        tenantId: nodeCrypto.randomUUID(),
-        connectionString: Redacted.make(text),
-        databaseName: "audited",
-        host: "db-7.internal"
-      })))
+      errors.push(yield* Effect.flip(service.register(registration(nodeCrypto.randomUUID(), "audited", text))))
       errors.push(yield* Effect.flip(service.register({ tenantId, connectionString: text as never, databaseName: "", host: "h" })))
       yield* storeEnvelope(database.id, envelope.slice(0, -6) + "AAAA==")
       errors.push(yield* Effect.flip(service.reveal(database.id)))
@@ -461,12 +429,7 @@ it.effect("a database failure reaches the caller as DbError, without the connect
     const { password, text } = newConnectionString()
     const id = nodeCrypto.randomUUID()
     const errors = [
-      yield* Effect.flip(service.register({
-        tenantId: nodeCrypto.randomUUID(),
-        connectionString: Redacted.make(text),
-        databaseName: "down",
-        host: "db-7.internal"
-      })),
+      yield* Effect.flip(service.register(registration(nodeCrypto.randomUUID(), "down", text))),
       yield* Effect.flip(service.listForTenant(id)),
       yield* Effect.flip(service.get(id)),
       yield* Effect.flip(service.reveal(id)),
