@@ -43,18 +43,49 @@ export const atlasUrl = (url: string): string => {
 
 const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`
 
+/**
+ * The scratch databases this process created and has not dropped yet: name to
+ * the URL it was created through, and the CREATE itself, which a drop must
+ * wait for (a DROP racing an uncommitted CREATE finds nothing to drop).
+ */
+const undropped = new Map<string, { readonly url: string; readonly created: Promise<unknown> }>()
+
 /** Creates an empty database with a unique name on the server of `url`. */
 export const createScratchDatabase = async (url: string, prefix: string): Promise<{ name: string; url: string }> => {
   const name = `${prefix}_${randomBytes(5).toString("hex")}`
-  await withConnection(url, (db) => db.query(sql`CREATE DATABASE ${sql.ident(name)}`))
+  // Registered before the CREATE is sent, so an interrupt during it still drops it.
+  const created = withConnection(url, (db) => db.query(sql`CREATE DATABASE ${sql.ident(name)}`))
+  undropped.set(name, { url, created })
+  try {
+    await created
+  } catch (error) {
+    undropped.delete(name)
+    throw error
+  }
   return { name, url: siblingUrl(url, name) }
 }
 
 /** Drops a database, closing whatever sessions are still connected to it. */
-export const dropDatabase = (url: string, name: string): Promise<void> =>
-  withConnection(url, async (db) => {
+export const dropDatabase = async (url: string, name: string): Promise<void> => {
+  await withConnection(url, async (db) => {
     await db.query(sql.__dangerous__rawValue(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`))
   })
+  undropped.delete(name)
+}
+
+/**
+ * Drops every scratch database this process created and has not dropped yet
+ * (the cleanup of an interrupted script). Best effort: a database that cannot
+ * be dropped is left, the others are still dropped.
+ */
+export const dropUndroppedScratchDatabases = async (): Promise<void> => {
+  await Promise.allSettled(
+    [...undropped].map(async ([name, { url, created }]) => {
+      await created.catch(() => undefined)
+      await dropDatabase(url, name)
+    })
+  )
+}
 
 /**
  * Runs `use` with a fresh, empty database on the server of `url`, dropped
