@@ -3,10 +3,13 @@
  * JSON or a bad key exits 2 with nothing written, a missing key exits 1.
  */
 import { sql } from "@databases/pg"
+import { spawn } from "node:child_process"
+import { once } from "node:events"
+import net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { withConnection } from "../../src/schema/database.ts"
 import { createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
-import { expectOneErrorLine, expectUnchanged, makeCli } from "./harness.ts"
+import { type CliResult, expectOneErrorLine, expectUnchanged, launcher, makeCli } from "./harness.ts"
 
 let database: TestDatabase
 let cli: ReturnType<typeof makeCli>
@@ -24,6 +27,37 @@ const stored = (): Promise<ReadonlyArray<{ key: string; value: unknown }>> =>
 
 /** Runs `use` and checks the system_config table is exactly as before. */
 const expectNothingWritten = (use: () => Promise<void>) => expectUnchanged(stored, use)
+
+/**
+ * Runs the CLI with stdin a TCP socket whose other end sends `sent`, then
+ * resets the connection: the CLI's read fails with ECONNRESET, a real I/O
+ * error that a pipe or file cannot produce.
+ */
+const runWithResetStdin = async (args: ReadonlyArray<string>, sent: string): Promise<CliResult> => {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  try {
+    const accepted = once(server, "connection") as Promise<[net.Socket]>
+    const stdin = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1")
+    await once(stdin, "connect")
+    const [peer] = await accepted
+    const inherited = Object.entries(process.env).filter(([name]) => name !== "DATABASE_URL" && !name.startsWith("CONTROL_PLANE_"))
+    const env: NodeJS.ProcessEnv = { ...Object.fromEntries(inherited), NO_COLOR: "1", DATABASE_URL: database.url }
+    const child = spawn(process.execPath, [launcher, ...args], { env, stdio: [stdin, "pipe", "pipe"] })
+    stdin.destroy() // the child holds its own copy
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+    const closed = once(child, "close") as Promise<[number | null]>
+    peer.write(sent)
+    setTimeout(() => peer.resetAndDestroy(), 200)
+    const [code] = await closed
+    return { code, stdout, stderr }
+  } finally {
+    server.close()
+  }
+}
 
 describe("config set / get", () => {
   it("stores any JSON value and gives it back", async () => {
@@ -61,6 +95,13 @@ describe("config set / get", () => {
     const result = await cli.run(["config", "set", "from.stdin", "-"], { stdin: '{"a": [1, 2]}\n' })
     expect(result.code, result.stderr).toBe(0)
     expect((await stored()).find((row) => row.key === "from.stdin")?.value).toEqual({ a: [1, 2] })
+  })
+
+  it("set - a stdin that fails mid-read (connection reset) is one error line, exit 1, nothing written", async () => {
+    await expectNothingWritten(async () => {
+      const result = await runWithResetStdin(["config", "set", "from.broken.stdin", "-"], '{"half": ')
+      expectOneErrorLine(result, 1, /^error: stdin could not be read \(ECONNRESET\): nothing was written$/)
+    })
   })
 
   it("bad JSON is a usage error (exit 2) that does not echo the value, and nothing is written", async () => {

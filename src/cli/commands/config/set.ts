@@ -1,15 +1,28 @@
 /** `config set <key> <json>`: stores a JSON value (`-` reads it from stdin). */
-import { Console, Effect } from "effect"
+import { Console, Effect, Schema } from "effect"
 import { Argument, Command } from "effect/cli"
 import { SystemConfig } from "../../../services/SystemConfig.ts"
 import { UsageError } from "../../errors.ts"
 import { formatDate, jsonFlag, printJson } from "../../output.ts"
 import { AnyJson, keyArgument, parseJsonValue, preview } from "./shared.ts"
 
-const readStdin = Effect.callback<string>((resume) => {
+/** stdin failed while the value was being read (a reset socket, an I/O error); nothing was written. */
+export class StdinUnreadable extends Schema.TaggedError<StdinUnreadable>()("StdinUnreadable", {
+  code: Schema.String
+}) {
+  override get message(): string {
+    return `stdin could not be read (${this.code}): nothing was written`
+  }
+}
+
+const readStdin = Effect.callback<string, StdinUnreadable>((resume) => {
   const chunks: Array<Buffer> = []
   process.stdin.on("data", (chunk: Buffer) => chunks.push(chunk))
   process.stdin.on("end", () => resume(Effect.succeed(Buffer.concat(chunks).toString("utf8"))))
+  // Without a listener, a stream error is thrown as an uncaught exception: a crash with a stack trace.
+  process.stdin.on("error", (error: NodeJS.ErrnoException) =>
+    resume(Effect.fail(new StdinUnreadable({ code: error.code ?? error.name })))
+  )
   process.stdin.resume()
 })
 
