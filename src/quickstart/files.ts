@@ -6,7 +6,7 @@
  * the data stays readable across runs.
  */
 import { randomBytes } from "node:crypto"
-import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises"
+import { chmod, link, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import path from "node:path"
 import { ENCRYPTION_KEYS_VAR, PRIMARY_KEY_ID_VAR } from "../crypto/EncryptionConfig.ts"
 import { projectFile } from "../schema/paths.ts"
@@ -76,22 +76,30 @@ export const exists = async (file: string): Promise<boolean> =>
 export const clusterExists = (files: QuickStartFiles): Promise<boolean> => exists(path.join(files.cluster, "PG_VERSION"))
 
 /**
- * Reads a secret file, or writes `generate()` to it (mode 0600, created
- * exclusively so two runs never write different secrets). Returns the content
- * and whether it was created now.
+ * Reads a secret file, or creates it with `generate()` (mode 0600). Creation
+ * is atomic: the secret is written whole to a temporary file in the same
+ * folder, then hard-linked into place, so a concurrent reader never sees the
+ * file empty or half written. `link` never replaces an existing file: when two
+ * runs race, one secret wins and the other run reads it back. Returns the
+ * content and whether it was created now.
  */
 export const readOrCreateSecret = async (
   file: string,
   generate: () => string
 ): Promise<{ readonly content: string; readonly created: boolean }> => {
+  const content = generate()
+  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`)
+  await writeFile(temporary, content, { mode: 0o600, flag: "wx" })
   try {
-    await writeFile(file, generate(), { mode: 0o600, flag: "wx" })
-    return { content: await readFile(file, "utf8"), created: true }
+    await link(temporary, file)
+    return { content, created: true }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
     // Someone may have loosened the mode by hand: a secret stays 0600.
     await chmod(file, 0o600)
     return { content: await readFile(file, "utf8"), created: false }
+  } finally {
+    await rm(temporary, { force: true })
   }
 }
 
