@@ -41,8 +41,6 @@ export const atlasUrl = (url: string): string => {
   return parsed.toString()
 }
 
-const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`
-
 /**
  * The scratch databases this process created and has not dropped yet: name to
  * the URL it was created through, and the CREATE itself, which a drop must
@@ -68,7 +66,7 @@ export const createScratchDatabase = async (url: string, prefix: string): Promis
 /** Drops a database, closing whatever sessions are still connected to it. */
 export const dropDatabase = async (url: string, name: string): Promise<void> => {
   await withConnection(url, async (db) => {
-    await db.query(sql.__dangerous__rawValue(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`))
+    await db.query(sql`DROP DATABASE IF EXISTS ${sql.ident(name)} WITH (FORCE)`)
   })
   undropped.delete(name)
 }
