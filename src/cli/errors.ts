@@ -120,19 +120,3 @@ export const messageOfCause = (
   return { message: messageOf(defect?.defect), code: 1 }
 }
 
-const connectionString = /\bpostgres(?:ql)?:\/\/[^\s'"`]*/gi
-const passwordPair = /\bpassword\s*=\s*('(?:[^'\\]|\\.)*'|[^\s'"`]+)/gi
-
-/**
- * Masks connection strings and the configured secrets in a line meant for
- * stderr. The errors are built not to carry them; this is the net below.
- */
-export const mask = (line: string, env: NodeJS.ProcessEnv = process.env): string => {
-  let masked = line.replace(connectionString, "<redacted>").replace(passwordPair, "password=<redacted>")
-  const keys = (env["CONTROL_PLANE_ENCRYPTION_KEYS"] ?? "").split(",").map((entry) => entry.slice(entry.indexOf(":") + 1).trim())
-  const secrets = [env["DATABASE_URL"], ...keys]
-  for (const secret of secrets) {
-    if (secret !== undefined && secret.length >= 8) masked = masked.replaceAll(secret, "<redacted>")
-  }
-  return masked
-}

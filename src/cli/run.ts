@@ -8,7 +8,8 @@ import { CliConfig, CliError, CliOutput, Command, GlobalFlag } from "effect/cli"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import packageJson from "../../package.json" with { type: "json" }
 import { commandRoot } from "./app.ts"
-import { type ExitCode, mask, messageOfCause } from "./errors.ts"
+import { type ExitCode, messageOfCause } from "./errors.ts"
+import { redactSecrets } from "../redact.ts"
 
 /**
  * Help and --version go to stdout. Invalid invocations print nothing here:
@@ -68,7 +69,7 @@ export const cli = (args: ReadonlyArray<string>): Effect.Effect<ExitCode> =>
       if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
       const { message, code } = messageOfCause(cause)
       return Effect.sync(() => {
-        if (message !== undefined) process.stderr.write(`error: ${mask(message)}${helpHint(cause)}\n`)
+        if (message !== undefined) process.stderr.write(`error: ${redactSecrets(message)}${helpHint(cause)}\n`)
         return code
       })
     })

@@ -9,7 +9,7 @@
 import { Console, Effect, Redacted } from "effect"
 import { applyDesiredState } from "../schema/apply.ts"
 import { runCli } from "../cli/run.ts"
-import { mask } from "../cli/errors.ts"
+import { redactSecrets } from "../redact.ts"
 import { quickStartFiles } from "./files.ts"
 import { displayPath, type LocalControlPlane, localControlPlane } from "./local.ts"
 import { runQuickStartMain, QuickStartFailed } from "./runMain.ts"
@@ -85,7 +85,7 @@ const quickStart = Effect.gen(function*() {
 
 const firstLine = (error: unknown): string => {
   const text = error instanceof Error ? ((error as { output?: string }).output ?? error.message) : String(error)
-  return mask(text.split("\n").map((line) => line.trim()).find((line) => line !== "") ?? "unknown failure")
+  return redactSecrets(text.split("\n").map((line) => line.trim()).find((line) => line !== "") ?? "unknown failure")
 }
 
 runQuickStartMain(quickStart)

@@ -7,7 +7,8 @@
  * process with code 0 once the event loop is empty, which would hide a failure.
  */
 import { Cause, Effect, Exit, Schema } from "effect"
-import { exitCodeOf, mask, messageOf } from "../cli/errors.ts"
+import { exitCodeOf, messageOf } from "../cli/errors.ts"
+import { redactSecrets } from "../redact.ts"
 
 /** A step of the quick start failed; `exitCode` is what the process ends with. */
 export class QuickStartFailed extends Schema.TaggedError<QuickStartFailed>()("QuickStartFailed", {
@@ -26,12 +27,12 @@ export const runQuickStartMain = <E>(program: Effect.Effect<number | void, E>): 
     if (Cause.hasInterruptsOnly(exit.cause)) return process.exit(130)
     const failure = exit.cause.reasons.find(Cause.isFailReason)
     if (failure === undefined) {
-      process.stderr.write(`error: ${mask(messageOf(exit.cause.reasons.find(Cause.isDieReason)?.defect))}\n`)
+      process.stderr.write(`error: ${redactSecrets(messageOf(exit.cause.reasons.find(Cause.isDieReason)?.defect))}\n`)
       return process.exit(1)
     }
     // The CLI itself already printed its own error line.
     if (!(failure.error instanceof QuickStartFailed && failure.error.message === "")) {
-      process.stderr.write(`error: ${mask(messageOf(failure.error))}\n`)
+      process.stderr.write(`error: ${redactSecrets(messageOf(failure.error))}\n`)
     }
     return process.exit(exitCodeOfFailure(failure.error))
   })

@@ -3,7 +3,7 @@
  * even when Atlas or the driver quotes the URL they could not parse.
  */
 import { describe, expect, it } from "vitest"
-import { redactSecrets } from "../../src/schema/cli/common.ts"
+import { redactSecrets } from "../../src/redact.ts"
 import { script } from "../gate/scripts.ts"
 
 const password = "Sup3r-s3cret%zz"
@@ -30,5 +30,12 @@ describe("schema scripts and secrets", () => {
       "auth failed for <redacted> and <redacted> and <redacted>"
     )
     expect(redactSecrets("nothing secret here", {})).toBe("nothing secret here")
+  })
+
+  it("redactSecrets also masks password= pairs and the key material of the key ring, not its ids", () => {
+    const key = "q9Vx2mT4bA7cK1eR8sJ0uW3yZ6hN5pL2dF4gH7jK9mA="
+    const env = { CONTROL_PLANE_ENCRYPTION_KEYS: `k1:${key}` }
+    expect(redactSecrets(`host=db password='s3cr\\'et pw' user=app`, env)).toBe("host=db password=<redacted> user=app")
+    expect(redactSecrets(`key k1 is ${key}`, env)).toBe("key k1 is <redacted>")
   })
 })

@@ -1,6 +1,7 @@
 /** What every schema script shares: reading DATABASE_URL, failing in one clear line, and cleaning up when interrupted. */
 import { AtlasFailed } from "../atlas.ts"
 import { dropUndroppedScratchDatabases } from "../database.ts"
+import { redactSecrets } from "../../redact.ts"
 
 export const requireDatabaseUrl = (): string => {
   const url = process.env["DATABASE_URL"]
@@ -67,32 +68,6 @@ export const runScript = (main: () => Promise<void>): void => {
       process.exit(1)
     }
   )
-}
-
-const connectionString = /\bpostgres(?:ql)?:\/\/[^\s'"`]*/gi
-const urlPassword = /^[a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:([^@/?#]+)@/i
-
-/** The password of a URL-ish setting as written and, when it decodes, as decoded. */
-const passwordsOf = (url: string | undefined): ReadonlyArray<string> => {
-  const raw = urlPassword.exec(url ?? "")?.[1]
-  if (raw === undefined) return []
-  try {
-    return [raw, decodeURIComponent(raw)]
-  } catch {
-    return [raw]
-  }
-}
-
-/**
- * Masks connection strings, and the passwords of the URLs the scripts read, in
- * a message about to be printed. Atlas quotes a URL it cannot parse (a bad
- * percent escape in the password, say) in full, password included.
- */
-export const redactSecrets = (message: string, env: NodeJS.ProcessEnv = process.env): string => {
-  let clean = message.replace(connectionString, "<redacted>")
-  const secrets = ["DATABASE_URL", "ATLAS_DEV_URL", "CONTROL_PLANE_ADMIN_URL"].flatMap((name) => passwordsOf(env[name]))
-  for (const secret of secrets) if (secret.length >= 4) clean = clean.replaceAll(secret, "<redacted>")
-  return clean
 }
 
 /** A driver error's code and first line, never its connection details. */
