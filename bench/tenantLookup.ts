@@ -28,8 +28,8 @@ import pg, { sql } from "@databases/pg"
 import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { DatabaseConfig } from "../src/db/DatabaseConfig.ts"
 import { Db } from "../src/db/Db.ts"
-import { applyMigrations } from "../src/schema/apply.ts"
-import { createScratchDatabase, dropDatabase } from "../src/schema/database.ts"
+import { applyMigrations } from "../cli/src/schema/apply.ts"
+import { createScratchDatabase, dropDatabase } from "../cli/src/schema/database.ts"
 import { Tenants } from "../src/services/Tenants.ts"
 
 const GOAL = 1.10

@@ -1,12 +1,12 @@
 /**
- * `control-plane db ...` as a subprocess: the schema tools of src/schema run
+ * `control-plane db ...` as a subprocess: the schema tools of cli/src/schema run
  * against a test database of this file, and failures are one line with the
  * right exit code, without the URL.
  */
 import { spawnSync } from "node:child_process"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
-import { withConnection } from "../../src/schema/database.ts"
+import { withConnection } from "../../cli/src/schema/database.ts"
 import { sql } from "@databases/pg"
 import { expectOneErrorLine, makeCli } from "./harness.ts"
 
@@ -72,7 +72,7 @@ describe("control-plane db", () => {
 /** The schema script itself, for comparing with the command that delegates to it. */
 const script = (name: "lint" | "drift", args: ReadonlyArray<string>) => {
   const { DATABASE_URL: _unset, ...env } = process.env
-  const result = spawnSync(process.execPath, [`src/schema/cli/${name}.ts`, ...args], {
+  const result = spawnSync(process.execPath, [`cli/src/schema/cli/${name}.ts`, ...args], {
     encoding: "utf8",
     env: { ...env, DATABASE_URL: database.url, ATLAS_NO_UPDATE_NOTIFIER: "1" }
   })

@@ -1,6 +1,6 @@
 /**
  * Runs the `control-plane` CLI as a subprocess, the way an operator does:
- * through bin/control-plane.js, with the environment given, optionally
+ * through cli/bin/control-plane.js, with the environment given, optionally
  * feeding stdin. Every run's stdout and stderr are checked for secrets (the
  * test database URL, registered connection strings, key material): only
  * stdout of a run that explicitly allows it (`databases reveal`) may hold one.
@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto"
 import { fileURLToPath } from "node:url"
 import { expect } from "vitest"
 
-export const launcher = fileURLToPath(new URL("../../bin/control-plane.js", import.meta.url))
+export const launcher = fileURLToPath(new URL("../../cli/bin/control-plane.js", import.meta.url))
 
 export interface CliResult {
   readonly code: number | null

@@ -8,7 +8,7 @@ import { Effect } from "effect"
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
-import { generatedDirectory, generateRowTypes, toNodeNextEsm } from "../../src/db/generateTypes.ts"
+import { generatedDirectory, generateRowTypes, toNodeNextEsm } from "../../cli/src/schema/generateTypes.ts"
 import { adminUrl } from "../support/testDatabase.ts"
 
 const readTree = (directory: string) =>
@@ -48,7 +48,7 @@ describe("generated row types", () => {
       toNodeNextEsm(source),
       [
         " * Checksum: abc",
-        " * Post-processed by src/db/generateTypes.ts: type-only imports and exports, .ts extensions (NodeNext ESM).",
+        " * Post-processed by cli/src/schema/generateTypes.ts: type-only imports and exports, .ts extensions (NodeNext ESM).",
         "import type { default as SystemConfig, SystemConfig_InsertParameters } from './system_config.ts'",
         "import type { DatabaseStatus } from './_enums.ts'",
         "import type { default as Tenants } from './tenants.ts'",

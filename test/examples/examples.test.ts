@@ -9,7 +9,7 @@ import { promisify } from "node:util"
 import { ConfigProvider, Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ControlPlane, TenantDatabases, Tenants } from "../../src/index.ts"
-import { projectFile } from "../../src/schema/paths.ts"
+import { projectFile } from "../../cli/src/schema/paths.ts"
 import { testKeyRing } from "../cli/harness.ts"
 import { createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
 

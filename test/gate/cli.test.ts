@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { runSql, siblingUrl } from "../../src/schema/database.ts"
+import { runSql, siblingUrl } from "../../cli/src/schema/database.ts"
 import { adminUrl } from "../support/testDatabase.ts"
 import { scratchProject, type ScratchProject } from "./scratch.ts"
 import { script } from "./scripts.ts"

@@ -4,8 +4,8 @@
  * untouched one is not.
  */
 import { afterEach, describe, expect, it } from "vitest"
-import { runSql } from "../../src/schema/database.ts"
-import { detectDrift, formatDriftReport, hasDrift } from "../../src/schema/drift.ts"
+import { runSql } from "../../cli/src/schema/database.ts"
+import { detectDrift, formatDriftReport, hasDrift } from "../../cli/src/schema/drift.ts"
 import { createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
 import { script } from "./scripts.ts"
 

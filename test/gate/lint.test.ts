@@ -4,8 +4,8 @@
  * database, squawk, the lock_timeout probe, the marker checks) on it.
  */
 import { afterEach, describe, expect, it } from "vitest"
-import { formatGateReport, runGate, type GateReport } from "../../src/schema/lint.ts"
-import { projectFile } from "../../src/schema/paths.ts"
+import { formatGateReport, runGate, type GateReport } from "../../cli/src/schema/lint.ts"
+import { projectFile } from "../../cli/src/schema/paths.ts"
 import { adminUrl } from "../support/testDatabase.ts"
 import { scratchProject, type ScratchProject } from "./scratch.ts"
 

@@ -3,8 +3,8 @@
  * migration file, and judging exception markers.
  */
 import { describe, expect, it } from "vitest"
-import { scanMarkers, squawkExcepts } from "../../src/schema/gate/markers.ts"
-import { lineOfByteOffset, splitStatements, statementAtLine } from "../../src/schema/gate/statements.ts"
+import { scanMarkers, squawkExcepts } from "../../cli/src/schema/gate/markers.ts"
+import { lineOfByteOffset, splitStatements, statementAtLine } from "../../cli/src/schema/gate/statements.ts"
 
 describe("splitStatements", () => {
   it("ends statements at semicolons outside strings, identifiers, comments and dollar quotes", () => {

@@ -6,8 +6,8 @@
 import { cp, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
-import { atlas } from "../../src/schema/atlas.ts"
-import { projectFile } from "../../src/schema/paths.ts"
+import { atlas } from "../../cli/src/schema/atlas.ts"
+import { projectFile } from "../../cli/src/schema/paths.ts"
 
 export interface ScratchProject {
   /** The folder holding migrations/ (and schema.hcl). */

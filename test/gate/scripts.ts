@@ -1,7 +1,7 @@
-/** Runs the schema scripts (src/schema/cli/*.ts) as processes, as npm would. */
+/** Runs the schema scripts (cli/src/schema/cli/*.ts) as processes, as npm would. */
 import { execFile } from "node:child_process"
 import { promisify } from "node:util"
-import { projectFile } from "../../src/schema/paths.ts"
+import { projectFile } from "../../cli/src/schema/paths.ts"
 import { adminUrl } from "../support/testDatabase.ts"
 
 const run = promisify(execFile)
@@ -20,7 +20,7 @@ export const script = async (name: string, args: ReadonlyArray<string>, env: Rec
   const environment: Record<string, string | undefined> = { ...process.env, CONTROL_PLANE_ADMIN_URL: adminUrl(), ...env }
   for (const [key, value] of Object.entries(environment)) if (value === undefined) delete environment[key]
   try {
-    const { stdout, stderr } = await run(process.execPath, [projectFile(`src/schema/cli/${name}.ts`), ...args], {
+    const { stdout, stderr } = await run(process.execPath, [projectFile(`cli/src/schema/cli/${name}.ts`), ...args], {
       cwd: projectFile("."),
       env: environment
     })

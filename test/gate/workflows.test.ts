@@ -9,7 +9,7 @@ import { readdir, readFile } from "node:fs/promises"
 import { promisify } from "node:util"
 import { beforeAll, describe, expect, it } from "vitest"
 import { parse } from "yaml"
-import { projectFile } from "../../src/schema/paths.ts"
+import { projectFile } from "../../cli/src/schema/paths.ts"
 
 const run = promisify(execFile)
 

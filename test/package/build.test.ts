@@ -8,7 +8,7 @@ import { execFile } from "node:child_process"
 import { readFile, rm } from "node:fs/promises"
 import { promisify } from "node:util"
 import { afterAll, describe, expect, it } from "vitest"
-import { projectFile } from "../../src/schema/paths.ts"
+import { projectFile } from "../../cli/src/schema/paths.ts"
 
 const run = promisify(execFile)
 const outDir = projectFile(".build-test")

@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { readOrCreateSecret } from "../../src/quickstart/files.ts"
+import { readOrCreateSecret } from "../../cli/src/quickstart/files.ts"
 
 const folders: Array<string> = []
 

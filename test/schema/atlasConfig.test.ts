@@ -6,7 +6,7 @@
 import { parse } from "@cdktf/hcl2json"
 import { readFile } from "node:fs/promises"
 import { describe, expect, it } from "vitest"
-import { projectFile } from "../../src/schema/paths.ts"
+import { projectFile } from "../../cli/src/schema/paths.ts"
 
 const config = async () => parse("atlas.hcl", await readFile(projectFile("atlas.hcl"), "utf8")) as Promise<{
   env: Record<string, ReadonlyArray<Record<string, unknown>>>

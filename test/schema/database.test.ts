@@ -1,5 +1,5 @@
 /**
- * The scratch-database helpers of src/schema/database.ts against the real
+ * The scratch-database helpers of cli/src/schema/database.ts against the real
  * server: a scratch database is dropped after use, and when both the work and
  * the drop fail, the work's error is the one reported.
  *
@@ -8,7 +8,7 @@
  */
 import { sql } from "@databases/pg"
 import { afterEach, describe, expect, it } from "vitest"
-import { dropDatabase, runSql, withConnection, withScratchDatabase } from "../../src/schema/database.ts"
+import { dropDatabase, runSql, withConnection, withScratchDatabase } from "../../cli/src/schema/database.ts"
 import { adminUrl } from "../support/testDatabase.ts"
 
 const stuck: Array<string> = []

@@ -16,8 +16,8 @@ import path from "node:path"
 import { setTimeout as sleep } from "node:timers/promises"
 import { sql } from "@databases/pg"
 import { afterEach, describe, expect, it } from "vitest"
-import { dropDatabase, withConnection } from "../../src/schema/database.ts"
-import { projectFile } from "../../src/schema/paths.ts"
+import { dropDatabase, withConnection } from "../../cli/src/schema/database.ts"
+import { projectFile } from "../../cli/src/schema/paths.ts"
 import { adminUrl, createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
 
 const cleanups: Array<() => Promise<void>> = []
@@ -73,13 +73,13 @@ const databaseExists = (name: string): Promise<boolean> =>
   withConnection(adminUrl(), async (db) => (await db.query(sql`SELECT 1 FROM pg_database WHERE datname = ${name}`)).length > 0)
 
 /**
- * Starts src/schema/cli/<name>.ts with the stand-in Atlas, waits until it is
+ * Starts cli/src/schema/cli/<name>.ts with the stand-in Atlas, waits until it is
  * mid-way (Atlas called with a dev database), sends `signal`, and returns the
  * scratch databases Atlas was handed and how the script exited.
  */
 const interruptMidWay = async (name: string, args: ReadonlyArray<string>, env: Record<string, string>, signal: NodeJS.Signals) => {
   const atlas = await fakeAtlas()
-  const script = spawn(process.execPath, [projectFile(`src/schema/cli/${name}.ts`), ...args], {
+  const script = spawn(process.execPath, [projectFile(`cli/src/schema/cli/${name}.ts`), ...args], {
     cwd: projectFile("."),
     env: { ...process.env, CONTROL_PLANE_ADMIN_URL: adminUrl(), ATLAS_BIN: atlas.binary, ...env },
     stdio: ["ignore", "pipe", "pipe"]

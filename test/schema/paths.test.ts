@@ -8,8 +8,8 @@ import { execFile } from "node:child_process"
 import { promisify } from "node:util"
 import { sql } from "@databases/pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { applyDesiredState, applyMigrations } from "../../src/schema/apply.ts"
-import { withConnection } from "../../src/schema/database.ts"
+import { applyDesiredState, applyMigrations } from "../../cli/src/schema/apply.ts"
+import { withConnection } from "../../cli/src/schema/database.ts"
 import { createTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
 
 const run = promisify(execFile)

@@ -3,7 +3,7 @@
  * even when Atlas or the driver quotes the URL they could not parse.
  */
 import { describe, expect, it } from "vitest"
-import { redactSecrets } from "../../src/redact.ts"
+import { redactSecrets } from "../../cli/src/redact.ts"
 import { script } from "../gate/scripts.ts"
 
 const password = "Sup3r-s3cret%zz"

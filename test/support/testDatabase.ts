@@ -6,8 +6,8 @@
  *                                 (default postgres://postgres@127.0.0.1:5432/postgres)
  */
 import { Context, Effect, Layer } from "effect"
-import { createScratchDatabase, dropDatabase } from "../../src/schema/database.ts"
-import { applyMigrations } from "../../src/schema/apply.ts"
+import { createScratchDatabase, dropDatabase } from "../../cli/src/schema/database.ts"
+import { applyMigrations } from "../../cli/src/schema/apply.ts"
 
 export const adminUrl = (): string =>
   process.env["CONTROL_PLANE_TEST_ADMIN_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"

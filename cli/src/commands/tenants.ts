@@ -1,0 +1,23 @@
+/** `tenants`: create, inspect, change and delete tenants (the Tenants service). */
+import { Command } from "effect/cli"
+import { Tenants } from "../library.ts"
+import { commandTenantsCreate } from "./tenants/create.ts"
+import { commandTenantsDelete } from "./tenants/delete.ts"
+import { commandTenantsList } from "./tenants/list.ts"
+import { commandTenantsRename } from "./tenants/rename.ts"
+import { commandTenantsSetStatus } from "./tenants/setStatus.ts"
+import { commandTenantsShow } from "./tenants/show.ts"
+
+export const commandTenants = Command.make("tenants").pipe(
+  Command.withDescription("Create, list, inspect, rename, change the status of and delete tenants."),
+  Command.withShortDescription("Manage tenants."),
+  // Each command gets its services, not the group: `control-plane <group>` alone shows help without any configuration.
+  Command.withSubcommands([
+    commandTenantsList.pipe(Command.provide(Tenants.layer)),
+    commandTenantsShow.pipe(Command.provide(Tenants.layer)),
+    commandTenantsCreate.pipe(Command.provide(Tenants.layer)),
+    commandTenantsRename.pipe(Command.provide(Tenants.layer)),
+    commandTenantsSetStatus.pipe(Command.provide(Tenants.layer)),
+    commandTenantsDelete.pipe(Command.provide(Tenants.layer))
+  ])
+)

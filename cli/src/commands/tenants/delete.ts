@@ -1,0 +1,29 @@
+/** `tenants delete <tenant>`: asks first (or --yes); its tenant_databases rows go with it. */
+import { Console, Effect } from "effect"
+import { Command } from "effect/cli"
+import { Tenants } from "../../library.ts"
+import { confirm, yesFlag } from "../../confirm.ts"
+import { jsonFlag } from "../../output.ts"
+import { resolveTenant, tenantArgument, tenantJson } from "./shared.ts"
+
+export const commandTenantsDelete = Command.make(
+  "delete",
+  { tenant: tenantArgument, yes: yesFlag, json: jsonFlag },
+  ({ tenant, yes, json }) =>
+    Effect.gen(function*() {
+      const found = yield* resolveTenant(tenant)
+      yield* confirm({
+        yes,
+        question: `Delete tenant ${JSON.stringify(found.name)} (${found.tenantId}) and every database registered for it?`,
+        action: `delete tenant ${JSON.stringify(found.name)}`
+      })
+      const deleted = yield* (yield* Tenants).delete(found.tenantId)
+      if (json) return yield* Console.log(JSON.stringify({ deleted: tenantJson(deleted) }, null, 2))
+      yield* Console.log(`Deleted tenant ${JSON.stringify(deleted.name)} (${deleted.tenantId}) and its registered databases.`)
+    })
+).pipe(
+  Command.withDescription(
+    "Delete a tenant and, with it, every database record registered for it (the databases themselves are not touched). Asks for confirmation on a terminal; --yes skips the question and is required without a terminal."
+  ),
+  Command.withShortDescription("Delete a tenant (asks first).")
+)
