@@ -272,13 +272,14 @@ func hclMessage(err error, file string) string {
 			return fmt.Sprintf("%s: %s", file, sentence(scrub(msg)))
 		}
 	}
-	msg := sentence(scrub(err.Error()))
+	// The position is read before scrubbing: "schema.hcl:12" looks like a host:port.
+	msg := sentence(err.Error())
 	if m := hclPosPattern.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[2])
-		rest := strings.Replace(msg, m[0], "", 1)
+		rest := scrub(strings.Replace(msg, m[0], "", 1))
 		return fmt.Sprintf("%s line %d: %s", filepath.Base(m[1]), line, strings.TrimPrefix(rest, "schemahcl: "))
 	}
-	return fmt.Sprintf("%s: %s", file, strings.TrimPrefix(msg, "schemahcl: "))
+	return fmt.Sprintf("%s: %s", file, strings.TrimPrefix(scrub(msg), "schemahcl: "))
 }
 
 func unwrapPathError(err error) error {
