@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"hash/fnv"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -261,4 +263,39 @@ func TestMigrateNewBumpsAVersionThatIsNotInThePast(t *testing.T) {
 		t.Fatalf("want the newest version plus one: %+v", res)
 	}
 	wantCode(t, p.engine(t, "migrate", "validate"), 0)
+}
+
+func TestMigrateApplyWithoutPrivilegesIsPermissionDenied(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, true)
+	// Roles belong to the whole server: the name is as unique as a database's.
+	role := "engine_limited_" + strings.TrimPrefix(mustParse(t, p.url).Path, "/engine_db_")
+	mustExec(t, adminURL(), `CREATE ROLE "`+role+`" LOGIN`)
+	t.Cleanup(func() {
+		db, err := sql.Open("postgres", adminURL())
+		if err == nil {
+			_, _ = db.Exec(`DROP ROLE IF EXISTS "` + role + `"`)
+			_ = db.Close()
+		}
+	})
+	// The database stays owned by the admin role; on PostgreSQL 15+ a plain
+	// role may not create schemas in it.
+	mustExec(t, p.url, `REVOKE CREATE ON DATABASE "`+strings.TrimPrefix(mustParse(t, p.url).Path, "/")+`" FROM PUBLIC`)
+	u := mustParse(t, p.url)
+	u.User = url.User(role)
+	r := runEngine(t, p.dir, map[string]string{"DATABASE_URL": u.String(), "ATLAS_DEV_URL": p.devURL}, "", "migrate", "apply", "--format", "json")
+	wantCode(t, r, 1)
+	e := r.failure(t, reasonPermissionDenied)
+	if e["sqlstate"] != "42501" {
+		t.Fatalf("want SQLSTATE 42501: %+v", e)
+	}
+}
+
+func mustParse(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
