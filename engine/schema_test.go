@@ -206,3 +206,17 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("unexpected version document %+v", v)
 	}
 }
+
+func TestSchemaDiffHonoursDiffSkip(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, false)
+	wantCode(t, p.engine(t, "schema", "apply"), 0)
+	mustExec(t, p.url, `CREATE TABLE control_plane.extra (id int)`, `CREATE SCHEMA neighbour`, `CREATE TABLE neighbour.t (id int)`)
+	r := p.engine(t, "schema", "diff")
+	wantCode(t, r, 3)
+	if !strings.Contains(r.stdout, `DROP TABLE \"control_plane\".\"extra\"`) || strings.Contains(r.stdout, "neighbour") {
+		t.Fatalf("want the extra table dropped and the other schema left alone: %s", r.stdout)
+	}
+	writeFile(t, filepath.Join(p.dir, "atlas.hcl"), strings.Replace(testAtlasHCL, "drop_schema = true", "drop_schema = true\n      drop_table  = true", 1))
+	wantCode(t, p.engine(t, "schema", "diff"), 0)
+}
