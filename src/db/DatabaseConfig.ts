@@ -26,12 +26,29 @@ export const databaseDefaults = {
   queueTimeoutMs: 60_000
 } as const
 
+/**
+ * DATABASE_URL: a postgres:// (or postgresql://) URL. Checked here, so that a
+ * value the driver cannot use fails start-up naming the variable; the message
+ * never quotes the value, which holds the password.
+ */
+const isPostgresUrl = (text: string): boolean => {
+  if (!URL.canParse(text)) return false
+  return /^postgres(ql)?:$/.test(new URL(text).protocol)
+}
+const PostgresUrl = Schema.Redacted(
+  Schema.String.check(
+    Schema.makeFilter((text: string) =>
+      isPostgresUrl(text) || "must be a PostgreSQL URL such as postgres://user:password@host:5432/database"
+    )
+  )
+)
+
 const positiveInt = (name: string, fallback: number) =>
   Config.schema(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)), name).pipe(Config.withDefault(fallback))
 
 /** The settings as an effect `Config` (a missing DATABASE_URL fails with a ConfigError naming it). */
 export const databaseConfig: Config.Config<DatabaseSettings> = Config.all({
-  url: Config.Redacted("DATABASE_URL"),
+  url: Config.schema(PostgresUrl, "DATABASE_URL"),
   poolSize: positiveInt("CONTROL_PLANE_POOL_SIZE", databaseDefaults.poolSize),
   statementTimeoutMs: positiveInt("CONTROL_PLANE_STATEMENT_TIMEOUT_MS", databaseDefaults.statementTimeoutMs),
   connectTimeoutMs: positiveInt("CONTROL_PLANE_CONNECT_TIMEOUT_MS", databaseDefaults.connectTimeoutMs),

@@ -57,6 +57,17 @@ describe("DatabaseConfig", () => {
       assert.include(error.message, "DATABASE_URL")
     }))
 
+  it.effect("a DATABASE_URL that is not a PostgreSQL URL is a ConfigError naming it, never quoting it", () =>
+    Effect.gen(function*() {
+      for (const value of ["notaurl", "mysql://control:pa55word@db.internal/control_plane", "postgres://control:pa55word@[::1"]) {
+        const error = yield* Effect.flip(readWith({ DATABASE_URL: value }))
+        assert.include(error.message, "DATABASE_URL")
+        assert.include(error.message, "must be a PostgreSQL URL")
+        assert.isFalse(error.message.includes(value), "the message quotes the value")
+        assert.isFalse(error.message.includes("pa55word"), "the message quotes the password")
+      }
+    }))
+
   it.effect("a pool size or timeout that is not a positive integer is a ConfigError naming it", () =>
     Effect.gen(function*() {
       for (const [name, value] of [
