@@ -1,5 +1,5 @@
 /**
- * `control-plane keys rotate|status` as a subprocess: connection strings
+ * `control-plane keys rotate|status` in-process (the progress bar on a real terminal): connection strings
  * registered under one key are re-encrypted under a new primary key, still
  * reveal the same plaintext, and the old key can then be retired. A summary
  * line when not on a terminal, a progress bar on one.

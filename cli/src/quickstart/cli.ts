@@ -6,10 +6,9 @@
  * CONTROL_PLANE_ENCRYPTION_KEYS is not set.
  */
 import { Effect } from "effect"
-import { runCli } from "../run.ts"
 import { quickStartFiles } from "./files.ts"
 import { localControlPlane } from "./local.ts"
-import { QuickStartFailed, runQuickStartMain } from "./runMain.ts"
+import { QuickStartFailed, runCli, runQuickStartMain } from "./runMain.ts"
 
 const args = process.argv.slice(2)
 

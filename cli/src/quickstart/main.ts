@@ -8,11 +8,10 @@
  */
 import { Console, Effect, Redacted } from "effect"
 import { applyDesiredState } from "../schema/apply.ts"
-import { runCli } from "../run.ts"
 import { redactSecrets } from "../redact.ts"
 import { quickStartFiles } from "./files.ts"
 import { displayPath, type LocalControlPlane, localControlPlane } from "./local.ts"
-import { runQuickStartMain, QuickStartFailed } from "./runMain.ts"
+import { runCli, runQuickStartMain, QuickStartFailed } from "./runMain.ts"
 
 const files = quickStartFiles()
 

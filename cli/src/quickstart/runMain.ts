@@ -7,8 +7,17 @@
  * process with code 0 once the event loop is empty, which would hide a failure.
  */
 import { Cause, Effect, Exit, Schema } from "effect"
-import { exitCodeOf, messageOf } from "../errors.ts"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { cli } from "../run.ts"
 import { redactSecrets } from "../redact.ts"
+
+/** The CLI in-process on Node's services: resolves to the exit code, 130 when aborted. */
+export const runCli = (args: ReadonlyArray<string>, signal?: AbortSignal): Promise<number> =>
+  Effect.runPromiseExit(cli(args).pipe(Effect.provide(NodeServices.layer)), { signal }).then((exit) =>
+    Exit.isSuccess(exit) ? exit.value : 130
+  )
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : "unexpected internal failure")
 
 /** A step of the quick start failed; `exitCode` is what the process ends with. */
 export class QuickStartFailed extends Schema.TaggedError<QuickStartFailed>()("QuickStartFailed", {
@@ -17,7 +26,7 @@ export class QuickStartFailed extends Schema.TaggedError<QuickStartFailed>()("Qu
 }) {}
 
 const exitCodeOfFailure = (error: unknown): number =>
-  error instanceof QuickStartFailed ? error.exitCode : exitCodeOf(error)
+  error instanceof QuickStartFailed ? error.exitCode : 1
 
 export const runQuickStartMain = <E>(program: Effect.Effect<number | void, E>): void => {
   const controller = new AbortController()

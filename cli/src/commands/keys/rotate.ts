@@ -4,12 +4,14 @@
  * interrupted run resumes where it stopped). A progress bar on a terminal, a
  * plain summary line otherwise.
  */
-import { Console, Effect, Option } from "effect"
+import { Console, Effect, Option, Stdio } from "effect"
 import { Command, Flag } from "effect/cli"
 import { loadKeyRing } from "../../library.ts"
 import { TenantDatabases } from "../../library.ts"
 import type { ReencryptProgress } from "../../library.ts"
 import { jsonFlag, printJson } from "../../output.ts"
+import { stderrIsTerminal } from "../../terminal.ts"
+import { RotationView } from "../../views.ts"
 import { drawBar, endBar } from "./progressBar.ts"
 
 /** The primary key id of the configured ring (already loaded once by the service, so it cannot fail differently). */
@@ -35,7 +37,9 @@ export const commandKeysRotate = Command.make(
   ({ batchSize, json }) =>
     Effect.gen(function*() {
       const databases = yield* TenantDatabases
-      const onTerminal = process.stderr.isTTY === true && !json
+      const onTerminal = !json && (yield* stderrIsTerminal)
+      // The progress callback runs inside the service: it gets our Stdio with it.
+      const stdio = yield* Stdio.Stdio
       let drawn = false
       const result = yield* databases.reencryptAll({
         ...Option.match(batchSize, { onNone: () => ({}), onSome: (size) => ({ batchSize: size }) }),
@@ -43,13 +47,15 @@ export const commandKeysRotate = Command.make(
           ? {
             onProgress: (progress: ReencryptProgress) => {
               drawn = true
-              return drawBar(progress.alreadyCurrent + progress.reencrypted, progress.total)
+              return drawBar(progress.alreadyCurrent + progress.reencrypted, progress.total).pipe(
+                Effect.provideService(Stdio.Stdio, stdio)
+              )
             }
           }
           : {})
       }).pipe(Effect.ensuring(Effect.suspend(() => (drawn ? endBar : Effect.void))))
       const primaryKeyId = yield* primaryKey
-      if (json) return yield* printJson({ primaryKeyId, ...result })
+      if (json) return yield* printJson(RotationView, { primaryKeyId, ...result })
       yield* Console.log(summary(result, primaryKeyId))
     })
 ).pipe(

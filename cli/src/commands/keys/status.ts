@@ -4,13 +4,9 @@ import { Command } from "effect/cli"
 import { loadKeyRing } from "../../library.ts"
 import { TenantDatabases } from "../../library.ts"
 import { jsonFlag, printJson, printTable } from "../../output.ts"
+import { type KeyStatus, KeyStatusView } from "../../views.ts"
 
-interface KeyRow {
-  readonly keyId: string
-  readonly primary: boolean
-  readonly inRing: boolean
-  readonly databases: number
-}
+type KeyRow = KeyStatus
 
 export const commandKeysStatus = Command.make("status", { json: jsonFlag }, ({ json }) =>
   Effect.gen(function*() {
@@ -27,7 +23,7 @@ export const commandKeysStatus = Command.make("status", { json: jsonFlag }, ({ j
     for (const { keyId, databases } of usage) {
       if (ring.get(keyId) === undefined) rows.push({ keyId, primary: false, inRing: false, databases })
     }
-    if (json) return yield* printJson({ primaryKeyId: ring.primary.id, keys: rows })
+    if (json) return yield* printJson(KeyStatusView, { primaryKeyId: ring.primary.id, keys: rows })
     yield* printTable(
       [
         { header: "KEY", value: (r: KeyRow) => r.keyId },

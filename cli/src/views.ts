@@ -1,0 +1,61 @@
+/**
+ * What `--json` prints, one view per command, each derived from the domain
+ * Schemas: a record is encoded by its own Schema's JSON codec (dates as ISO
+ * strings), and every list is an object with the list under a named field,
+ * so a view can gain fields without breaking its readers.
+ */
+import { Schema } from "effect"
+import { ConfigEntry, Tenant, TenantDatabase } from "./library.ts"
+
+/** `tenants list`: one page, and the cursor of the next (null on the last). */
+export const TenantPageView = Schema.Struct({
+  tenants: Schema.Array(Tenant),
+  nextCursor: Schema.NullOr(Schema.String)
+})
+
+/** `tenants delete`. */
+export const DeletedTenantView = Schema.Struct({ deleted: Tenant })
+
+/** `databases list`: the tenant's records (never a connection string: the record holds none). */
+export const TenantDatabaseListView = Schema.Struct({
+  tenantId: Schema.String,
+  databases: Schema.Array(TenantDatabase)
+})
+
+/** `databases remove`. */
+export const RemovedDatabaseView = Schema.Struct({ removed: TenantDatabase })
+
+/** `databases reveal --json`: the one view that holds a secret, because the operator asked for it. */
+export const RevealedView = Schema.Struct({ id: Schema.String, connectionString: Schema.String })
+
+/** `config list`. */
+export const ConfigListView = Schema.Struct({ entries: Schema.Array(ConfigEntry) })
+
+/** `config get --json`. */
+export const ConfigValueView = Schema.Struct({ key: Schema.String, value: Schema.Json })
+
+/** `config unset`. */
+export const ConfigRemovedView = Schema.Struct({ removed: Schema.String })
+
+/** One key of the ring, as `keys status` shows it. */
+export const KeyStatus = Schema.Struct({
+  keyId: Schema.String,
+  primary: Schema.Boolean,
+  inRing: Schema.Boolean,
+  databases: Schema.Number
+})
+export type KeyStatus = typeof KeyStatus.Type
+
+/** `keys status`. */
+export const KeyStatusView = Schema.Struct({ primaryKeyId: Schema.String, keys: Schema.Array(KeyStatus) })
+
+/** `keys rotate`: what the run did. */
+export const RotationView = Schema.Struct({
+  primaryKeyId: Schema.String,
+  total: Schema.Number,
+  alreadyCurrent: Schema.Number,
+  reencrypted: Schema.Number
+})
+
+/** `keys add`. */
+export const KeyAddedView = Schema.Struct({ keyId: Schema.String, primary: Schema.Boolean, file: Schema.NullOr(Schema.String) })
