@@ -38,7 +38,7 @@ const isPostgresUrl = (text: string): boolean => {
 const PostgresUrl = Schema.Redacted(
   Schema.String.check(
     Schema.makeFilter((text: string) =>
-      isPostgresUrl(text) || "must be a PostgreSQL URL such as postgres://user:password@host:5432/database"
+      isPostgresUrl(text) || "must be a PostgreSQL connection URL (scheme postgres or postgresql)"
     )
   )
 )

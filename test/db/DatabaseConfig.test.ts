@@ -62,7 +62,7 @@ describe("DatabaseConfig", () => {
       for (const value of ["notaurl", "mysql://control:pa55word@db.internal/control_plane", "postgres://control:pa55word@[::1"]) {
         const error = yield* Effect.flip(readWith({ DATABASE_URL: value }))
         assert.include(error.message, "DATABASE_URL")
-        assert.include(error.message, "must be a PostgreSQL URL")
+        assert.include(error.message, "must be a PostgreSQL connection URL")
         assert.isFalse(error.message.includes(value), "the message quotes the value")
         assert.isFalse(error.message.includes("pa55word"), "the message quotes the password")
       }
