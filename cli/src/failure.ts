@@ -13,12 +13,13 @@
  * of the commands are mapped, one case each: an error type a command can newly
  * fail with does not compile until it has its case here.
  */
-import { Cause, Config, Effect, Option, Schema, SchemaIssue } from "effect"
+import { Cause, Schema } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 import { CliError } from "effect/cli"
 import type {
   ConfigKeyNotFound,
   ConfigValueInvalid,
+  DatabaseConfigError,
   DbError,
   DecryptionFailed,
   InvalidInput,
@@ -115,7 +116,6 @@ export class CliFailure extends Schema.TaggedError<CliFailure>()("CliFailure", {
 /** Every error a command of this CLI can fail with. */
 export type CommandError =
   | CliError.CliError
-  | Config.ConfigError
   | PlatformError
   | UsageError
   | NotConfirmed
@@ -123,6 +123,7 @@ export type CommandError =
   | SchemaToolFailed
   | ChildFailed
   | InvalidInput
+  | DatabaseConfigError
   | KeyRingError
   | DbError
   | TenantNotFound
@@ -162,12 +163,13 @@ const fromDbError = (error: DbError): CliFailure => {
   }
 }
 
-/** The one mapping from the tagged errors to a CliFailure (configuration errors: see `describeConfigError`). */
-export const cliFailureOf = (error: Exclude<CommandError, Config.ConfigError>): CliFailure => {
+/** The one mapping from the tagged errors to a CliFailure: one case per error. */
+export const cliFailureOf = (error: CommandError): CliFailure => {
   if (CliError.isCliError(error)) return fromCliError(error)
   switch (error._tag) {
     case "UsageError":
     case "InvalidInput":
+    case "DatabaseConfigError":
     case "KeyRingError":
       return failure(new Usage({ message: error.message }))
     case "TenantNotFound":
@@ -199,37 +201,6 @@ export const cliFailureOf = (error: Exclude<CommandError, Config.ConfigError>): 
 const unreachable = (error: never): CliFailure =>
   failure(new Internal({ kind: (error as { readonly _tag?: string })._tag ?? typeof error }))
 
-const standardIssues = SchemaIssue.makeFormatterStandardSchemaV1()
-
-/** Whether a variable is set and not blank, read through the current ConfigProvider. */
-const isSet = (name: string): Effect.Effect<boolean> =>
-  Config.option(Config.String(name)).pipe(
-    Effect.map(Option.exists((value) => value.trim() !== "")),
-    Effect.orElseSucceed(() => false)
-  )
-
-/**
- * "DATABASE_URL is not set" rather than the schema's `Expected string at
- * ["DATABASE_URL"]`; for a value that is set but invalid, the variable and
- * what was expected (never the value).
- */
-export const describeConfigError = (error: Config.ConfigError): Effect.Effect<CliFailure> =>
-  Effect.gen(function*() {
-    const cause = error.cause
-    if (Schema.isSchemaError(cause)) {
-      const issue = standardIssues(cause.issue).issues[0]
-      const name = issue?.path?.map(String).join("_")
-      if (issue !== undefined && name !== undefined && name !== "") {
-        if (!(yield* isSet(name))) {
-          const hint = name === "DATABASE_URL" ? ": set it to the connection string of the control-plane database" : ""
-          return failure(new Usage({ message: `${name} is not set${hint}` }))
-        }
-        return failure(new Usage({ message: `${name} is invalid: ${oneLine(issue.message)}` }))
-      }
-    }
-    return failure(new Usage({ message: "the configuration could not be read" }))
-  })
-
 /**
  * A multi-line message (Schema's issue lists: `Expected ...` then `  at ["name"]`)
  * as one line: each `at` joins the issue above it, issues are separated by "; ".
@@ -242,13 +213,6 @@ export const oneLine = (text: string): string => {
   }
   return parts.join("; ")
 }
-
-const isConfigError = (error: unknown): error is Config.ConfigError =>
-  typeof error === "object" && error !== null && (error as { readonly _tag?: unknown })._tag === "ConfigError"
-
-/** A command's failure as a CliFailure. */
-export const toCliFailure = (error: CommandError): Effect.Effect<CliFailure> =>
-  isConfigError(error) ? describeConfigError(error) : Effect.succeed(cliFailureOf(error))
 
 /** The CliFailure of a cause that holds no typed failure: a defect. */
 export const defectFailure = (cause: Cause.Cause<unknown>): CliFailure => {

@@ -8,7 +8,7 @@ import { Cause, Config, Console, Effect, Layer, Logger, Option, References } fro
 import { CliConfig, CliOutput, Command, GlobalFlag } from "effect/cli"
 import packageJson from "../package.json" with { type: "json" }
 import { commandRoot } from "./app.ts"
-import { type CliFailure, defectFailure, toCliFailure } from "./failure.ts"
+import { type CliFailure, cliFailureOf, defectFailure } from "./failure.ts"
 import { redactSecrets } from "./redact.ts"
 
 /**
@@ -79,7 +79,7 @@ export const cli = (args: ReadonlyArray<string>): Effect.Effect<number, never, C
       onFailure: (cause) => {
         if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
         const failure = cause.reasons.find(Cause.isFailReason)
-        return Effect.flatMap(failure === undefined ? Effect.succeed(defectFailure(cause)) : toCliFailure(failure.error), report)
+        return report(failure === undefined ? defectFailure(cause) : cliFailureOf(failure.error))
       }
     })
   )
