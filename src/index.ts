@@ -36,7 +36,7 @@ export {
   MalformedEnvelope,
   UnknownKeyId
 } from "./crypto/ConnectionStringCrypto.ts"
-export { KeyProvider, KeyRing, KeyRingError } from "./crypto/KeyRing.ts"
+export { KeyId, KeyProvider, KeyRing, KeyRingError } from "./crypto/KeyRing.ts"
 export { Db, type DbService, sql } from "./db/Db.ts"
 export { DatabaseConfig, DatabaseConfigError } from "./db/DatabaseConfig.ts"
 export { ENCRYPTION_KEYS_VAR, loadKeyRing, PRIMARY_KEY_ID_VAR } from "./crypto/EncryptionConfig.ts"

@@ -16,6 +16,7 @@
 import { Cause, Schema } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 import { CliError } from "effect/cli"
+import type { LockTimeout } from "./fileLock.ts"
 import type {
   ConfigKeyNotFound,
   ConfigValueInvalid,
@@ -122,6 +123,7 @@ export type CommandError =
   | StdinUnreadable
   | SchemaToolFailed
   | ChildFailed
+  | LockTimeout
   | InvalidInput
   | DatabaseConfigError
   | KeyRingError
@@ -183,6 +185,7 @@ export const cliFailureOf = (error: CommandError): CliFailure => {
     case "NotConfirmed":
     case "StdinUnreadable":
     case "SchemaToolFailed":
+    case "LockTimeout":
     case "ConfigValueInvalid":
     case "DecryptionFailed":
     case "UnknownKeyId":

@@ -54,7 +54,9 @@ export const RotationView = Schema.Struct({
   primaryKeyId: Schema.String,
   total: Schema.Number,
   alreadyCurrent: Schema.Number,
-  reencrypted: Schema.Number
+  reencrypted: Schema.Number,
+  /** Keys dropped from the quick start's key ring file because nothing was encrypted under them any more. */
+  droppedKeyIds: Schema.Array(Schema.String)
 })
 
 /** `keys add`. */

@@ -2,14 +2,17 @@
  * `keys rotate`: re-encrypts every stored connection string that is not yet
  * under the primary key, in batches, each committed on its own (so an
  * interrupted run resumes where it stopped). A progress bar on a terminal, a
- * plain summary line otherwise.
+ * plain summary line otherwise. On a key ring file (the quick start) it then
+ * drops from the file the keys that no stored connection string uses.
  */
 import { Console, Effect, Option, Stdio } from "effect"
 import { Command, Flag } from "effect/cli"
 import { loadKeyRing } from "../../library.ts"
 import { TenantDatabases } from "../../library.ts"
 import type { ReencryptProgress } from "../../library.ts"
+import { KeyRingFile, updateKeyRingFile } from "../../keyRingFile.ts"
 import { jsonFlag, printJson } from "../../output.ts"
+import { displayPath } from "../../paths.ts"
 import { stderrIsTerminal } from "../../terminal.ts"
 import { RotationView } from "../../views.ts"
 import { drawBar, endBar } from "./progressBar.ts"
@@ -24,6 +27,24 @@ export const summary = (result: ReencryptProgress, primaryKeyId: string): string
     ? "No connection strings are stored: nothing to re-encrypt."
     : `Re-encrypted ${plural(result.reencrypted, "connection string", "connection strings")} under key ${primaryKeyId}; ` +
       `${result.alreadyCurrent} ${result.alreadyCurrent === 1 ? "was" : "were"} already under it (${result.total} in all).`
+
+/**
+ * Drops from the key ring file every key but the primary that encrypts no
+ * stored connection string, and gives their ids. Usage is read under the
+ * file's lock, so a key added meanwhile (the new primary) is never dropped.
+ */
+const pruneKeyRingFile = (file: string) =>
+  Effect.gen(function*() {
+    const databases = yield* TenantDatabases
+    return yield* updateKeyRingFile(file, (ring) =>
+      Effect.map(databases.keyUsage(), (usage) => {
+        const used = new Set(usage.filter((u) => u.databases > 0).map((u) => u.keyId))
+        const kept = ring.keys.filter((key) => key.id === ring.primary || used.has(key.id))
+        const dropped = ring.keys.filter((key) => !kept.includes(key)).map((key) => key.id)
+        return { keys: kept, primary: ring.primary, result: dropped }
+      })
+    )
+  })
 
 export const commandKeysRotate = Command.make(
   "rotate",
@@ -55,12 +76,17 @@ export const commandKeysRotate = Command.make(
           : {})
       }).pipe(Effect.ensuring(Effect.suspend(() => (drawn ? endBar : Effect.void))))
       const primaryKeyId = yield* primaryKey
-      if (json) return yield* printJson(RotationView, { primaryKeyId, ...result })
+      const file = yield* KeyRingFile
+      const dropped = file === undefined ? [] : yield* pruneKeyRingFile(file)
+      if (json) return yield* printJson(RotationView, { primaryKeyId, ...result, droppedKeyIds: dropped })
       yield* Console.log(summary(result, primaryKeyId))
+      if (file !== undefined && dropped.length > 0) {
+        yield* Console.log(`Dropped ${dropped.join(", ")} from ${displayPath(file)}: no connection string is encrypted under ${dropped.length === 1 ? "it" : "them"} any more.`)
+      }
     })
 ).pipe(
   Command.withDescription(
-    "Re-encrypt every stored connection string under the primary key (CONTROL_PLANE_PRIMARY_KEY_ID), in batches, each committed on its own: safe to interrupt and run again. Rotation: add the new key to CONTROL_PLANE_ENCRYPTION_KEYS, make it primary, run this, check `keys status`, then retire the old key."
+    "Re-encrypt every stored connection string under the primary key (CONTROL_PLANE_PRIMARY_KEY_ID), in batches, each committed on its own: safe to interrupt and run again. Rotation: `keys add` (or add the new key to CONTROL_PLANE_ENCRYPTION_KEYS and make it primary), run this, check `keys status`, then retire the old key. On the quick start's key ring file, this drops the keys nothing is encrypted under any more."
   ),
   Command.withShortDescription("Re-encrypt every connection string under the primary key.")
 )
