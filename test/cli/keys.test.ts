@@ -77,7 +77,7 @@ describe("keys", () => {
   it("a second rotate finds nothing to do (--json)", async () => {
     const result = await cli(both).run(["keys", "rotate", "--json"])
     expect(result.code, result.stderr).toBe(0)
-    expect(JSON.parse(result.stdout)).toEqual({ primaryKeyId: "2026-06", total: 5, alreadyCurrent: 5, reencrypted: 0 })
+    expect(JSON.parse(result.stdout)).toEqual({ primaryKeyId: "2026-06", total: 5, alreadyCurrent: 5, reencrypted: 0, droppedKeyIds: [] })
   })
 
   it("on a terminal, rotate draws a progress bar that reaches 100%", async () => {

@@ -152,7 +152,7 @@ const reachableBinaries = (binaries: Binaries, user: RunAs) =>
       yield* attempt(async () => {
         await mkdir(relocationRoot, { recursive: true, mode: 0o755 })
         await rm(staging, { recursive: true, force: true })
-        await cp(binaries.native, staging, { recursive: true, mode: 0o755 })
+        await cp(binaries.native, staging, { recursive: true, verbatimSymlinks: true })
         await chmod(staging, 0o755)
         await rename(staging, target)
       }, `The PostgreSQL binaries could not be copied to ${target}, where the postgres user can reach them: make ${relocationRoot} writable, or clone the repository into a folder other users can enter.`)
@@ -161,7 +161,7 @@ const reachableBinaries = (binaries: Binaries, user: RunAs) =>
   })
 
 /** Where the cluster of `files` lives when the data folder is out of the postgres user's reach. */
-const relocatedServerDir = (files: QuickStartFiles): string =>
+export const relocatedServerDir = (files: QuickStartFiles): string =>
   path.join(relocationRoot, `${path.basename(path.dirname(files.root))}-${createHash("sha256").update(files.root).digest("hex").slice(0, 12)}`)
 
 const hasCluster = (cluster: string): Promise<boolean> => exists(path.join(cluster, "PG_VERSION"))
