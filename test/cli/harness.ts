@@ -15,6 +15,7 @@ import { format } from "node:util"
 import { ConfigProvider, Console, Effect, Exit, Layer, Sink, Stdio, Stream } from "effect"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { expect } from "vitest"
+import { KeyRingFile } from "../../cli/src/keyRingFile.ts"
 import { cli } from "../../cli/src/run.ts"
 export const launcher = fileURLToPath(new URL("../../cli/bin/control-plane.js", import.meta.url))
 
@@ -83,7 +84,8 @@ const capturingConsole = (output: { stdout: string; stderr: string }): Console.C
 export const runInProcess = async (
   env: Record<string, string>,
   args: ReadonlyArray<string>,
-  stdin = ""
+  stdin = "",
+  keyRingFile?: string
 ): Promise<CliResult> => {
   const output = { stdout: "", stderr: "" }
   const collect = (key: "stdout" | "stderr") => () =>
@@ -97,6 +99,7 @@ export const runInProcess = async (
     cli(args).pipe(
       Effect.provide(Layer.mergeAll(stdio, ConfigProvider.layer(ConfigProvider.fromEnv({ env })))),
       Effect.provide(NodeServices.layer),
+      Effect.provideService(KeyRingFile, keyRingFile),
       Effect.provideService(Console.Console, capturingConsole(output))
     )
   )

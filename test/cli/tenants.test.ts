@@ -216,7 +216,11 @@ describe("tenants delete", () => {
 
 describe("tenants: configuration", () => {
   it("without DATABASE_URL the command exits 2 saying so", async () => {
-    expectOneErrorLine(await cli.run(["tenants", "list"], { env: { DATABASE_URL: undefined } }), 2, /DATABASE_URL is not set/)
+    expectOneErrorLine(
+      await cli.run(["tenants", "list"], { env: { DATABASE_URL: undefined } }),
+      2,
+      /^error: DATABASE_URL is not set: set it to the connection string of the control-plane database$/
+    )
   })
 
   it("an invalid setting is exit 2 naming the variable and what it expects, not the value", async () => {
