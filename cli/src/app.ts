@@ -1,6 +1,11 @@
 /**
  * The `control-plane` command tree. Each group lives in commands/<group>.ts and
  * each command in commands/<group>/<command>.ts.
+ *
+ * A flag every command takes (such as an `--actor`) is a `GlobalFlag.Setting`
+ * added here with `Command.withGlobalFlags([...])`; commands read it as a
+ * service. A new error type a command can fail with needs its case in
+ * failure.ts's `cliFailureOf` (the compiler asks for it).
  */
 import { Command } from "effect/cli"
 import { commandConfig } from "./commands/config.ts"
