@@ -14,7 +14,7 @@ const commands = [
   ["databases"], ["databases", "list"], ["databases", "register"], ["databases", "show"], ["databases", "reveal"],
   ["databases", "set-status"], ["databases", "remove"],
   ["config"], ["config", "get"], ["config", "set"], ["config", "unset"], ["config", "list"],
-  ["keys"], ["keys", "rotate"], ["keys", "status"],
+  ["keys"], ["keys", "add"], ["keys", "rotate"], ["keys", "status"],
   ["db"], ["db", "apply"], ["db", "migrate"], ["db", "lint"], ["db", "drift"], ["db", "status"]
 ] as const
 
