@@ -10,8 +10,7 @@
  * The shell the README uses is the small part this test understands:
  * `export NAME='value'`, `NAME=$(control-plane ...)`, `printf '%s' "$NAME" |
  * control-plane ...`, quotes and `$NAME`. A line it cannot read fails the
- * test, so the README stays within it. Commands run in-process, except the
- * db commands that delegate to a schema script (a subprocess).
+ * test, so the README stays within it. Commands run in-process.
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
@@ -20,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { generateKeyRing } from "../../cli/src/quickstart/files.ts"
 import { parseKeyRingFile } from "../../cli/src/keyRingFile.ts"
 import { projectFile } from "../../cli/src/schema/paths.ts"
-import { type CliResult, expectOneErrorLine, makeCliProcess, runInProcess } from "../cli/harness.ts"
+import { type CliResult, expectOneErrorLine, runInProcess } from "../cli/harness.ts"
 import { createTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
 
 interface ReadmeLine {
@@ -153,10 +152,7 @@ describe("README", () => {
       const keys = parseKeyRingFile(await readFile(keyRingFile, "utf8"))
       const settings = { ...env, ...keys }
       const keyMaterial = keys["CONTROL_PLANE_ENCRYPTION_KEYS"]!.split(",").map((entry) => entry.slice(entry.indexOf(":") + 1))
-      const delegated = args[0] === "db" && (args[1] === "drift" || args[1] === "lint")
-      const result: CliResult = delegated
-        ? await makeCliProcess(settings).run(args)
-        : await runInProcess(settings, args, step.stdinFrom === undefined ? "" : env[step.stdinFrom]!, keyRingFile)
+      const result: CliResult = await runInProcess(settings, args, step.stdinFrom === undefined ? "" : env[step.stdinFrom]!, keyRingFile)
       ran++
       const expected = Number(/\bexit (\d+)\b/.exec(comment)?.[1] ?? 0)
       if (expected === 0) expect(result.code, `${where}\n${result.stderr}`).toBe(0)
