@@ -5,7 +5,8 @@
  * clone, so the binaries and the cluster go under /var/lib/control-plane.
  */
 import { execFile } from "node:child_process"
-import { chmod, cp, mkdir, mkdtemp, rm } from "node:fs/promises"
+import { existsSync } from "node:fs"
+import { chmod, copyFile, mkdir, mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -24,9 +25,11 @@ describe("a clone in a folder only its owner can enter (mode 0700)", () => {
     await chmod(folder, 0o700)
     clone = path.join(folder, "control-plane")
     await mkdir(clone)
-    // The repository's files as a clone has them; node_modules and the built tools as hard links (same files, no copy).
-    for (const entry of ["package.json", "package-lock.json", "atlas.hcl", "schema.hcl", "routines.hcl", "migrations", "seeds", "scripts", "cli", "src", "examples", "tools"]) {
-      await cp(path.join(repository, entry), path.join(clone, entry), { recursive: true })
+    // The repository's files as a clone has them (tracked, plus new ones not ignored);
+    // node_modules and the built tools as hard links (the same files, nothing copied).
+    for (const file of await repositoryFiles()) {
+      await mkdir(path.dirname(path.join(clone, file)), { recursive: true })
+      await copyFile(path.join(repository, file), path.join(clone, file))
     }
     await hardLinkTree(path.join(repository, "node_modules"), path.join(clone, "node_modules"))
     await hardLinkTree(path.join(repository, ".bin"), path.join(clone, ".bin"))
@@ -50,6 +53,15 @@ describe("a clone in a folder only its owner can enter (mode 0700)", () => {
     expect(created.stdout).toMatch(/^name:\s+acme$/m)
   })
 })
+
+/** The files of the working tree a clone would have: tracked ones and new ones git does not ignore. */
+const repositoryFiles = (): Promise<Array<string>> =>
+  new Promise((resolve, reject) =>
+    execFile("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], { cwd: repository, maxBuffer: 16 * 1024 * 1024 }, (error, stdout) =>
+      error === null
+        ? resolve([...new Set(stdout.split("\0"))].filter((file) => file !== "" && existsSync(path.join(repository, file))))
+        : reject(error))
+  )
 
 /** `source` recreated under `target`: folders made, files hard-linked, symbolic links copied as links. */
 const hardLinkTree = (source: string, target: string): Promise<void> =>
