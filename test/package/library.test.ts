@@ -1,8 +1,9 @@
 /**
  * The library as a backend program gets it: `npm pack` of the repository
- * root, installed into an empty project. The install stays small (effect and
- * @databases/pg only), and the README's "Use it in your backend" program runs
- * there as written, against a real database.
+ * root (prepare compiles it to dist/), installed into an empty project. The
+ * install stays small (effect and @databases/pg only), plain Node imports its
+ * build, and the README's "Use it in your backend" program runs there as
+ * written, against a real database.
  */
 import { execFile } from "node:child_process"
 import { readFile, writeFile } from "node:fs/promises"
@@ -44,6 +45,24 @@ describe("the packed library", () => {
     expect(Object.keys(manifest.dependencies).sort()).toEqual(["@databases/pg", "effect"])
     const megabytes = (await folderBytes(path.join(project.dir, "node_modules"))) / 1024 / 1024
     expect(megabytes).toBeLessThanOrEqual(75)
+  })
+
+  it("exports the services, the layers and the errors from its build, with types, to plain Node", async () => {
+    const manifest = JSON.parse(await readFile(path.join(project.dir, "node_modules/control-plane/package.json"), "utf8"))
+    expect(manifest.exports["."]).toEqual({ types: "./dist/index.d.ts", import: "./dist/index.js" })
+    const probe = `
+      const lib = await import("control-plane")
+      console.log(JSON.stringify({ names: Object.keys(lib).sort(), layer: typeof lib.ControlPlane.layer }))`
+    // Node does not strip types under node_modules: this loads the compiled JavaScript.
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", probe], { cwd: project.dir })
+    const result = JSON.parse(stdout) as { names: Array<string>; layer: string }
+    expect(result.layer).toBe("object")
+    expect(result.names).toEqual(expect.arrayContaining([
+      "ControlPlane", "Tenants", "TenantDatabases", "SystemConfig", "TenantNotFound", "TenantNameTaken",
+      "InvalidInput", "DbError", "DatabaseConfigError", "KeyRingError", "DecryptionFailed", "TenantStatus",
+      "TenantEnvironment", "DatabaseStatus"
+    ]))
+    expect(await readFile(path.join(project.dir, "node_modules/control-plane/dist/index.d.ts"), "utf8")).toMatch(/ControlPlane/)
   })
 
   it("runs the README's backend program as written: creates acme, then finds it", async () => {
