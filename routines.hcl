@@ -164,7 +164,8 @@ function "audit_events_guard" {
 
 # Records every change to tenants, tenant_databases and system_config as an
 # event, in the same transaction: the changed fields with their old and new
-# values (timestamps the triggers keep are left out), a connection string only
+# values (leaving out the row's key, which is the event's entity id, and the
+# timestamps the triggers keep), a connection string only
 # as {"changed": true} plus the id of the key it is encrypted under (a label,
 # not key material). An UPDATE that changes nothing else is not recorded. A
 # TRUNCATE, which fires no row triggers, is recorded as one event.
@@ -178,6 +179,7 @@ function "audit_row_change" {
     after_row jsonb := to_jsonb(NEW);
     record_row jsonb := coalesce(to_jsonb(NEW), to_jsonb(OLD));
     entity text;
+    key_column text;
     entity_key text;
     tenant text;
     changes jsonb;
@@ -185,14 +187,17 @@ function "audit_row_change" {
     CASE TG_TABLE_NAME
       WHEN 'tenants' THEN
         entity := 'tenant';
+        key_column := 'tenant_id';
         entity_key := record_row ->> 'tenant_id';
         tenant := entity_key;
       WHEN 'tenant_databases' THEN
         entity := 'tenant_database';
+        key_column := 'id';
         entity_key := record_row ->> 'id';
         tenant := record_row ->> 'tenant_id';
       WHEN 'system_config' THEN
         entity := 'system_config';
+        key_column := 'key';
         entity_key := record_row ->> 'key';
     END CASE;
     IF TG_OP = 'TRUNCATE' THEN
@@ -216,7 +221,7 @@ function "audit_row_change" {
                to_jsonb(split_part(after_row ->> 'connection_string_encrypted', ':', 2))
         WHERE record_row ? 'connection_string_encrypted'
       ) AS fields
-      WHERE field NOT IN ('created_at', 'updated_at') AND old_value IS DISTINCT FROM new_value;
+      WHERE field NOT IN (key_column, 'created_at', 'updated_at') AND old_value IS DISTINCT FROM new_value;
     IF TG_OP = 'UPDATE' AND changes = '{}' THEN
       RETURN NULL;
     END IF;

@@ -1,6 +1,7 @@
 /**
  * The control-plane library. Provide `ControlPlane.layer` once, then use the
- * services: `Tenants`, `TenantDatabases`, `SystemConfig`.
+ * services: `Tenants`, `TenantDatabases`, `SystemConfig`, `AuditTrail`. Writes
+ * and reveals also need an `Actor` (who acts, for the audit trail).
  */
 export * as ControlPlane from "./ControlPlane.ts"
 
@@ -14,6 +15,15 @@ export {
   type TenantDatabasesService
 } from "./services/TenantDatabases.ts"
 export { SystemConfig, type ConfigSchema, type SystemConfigService } from "./services/SystemConfig.ts"
+export { Actor, ActorName, type ActorService } from "./services/Actor.ts"
+export {
+  AuditTrail,
+  type AuditEventPage,
+  type AuditTrailService,
+  type ChainReport,
+  type PurgeReport
+} from "./services/AuditTrail.ts"
+export { canonicalContent, canonicalFields, type CanonicalTexts, eventHash, genesisHash } from "./services/auditChain.ts"
 
 export * from "./domain/enums.ts"
 export { Tenant, TenantId, TenantName, TenantNameTaken, TenantNotFound } from "./domain/Tenant.ts"
@@ -27,6 +37,16 @@ export {
   TenantDatabaseNotFound
 } from "./domain/TenantDatabase.ts"
 export { ConfigEntry, ConfigKey, ConfigKeyNotFound, ConfigValueInvalid } from "./domain/SystemConfig.ts"
+export {
+  AuditAction,
+  AuditChainBroken,
+  AuditEntityType,
+  type AuditEvent,
+  AuditReason,
+  ChainProblem,
+  ListAuditEventsInput,
+  PurgeAuditEventsInput
+} from "./domain/AuditEvent.ts"
 export { DbError, type DbErrorReason, InvalidInput } from "./domain/errors.ts"
 
 export {

@@ -8,6 +8,7 @@
  * failure.ts's `cliFailureOf` (the compiler asks for it).
  */
 import { Command } from "effect/cli"
+import { ActorFlag, actorLayer, ReasonFlag } from "./actor.ts"
 import { commandConfig } from "./commands/config.ts"
 import { commandDatabases } from "./commands/databases.ts"
 import { commandDb } from "./commands/db.ts"
@@ -18,5 +19,8 @@ export const commandRoot = Command.make("control-plane").pipe(
   Command.withDescription(
     "Operate the control plane of a database-per-tenant SaaS: tenants, their databases, system configuration, encryption keys and the schema. Reads DATABASE_URL, CONTROL_PLANE_ENCRYPTION_KEYS and CONTROL_PLANE_PRIMARY_KEY_ID from the environment."
   ),
-  Command.withSubcommands([commandTenants, commandDatabases, commandConfig, commandKeys, commandDb])
+  Command.withSubcommands([commandTenants, commandDatabases, commandConfig, commandKeys, commandDb]),
+  // Every command runs as an Actor (--actor, else the OS user), recorded by the audit trail for what it changes.
+  Command.provide(actorLayer),
+  Command.withGlobalFlags([ActorFlag, ReasonFlag])
 )

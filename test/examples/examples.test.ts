@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ControlPlane, TenantDatabases, Tenants } from "../../src/index.ts"
 import { projectFile } from "../../cli/src/schema/paths.ts"
 import { testKeyRing } from "../cli/harness.ts"
+import { testActor } from "../db/testDb.ts"
 import { createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
 
 const run = promisify(execFile)
@@ -73,7 +74,7 @@ describe("examples/", () => {
             status: "active"
           })
         )
-      }))
+      }).pipe(Effect.provide(testActor("examples-test"))))
     } finally {
       await runtime.dispose()
     }

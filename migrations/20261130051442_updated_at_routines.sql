@@ -105,6 +105,7 @@ DECLARE
   after_row jsonb := to_jsonb(NEW);
   record_row jsonb := coalesce(to_jsonb(NEW), to_jsonb(OLD));
   entity text;
+  key_column text;
   entity_key text;
   tenant text;
   changes jsonb;
@@ -112,14 +113,17 @@ BEGIN
   CASE TG_TABLE_NAME
     WHEN 'tenants' THEN
       entity := 'tenant';
+      key_column := 'tenant_id';
       entity_key := record_row ->> 'tenant_id';
       tenant := entity_key;
     WHEN 'tenant_databases' THEN
       entity := 'tenant_database';
+      key_column := 'id';
       entity_key := record_row ->> 'id';
       tenant := record_row ->> 'tenant_id';
     WHEN 'system_config' THEN
       entity := 'system_config';
+      key_column := 'key';
       entity_key := record_row ->> 'key';
   END CASE;
   IF TG_OP = 'TRUNCATE' THEN
@@ -143,7 +147,7 @@ BEGIN
              to_jsonb(split_part(after_row ->> 'connection_string_encrypted', ':', 2))
       WHERE record_row ? 'connection_string_encrypted'
     ) AS fields
-    WHERE field NOT IN ('created_at', 'updated_at') AND old_value IS DISTINCT FROM new_value;
+    WHERE field NOT IN (key_column, 'created_at', 'updated_at') AND old_value IS DISTINCT FROM new_value;
   IF TG_OP = 'UPDATE' AND changes = '{}' THEN
     RETURN NULL;
   END IF;
