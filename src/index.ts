@@ -39,12 +39,15 @@ export {
 export { ConfigEntry, ConfigKey, ConfigKeyNotFound, ConfigValueInvalid } from "./domain/SystemConfig.ts"
 export {
   AuditAction,
+  auditActions,
   AuditChainBroken,
   AuditEntityType,
+  auditEntityTypes,
   type AuditEvent,
   AuditReason,
   ChainProblem,
   ListAuditEventsInput,
+  maxRetentionDays,
   PurgeAuditEventsInput
 } from "./domain/AuditEvent.ts"
 export { DbError, type DbErrorReason, InvalidInput } from "./domain/errors.ts"
