@@ -124,6 +124,8 @@ export class AuditChainBroken extends Schema.TaggedError<AuditChainBroken>()("Au
       case "missing":
         return this.previousId === null
           ? `${event} is the first event, but the chain should start at #${this.expectedId}: events were deleted without a purge`
+          : this.expectedId === this.eventId - 1
+          ? `${event} follows #${this.previousId}: event #${this.expectedId} is missing`
           : `${event} follows #${this.previousId}: events #${this.expectedId} to #${this.eventId - 1} are missing`
     }
   }
