@@ -49,6 +49,25 @@ const jsonCodecOf = <A>(schema: ConfigSchema<A>): Schema.Codec<A, Schema.Json> =
   return codec as Schema.Codec<A, Schema.Json>
 }
 
+/**
+ * What PostgreSQL's jsonb cannot store, found before it refuses it: a NUL
+ * character or a lone UTF-16 surrogate in any string or key. Undefined when
+ * the value is storable.
+ */
+export const jsonbIssue = (value: unknown): string | undefined => {
+  // With the u flag, \p{Cs} matches only surrogates that are not part of a pair.
+  const badText = (text: string) => /\u0000|\p{Cs}/u.test(text)
+  const visit = (node: unknown): boolean => {
+    if (typeof node === "string") return badText(node)
+    if (Array.isArray(node)) return node.some(visit)
+    if (typeof node === "object" && node !== null) {
+      return Object.entries(node).some(([key, child]) => badText(key) || visit(child))
+    }
+    return false
+  }
+  return visit(value) ? "strings must not contain NUL or lone surrogates (PostgreSQL's jsonb cannot store them)" : undefined
+}
+
 // jsonb comes back parsed by the driver (typed `unknown` by the generated
 // row type): JSON by construction.
 const toEntry = (row: SystemConfig_Row): ConfigEntry => ({
@@ -80,6 +99,8 @@ export class SystemConfig extends Context.Service<SystemConfig, SystemConfigServ
         const json = yield* Schema.encodeUnknownEffect(jsonCodecOf(schema))(value, { errors: "all" }).pipe(
           Effect.mapError((error) => new InvalidInput({ message: `Invalid value for ${JSON.stringify(valid)}: ${error.message}` }))
         )
+        const issue = jsonbIssue(json)
+        if (issue !== undefined) return yield* new InvalidInput({ message: `Invalid value for ${JSON.stringify(valid)}: ${issue}` })
         const actor = yield* Actor
         // @databases/pg would send a JS array as a PostgreSQL array: pass jsonb as JSON text.
         const rows = yield* db.query<SystemConfig_Row>(sql`

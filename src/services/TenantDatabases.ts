@@ -128,9 +128,16 @@ const decodeRegister = decodeInput(RegisterTenantDatabaseInput, "tenant database
 const decodeId = decodeInput(TenantDatabaseId, "tenant database id")
 const decodeTenantId = decodeInput(TenantId, "tenant id")
 const decodeStatus = decodeInput(DatabaseStatus, "database status")
-const decodeBatchSize = decodeInput(
-  Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: maxBatchSize })),
-  "re-encryption batch size"
+const decodeReencryptOptions = decodeInput(
+  Schema.Struct({
+    batchSize: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: maxBatchSize }))),
+    onProgress: Schema.optionalKey(
+      Schema.declare((u): u is (progress: ReencryptProgress) => Effect.Effect<void> => typeof u === "function", {
+        expected: "a function"
+      })
+    )
+  }),
+  "re-encryption options"
 )
 
 // The generated row types match the domain (enums, uuids), so records are
@@ -295,9 +302,10 @@ export class TenantDatabases extends Context.Service<TenantDatabases, TenantData
         }))
 
       const reencryptAll = Effect.fn("TenantDatabases.reencryptAll")(function*(options: ReencryptOptions = {}) {
-        const batchSize = yield* decodeBatchSize(options.batchSize ?? defaultBatchSize)
+        const valid = yield* decodeReencryptOptions(options)
+        const batchSize = valid.batchSize ?? defaultBatchSize
         const actor = yield* Actor
-        const onProgress = options.onProgress ?? (() => Effect.void)
+        const onProgress = valid.onProgress ?? (() => Effect.void)
         const prefix = envelopePrefix(crypto.primaryKeyId)
         const counts = yield* db.query<{ total: bigint; current: bigint }>(
           sql`SELECT count(*) AS total,

@@ -138,6 +138,19 @@ it.layer(TestLayer, { timeout: "120 seconds" })("SystemConfig", (it) => {
       assert.isUndefined(yield* storedJson(key))
     }))
 
+  it.effect("a value jsonb cannot store (NUL, a lone surrogate, in a string or a key) is InvalidInput, nothing written", () =>
+    Effect.gen(function*() {
+      const config = yield* SystemConfig
+      const key = uniqueKey("jsonb")
+      for (const value of ["a\u0000b", "\ud800", { "\udc00": 1 }, ["ok", { deep: "x\u0000" }]]) {
+        const error = yield* Effect.flip(config.set(key, Schema.Json, value as Schema.Json))
+        assert.strictEqual(error._tag, "InvalidInput")
+        assert.match(error.message, /must not contain NUL or lone surrogates/)
+      }
+      assert.isUndefined(yield* storedJson(key))
+      yield* config.set(key, Schema.Json, { "😀": "paired surrogates are fine" })
+    }))
+
   it.effect("a malformed key is InvalidInput for every operation", () =>
     Effect.gen(function*() {
       const config = yield* SystemConfig
