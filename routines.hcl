@@ -177,51 +177,52 @@ function "audit_row_change" {
   DECLARE
     before_row jsonb := to_jsonb(OLD);
     after_row jsonb := to_jsonb(NEW);
-    record_row jsonb := coalesce(to_jsonb(NEW), to_jsonb(OLD));
+    record_row jsonb := coalesce(after_row, before_row);
+    -- A create has no old values, a delete no new ones.
+    absent text := CASE TG_OP WHEN 'INSERT' THEN 'old' WHEN 'DELETE' THEN 'new' ELSE '' END;
     entity text;
     key_column text;
     entity_key text;
     tenant text;
     changes jsonb;
+    old_key_id text;
+    new_key_id text;
   BEGIN
     CASE TG_TABLE_NAME
       WHEN 'tenants' THEN
         entity := 'tenant';
         key_column := 'tenant_id';
-        entity_key := record_row ->> 'tenant_id';
-        tenant := entity_key;
+        tenant := record_row ->> 'tenant_id';
       WHEN 'tenant_databases' THEN
         entity := 'tenant_database';
         key_column := 'id';
-        entity_key := record_row ->> 'id';
         tenant := record_row ->> 'tenant_id';
       WHEN 'system_config' THEN
         entity := 'system_config';
         key_column := 'key';
-        entity_key := record_row ->> 'key';
     END CASE;
     IF TG_OP = 'TRUNCATE' THEN
       INSERT INTO control_plane.audit_events (action, entity_type) VALUES ('truncate', entity);
       RETURN NULL;
     END IF;
+    entity_key := record_row ->> key_column;
     SELECT coalesce(jsonb_object_agg(
              CASE field WHEN 'connection_string_encrypted' THEN 'connection_string' ELSE field END,
              CASE field
                WHEN 'connection_string_encrypted' THEN '{"changed": true}'::jsonb
-               ELSE jsonb_build_object('old', old_value, 'new', new_value)
-                 - CASE TG_OP WHEN 'INSERT' THEN 'old' WHEN 'DELETE' THEN 'new' ELSE '' END
+               ELSE jsonb_build_object('old', before_row -> field, 'new', after_row -> field) - absent
              END), '{}')
       INTO changes
-      FROM (
-        SELECT field, before_row -> field AS old_value, after_row -> field AS new_value
-        FROM jsonb_object_keys(record_row) AS field
-        UNION ALL
-        SELECT 'key_id',
-               to_jsonb(split_part(before_row ->> 'connection_string_encrypted', ':', 2)),
-               to_jsonb(split_part(after_row ->> 'connection_string_encrypted', ':', 2))
-        WHERE record_row ? 'connection_string_encrypted'
-      ) AS fields
-      WHERE field NOT IN (key_column, 'created_at', 'updated_at') AND old_value IS DISTINCT FROM new_value;
+      FROM jsonb_object_keys(record_row) AS field
+      WHERE field NOT IN (key_column, 'created_at', 'updated_at')
+        AND (before_row -> field) IS DISTINCT FROM (after_row -> field);
+    IF entity = 'tenant_database' THEN
+      old_key_id := split_part(before_row ->> 'connection_string_encrypted', ':', 2);
+      new_key_id := split_part(after_row ->> 'connection_string_encrypted', ':', 2);
+      IF old_key_id IS DISTINCT FROM new_key_id THEN
+        changes := changes || jsonb_build_object('key_id', jsonb_build_object('old', old_key_id, 'new', new_key_id) - absent);
+      END IF;
+    END IF;
     IF TG_OP = 'UPDATE' AND changes = '{}' THEN
       RETURN NULL;
     END IF;
