@@ -104,7 +104,6 @@ describe("audit list", () => {
     expect((await listJson(["--since", "1h"])).events.length).toBeGreaterThan(5)
     expect((await listJson(["--since", new Date(Date.now() + 60_000).toISOString()])).events).toEqual([])
     expectOneErrorLine(await cli.run(["audit", "list", "--since", "yesterday"]), 2, /--since "yesterday" is neither an ISO date/)
-    expectOneErrorLine(await cli.run(["audit", "list", "--after", "x1"]), 2, /`after` is not a cursor given by list/)
   })
 })
 

@@ -254,7 +254,11 @@ it.layer(TestLayer, { timeout: "120 seconds" })("AuditTrail", (it) => {
       Effect.gen(function*() {
         const tenants = yield* Tenants
         const tenant = yield* tenants.create({ name: uniqueName("paged"), environment: "development" }).pipe(as("pager"))
-        for (const status of ["active", "suspended", "active", "inactive"]) yield* tenants.setStatus(tenant.tenantId, status).pipe(as("pager"))
+        for (const status of ["active", "suspended", "active", "inactive"]) {
+          // A few milliseconds apart: `since` is a JS Date, which keeps only milliseconds.
+          yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 3)))
+          yield* tenants.setStatus(tenant.tenantId, status).pipe(as("pager"))
+        }
         const trail = yield* AuditTrail
         const first = yield* trail.list({ tenantId: tenant.tenantId, limit: 2 })
         assert.strictEqual(first.events.length, 2)
