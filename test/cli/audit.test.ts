@@ -74,8 +74,12 @@ describe("who acted", () => {
 
   it("an invalid --actor is a usage error, and nothing is written", async () => {
     await expectUnchanged(events, async () => {
-      expectOneErrorLine(await cli.run(["tenants", "create", "beta", "-e", "staging", "--actor", " padded"]), 2, /Invalid actor: .*whitespace/)
-      expectOneErrorLine(await cli.run(["tenants", "create", "beta", "-e", "staging", "--reason", "line\nbreak"]), 2, /Invalid actor: .*control characters/)
+      const [padded, controlled] = await Promise.all([
+        cli.run(["tenants", "create", "beta", "-e", "staging", "--actor", " padded"]),
+        cli.run(["tenants", "create", "beta", "-e", "staging", "--reason", "line\nbreak"])
+      ])
+      expectOneErrorLine(padded, 2, /Invalid actor: .*whitespace/)
+      expectOneErrorLine(controlled, 2, /Invalid actor: .*control characters/)
     })
   })
 })
@@ -101,24 +105,31 @@ describe("audit list", () => {
   })
 
   it("--since takes an age or an ISO time", async () => {
-    expect((await listJson(["--since", "1h"])).events.length).toBeGreaterThan(5)
-    expect((await listJson(["--since", new Date(Date.now() + 60_000).toISOString()])).events).toEqual([])
-    expectOneErrorLine(await cli.run(["audit", "list", "--since", "yesterday"]), 2, /--since "yesterday" is neither an ISO date/)
+    // Independent reads: run side by side (each CLI process takes a while to start).
+    const [recent, future, bad] = await Promise.all([
+      listJson(["--since", "1h"]),
+      listJson(["--since", new Date(Date.now() + 60_000).toISOString()]),
+      cli.run(["audit", "list", "--since", "yesterday"])
+    ])
+    expect(recent.events.length).toBeGreaterThan(5)
+    expect(future.events).toEqual([])
+    expectOneErrorLine(bad, 2, /--since "yesterday" is neither an ISO date/)
   })
 })
 
 describe("the table in psql, and audit verify", () => {
   it("UPDATE, DELETE and TRUNCATE of audit_events fail for the owner", async () => {
     await expectUnchanged(events, async () => {
-      for (const statement of [
+      const statements = [
         "UPDATE control_plane.audit_events SET actor = 'mallory'",
         "DELETE FROM control_plane.audit_events WHERE id = 1",
         "TRUNCATE control_plane.audit_events"
-      ]) {
-        const result = await psql(statement)
-        expect(result.code, statement).not.toBe(0)
+      ]
+      const results = await Promise.all(statements.map(psql))
+      results.forEach((result, i) => {
+        expect(result.code, statements[i]).not.toBe(0)
         expect(result.stderr).toMatch(/control_plane\.audit_events is append-only: (UPDATE|DELETE|TRUNCATE) refused/)
-      }
+      })
     })
   })
 
@@ -154,8 +165,12 @@ describe("the table in psql, and audit verify", () => {
 describe("audit purge", () => {
   it("without --yes and no terminal it refuses (exit 2), deleting nothing", async () => {
     await expectUnchanged(events, async () => {
-      expectOneErrorLine(await cli.run(["audit", "purge", "--older-than-days", "0"]), 2, /refusing to purge the audit events older than 0 days without confirmation: pass --yes/)
-      expectOneErrorLine(await cli.run(["audit", "purge", "--older-than-days", "-3", "--yes"]), 2, /Invalid audit purge/)
+      const [unconfirmed, negative] = await Promise.all([
+        cli.run(["audit", "purge", "--older-than-days", "0"]),
+        cli.run(["audit", "purge", "--older-than-days", "-3", "--yes"])
+      ])
+      expectOneErrorLine(unconfirmed, 2, /refusing to purge the audit events older than 0 days without confirmation: pass --yes/)
+      expectOneErrorLine(negative, 2, /Invalid audit purge/)
     })
   })
 
