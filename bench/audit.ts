@@ -36,8 +36,8 @@ import pg, { sql } from "@databases/pg"
 import { Effect, Layer, ManagedRuntime, Redacted, References } from "effect"
 import { DatabaseConfig } from "../src/db/DatabaseConfig.ts"
 import { Db } from "../src/db/Db.ts"
-import { applyMigrations } from "../src/schema/apply.ts"
-import { createScratchDatabase, dropDatabase } from "../src/schema/database.ts"
+import { applyMigrations } from "../cli/src/schema/apply.ts"
+import { createScratchDatabase, dropDatabase } from "../cli/src/schema/database.ts"
 import { Actor } from "../src/services/Actor.ts"
 import { AuditTrail } from "../src/services/AuditTrail.ts"
 import { Tenants } from "../src/services/Tenants.ts"
@@ -208,7 +208,7 @@ const measureVerify = async (url: string) => {
 /** `control-plane audit verify` as an operator runs it: process start, layers, the check, the line printed. */
 const cliVerify = (url: string): { readonly seconds: number; readonly output: string; readonly code: number | null } => {
   const start = process.hrtime.bigint()
-  const child = spawnSync(process.execPath, [fileURLToPath(new URL("../src/cli/main.ts", import.meta.url)), "audit", "verify"], {
+  const child = spawnSync(process.execPath, [fileURLToPath(new URL("../cli/src/main.ts", import.meta.url)), "audit", "verify"], {
     env: { ...process.env, DATABASE_URL: url, CONTROL_PLANE_STATEMENT_TIMEOUT_MS: "120000" },
     encoding: "utf8"
   })

@@ -157,7 +157,7 @@ export const waitForOtherSessionsToSettle = (bed: FaultBed): Promise<void> =>
     return row.n === 0
   })
 
-const mainScript = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url))
+const mainScript = fileURLToPath(new URL("../../cli/src/main.ts", import.meta.url))
 
 /**
  * The CLI as the very process that holds the database connection (not the
