@@ -16,13 +16,7 @@ export {
 } from "./services/TenantDatabases.ts"
 export { SystemConfig, type ConfigSchema, type SystemConfigService } from "./services/SystemConfig.ts"
 export { Actor, ActorName, type ActorService } from "./services/Actor.ts"
-export {
-  AuditTrail,
-  type AuditEventPage,
-  type AuditTrailService,
-  type ChainReport,
-  type PurgeReport
-} from "./services/AuditTrail.ts"
+export { AuditTrail, type AuditTrailService } from "./services/AuditTrail.ts"
 export { canonicalContent, canonicalFields, type CanonicalTexts, eventHash, genesisHash } from "./services/auditChain.ts"
 
 export * from "./domain/enums.ts"
@@ -43,12 +37,15 @@ export {
   AuditChainBroken,
   AuditEntityType,
   auditEntityTypes,
-  type AuditEvent,
+  AuditEvent,
+  AuditEventPage,
+  ChainReport,
   AuditReason,
   ChainProblem,
   ListAuditEventsInput,
   maxRetentionDays,
-  PurgeAuditEventsInput
+  PurgeAuditEventsInput,
+  PurgeReport
 } from "./domain/AuditEvent.ts"
 export { DbError, type DbErrorReason, InvalidInput } from "./domain/errors.ts"
 

@@ -18,6 +18,7 @@ import type { PlatformError } from "effect/PlatformError"
 import { CliError } from "effect/cli"
 import type { LockTimeout } from "./fileLock.ts"
 import type {
+  AuditChainBroken,
   ConfigKeyNotFound,
   ConfigValueInvalid,
   DatabaseConfigError,
@@ -136,6 +137,7 @@ export type CommandError =
   | DecryptionFailed
   | UnknownKeyId
   | MalformedEnvelope
+  | AuditChainBroken
 
 const failure = (reason: CliFailureReason) => new CliFailure({ reason })
 
@@ -190,6 +192,7 @@ export const cliFailureOf = (error: CommandError): CliFailure => {
     case "DecryptionFailed":
     case "UnknownKeyId":
     case "MalformedEnvelope":
+    case "AuditChainBroken":
       return failure(new Failed({ message: error.message }))
     case "PlatformError":
       return failure(new Failed({ message: `${error.reason.module}.${error.reason.method} failed` }))

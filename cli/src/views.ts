@@ -5,7 +5,7 @@
  * so a view can gain fields without breaking its readers.
  */
 import { Schema } from "effect"
-import { ConfigEntry, Tenant, TenantDatabase } from "./library.ts"
+import { AuditEventPage, ChainReport, ConfigEntry, PurgeReport, Tenant, TenantDatabase } from "./library.ts"
 
 /** `tenants list`: one page, and the cursor of the next (null on the last). */
 export const TenantPageView = Schema.Struct({
@@ -61,3 +61,12 @@ export const RotationView = Schema.Struct({
 
 /** `keys add`. */
 export const KeyAddedView = Schema.Struct({ keyId: Schema.String, primary: Schema.Boolean, file: Schema.NullOr(Schema.String) })
+
+/** `audit list`: one page of events, and the cursor of the next (null on the last). */
+export const AuditEventPageView = AuditEventPage
+
+/** `audit verify`: what the verified chain holds, with the head hash to keep elsewhere. */
+export const ChainReportView = ChainReport
+
+/** `audit purge`: the checkpoint event and what it removed. */
+export const PurgeView = PurgeReport

@@ -32,25 +32,56 @@ export type AuditEntityType = typeof AuditEntityType.Type
  * `action` and `entityType` are strings, so that events written by a later
  * version still read.
  */
-export interface AuditEvent {
+export const AuditEvent = Schema.Struct({
   /** The position in the hash chain: 1, 2, 3, ... */
-  readonly id: number
-  readonly occurredAt: Date
+  id: Schema.Number,
+  occurredAt: Schema.Date,
   /** Who acted: the Actor of the library call, or the database role for a change made in psql. */
-  readonly actor: string
+  actor: Schema.String,
   /** The database role of the session that made the change. */
-  readonly dbRole: string
-  readonly action: string
-  readonly entityType: string
-  readonly entityId: string | null
-  readonly tenantId: string | null
-  readonly changes: Readonly<Record<string, unknown>>
-  readonly reason: string | null
+  dbRole: Schema.String,
+  action: Schema.String,
+  entityType: Schema.String,
+  entityId: Schema.NullOr(Schema.String),
+  tenantId: Schema.NullOr(Schema.String),
+  changes: Schema.Record(Schema.String, Schema.Json),
+  reason: Schema.NullOr(Schema.String),
   /** Hex of the previous event's hash. */
-  readonly prevHash: string
+  prevHash: Schema.String,
   /** Hex of sha256(previous hash || canonical content). */
-  readonly hash: string
-}
+  hash: Schema.String
+})
+export type AuditEvent = typeof AuditEvent.Type
+
+/** One page of `AuditTrail.list`; pass `nextCursor` as `after` for the next (null on the last page). */
+export const AuditEventPage = Schema.Struct({
+  events: Schema.Array(AuditEvent),
+  nextCursor: Schema.NullOr(Schema.String)
+})
+export type AuditEventPage = typeof AuditEventPage.Type
+
+/** What a verified chain holds. */
+export const ChainReport = Schema.Struct({
+  /** Events checked (0 for an empty trail). */
+  events: Schema.Number,
+  /** The first event kept (1 unless a purge removed older ones), null when empty. */
+  firstId: Schema.NullOr(Schema.Number),
+  lastId: Schema.NullOr(Schema.Number),
+  /** Hex of the newest event's hash: record it elsewhere to detect a rewrite of the whole chain later. */
+  headHash: Schema.NullOr(Schema.String)
+})
+export type ChainReport = typeof ChainReport.Type
+
+/** What a purge did. */
+export const PurgeReport = Schema.Struct({
+  /** The purge event (the checkpoint). */
+  checkpoint: AuditEvent,
+  /** Events deleted. */
+  purged: Schema.Number,
+  /** The first event kept. */
+  firstKeptId: Schema.Number
+})
+export type PurgeReport = typeof PurgeReport.Type
 
 /** The most events one page of `list` gives, and the default. */
 export const maxAuditPageSize = 1000

@@ -19,41 +19,17 @@ import type AuditEvents_Row from "../db/generated/audit_events.ts"
 import {
   AuditChainBroken,
   type AuditEvent,
+  type AuditEventPage,
+  type ChainReport,
   defaultAuditPageSize,
   ListAuditEventsInput,
-  PurgeAuditEventsInput
+  PurgeAuditEventsInput,
+  type PurgeReport
 } from "../domain/AuditEvent.ts"
 import { decodeInput, InvalidInput } from "../domain/errors.ts"
 import type { DbError } from "../domain/errors.ts"
 import { Actor, actorContext } from "./Actor.ts"
 import { type ChainBreakRow, verifySql } from "./auditChain.ts"
-
-/** What a verified chain holds. */
-export interface ChainReport {
-  /** Events checked (0 for an empty trail). */
-  readonly events: number
-  /** The first event kept (1 unless a purge removed older ones), null when empty. */
-  readonly firstId: number | null
-  readonly lastId: number | null
-  /** Hex of the newest event's hash: record it elsewhere to detect a rewrite of the whole chain later. */
-  readonly headHash: string | null
-}
-
-export interface AuditEventPage {
-  readonly events: ReadonlyArray<AuditEvent>
-  /** Pass as `after` for the next page; null on the last page. */
-  readonly nextCursor: string | null
-}
-
-/** What a purge did. */
-export interface PurgeReport {
-  /** The purge event (the checkpoint). */
-  readonly checkpoint: AuditEvent
-  /** Events deleted. */
-  readonly purged: number
-  /** The first event kept. */
-  readonly firstKeptId: number
-}
 
 export interface AuditTrailService {
   /** Checks the whole chain; AuditChainBroken names the first event that breaks it. */
@@ -92,7 +68,7 @@ const toEvent = (row: EventRow): AuditEvent => ({
   entityType: row.entity_type,
   entityId: row.entity_id,
   tenantId: row.tenant_id,
-  changes: row.changes as Record<string, unknown>,
+  changes: row.changes as AuditEvent["changes"],
   reason: row.reason,
   prevHash: row.prev_hash,
   hash: row.hash

@@ -4,8 +4,9 @@ import { Command, Flag } from "effect/cli"
 import { auditActions, auditEntityTypes, type AuditEvent } from "../../library.ts"
 import { AuditTrail } from "../../library.ts"
 import { Tenants } from "../../library.ts"
-import { UsageError } from "../../errors.ts"
+import { UsageError } from "../../failure.ts"
 import { type Column, formatDate, jsonFlag, printJson, printTable } from "../../output.ts"
+import { AuditEventPageView } from "../../views.ts"
 
 const isUuid = Schema.is(Schema.String.check(Schema.isUUID()))
 
@@ -56,9 +57,6 @@ const eventColumns: ReadonlyArray<Column<AuditEvent>> = [
   { header: "CHANGES", value: (e) => describeChanges(e.changes) + (e.reason === null ? "" : ` (reason: ${e.reason})`) }
 ]
 
-/** The event as plain JSON (the time as an ISO string). */
-export const eventJson = (event: AuditEvent) => ({ ...event, occurredAt: event.occurredAt.toISOString() })
-
 export const commandAuditList = Command.make(
   "list",
   {
@@ -89,7 +87,7 @@ export const commandAuditList = Command.make(
         ...Option.match(flags.limit, { onNone: () => ({}), onSome: (limit) => ({ limit }) }),
         ...Option.match(flags.after, { onNone: () => ({}), onSome: (after) => ({ after }) })
       })
-      if (flags.json) return yield* printJson({ events: page.events.map(eventJson), nextCursor: page.nextCursor })
+      if (flags.json) return yield* printJson(AuditEventPageView, page)
       yield* printTable(eventColumns, page.events, "No events.")
       if (page.nextCursor !== null) yield* Console.log(`More: control-plane audit list --after ${page.nextCursor} (with the same filters)`)
     })

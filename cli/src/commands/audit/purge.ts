@@ -5,7 +5,7 @@ import { maxRetentionDays } from "../../library.ts"
 import { AuditTrail } from "../../library.ts"
 import { confirm, yesFlag } from "../../confirm.ts"
 import { jsonFlag, printJson } from "../../output.ts"
-import { eventJson } from "./list.ts"
+import { PurgeView } from "../../views.ts"
 
 export const commandAuditPurge = Command.make(
   "purge",
@@ -25,7 +25,7 @@ export const commandAuditPurge = Command.make(
       })
       // The reason, if any, is --reason, which the Actor carries to every event.
       const report = yield* (yield* AuditTrail).purge({ olderThanDays })
-      if (json) return yield* printJson({ ...report, checkpoint: eventJson(report.checkpoint) })
+      if (json) return yield* printJson(PurgeView, report)
       yield* Console.log(
         `Purged ${report.purged} event${report.purged === 1 ? "" : "s"} older than ${olderThanDays} days; ` +
           `the chain now starts at #${report.firstKeptId}, anchored by checkpoint #${report.checkpoint.id}.`

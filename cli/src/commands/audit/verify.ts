@@ -3,11 +3,12 @@ import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
 import { AuditTrail } from "../../library.ts"
 import { jsonFlag, printJson } from "../../output.ts"
+import { ChainReportView } from "../../views.ts"
 
 export const commandAuditVerify = Command.make("verify", { json: jsonFlag }, ({ json }) =>
   Effect.gen(function*() {
     const report = yield* (yield* AuditTrail).verify()
-    if (json) return yield* printJson(report)
+    if (json) return yield* printJson(ChainReportView, report)
     if (report.events === 0) return yield* Console.log("Audit chain verified: no events yet.")
     yield* Console.log(
       `Audit chain verified: ${report.events} event${report.events === 1 ? "" : "s"} ` +
