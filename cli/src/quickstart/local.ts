@@ -34,6 +34,8 @@ export type KeyRingSource =
 
 export interface LocalControlPlane {
   readonly url: Redacted.Redacted<string>
+  /** The embedded server's superuser, where scratch databases go; undefined for DATABASE_URL's server. */
+  readonly adminUrl: Redacted.Redacted<string> | undefined
   readonly database: DatabaseSource
   readonly keyRing: KeyRingSource
 }
@@ -101,6 +103,7 @@ export const localControlPlane = (
       const keyRing = yield* useKeyRingFile(files, options.createIfMissing)
       return {
         url: Redacted.make(fromEnv),
+        adminUrl: undefined,
         database: { _tag: "Environment", ...describeUrl(fromEnv) },
         keyRing
       } satisfies LocalControlPlane
@@ -111,6 +114,7 @@ export const localControlPlane = (
     process.env["DATABASE_URL"] = Redacted.value(server.url)
     return {
       url: server.url,
+      adminUrl: server.adminUrl,
       database: {
         _tag: "Embedded",
         created: server.created,
