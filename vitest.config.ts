@@ -3,8 +3,10 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // One migrated template per run, which each file's database is copied from.
+    globalSetup: ["test/support/globalSetup.ts"],
     // Every file works in databases of its own, so files may run in parallel;
-    // Atlas and pg_dump are subprocesses, hence the generous timeouts.
+    // the engine and squawk are subprocesses, hence the generous timeouts.
     testTimeout: 60_000,
     hookTimeout: 120_000
   }

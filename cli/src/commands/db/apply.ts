@@ -4,9 +4,9 @@ import { Command } from "effect/cli"
 import { databaseUrl } from "../../database.ts"
 import { jsonFlag, printJson } from "../../output.ts"
 import { applyDesiredState } from "../../schema/apply.ts"
-import { withSchemaTools } from "./tools.ts"
+import { configFlag, withSchemaTools } from "./tools.ts"
 
-export const commandDbApply = Command.make("apply", { json: jsonFlag }, ({ json }) =>
+export const commandDbApply = Command.make("apply", { json: jsonFlag, config: configFlag }, ({ json, config }) =>
   Effect.gen(function*() {
     const report = yield* applyDesiredState(yield* databaseUrl)
     if (json) return yield* printJson(report)
@@ -17,7 +17,7 @@ export const commandDbApply = Command.make("apply", { json: jsonFlag }, ({ json 
     }
     yield* Console.log(`Routines: ${report.routines.join(", ")}`)
     yield* Console.log(`Seeds: ${report.seeds.join(", ")}`)
-  }).pipe(withSchemaTools())
+  }).pipe(withSchemaTools(config))
 ).pipe(
   Command.withDescription(
     "Bring DATABASE_URL to the desired state of schema.hcl and routines.hcl (declarative path: the schema engine plans the difference on a scratch database and applies it), then run the idempotent seeds. For development databases; production uses `db migrate`."

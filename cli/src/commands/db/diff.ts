@@ -2,16 +2,17 @@
 import { Console, Effect } from "effect"
 import { Argument, Command } from "effect/cli"
 import { generateMigration } from "../../schema/diff.ts"
-import { withSchemaTools } from "./tools.ts"
+import { configFlag, withSchemaTools } from "./tools.ts"
 
 export const commandDbDiff = Command.make(
   "diff",
   {
     name: Argument.String("name").pipe(
       Argument.withDescription("What the migration does, verb_noun in lower case, e.g. add_region_to_tenant_databases.")
-    )
+    ),
+    config: configFlag
   },
-  ({ name }) =>
+  ({ name, config }) =>
     Effect.gen(function*() {
       const result = yield* generateMigration(name)
       if (result.written.length === 0) {
@@ -19,7 +20,7 @@ export const commandDbDiff = Command.make(
       }
       for (const file of result.written) yield* Console.log(`Wrote migrations/${file}`)
       yield* Console.log("atlas.sum re-hashed. Next: review the SQL, then `npm run db:lint`, then commit.")
-    }).pipe(withSchemaTools())
+    }).pipe(withSchemaTools(config))
 ).pipe(
   Command.withDescription(
     "Write the migration that brings migrations/ to schema.hcl (planned by the schema engine on a scratch database, with lock_timeout and, for CONCURRENTLY, `-- atlas:txmode none`), plus a routines migration when routines.hcl changed, and re-hash atlas.sum."

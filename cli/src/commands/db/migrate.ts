@@ -4,9 +4,9 @@ import { Command } from "effect/cli"
 import { databaseUrl } from "../../database.ts"
 import { jsonFlag, printJson } from "../../output.ts"
 import { applyMigrations } from "../../schema/apply.ts"
-import { withSchemaTools } from "./tools.ts"
+import { configFlag, withSchemaTools } from "./tools.ts"
 
-export const commandDbMigrate = Command.make("migrate", { json: jsonFlag }, ({ json }) =>
+export const commandDbMigrate = Command.make("migrate", { json: jsonFlag, config: configFlag }, ({ json, config }) =>
   Effect.gen(function*() {
     const result = yield* applyMigrations(yield* databaseUrl)
     if (json) return yield* printJson(result)
@@ -17,7 +17,7 @@ export const commandDbMigrate = Command.make("migrate", { json: jsonFlag }, ({ j
       yield* Console.log(`Applied ${file.version} ${file.description} (${file.statements} statement(s), ${file.durationMs} ms)`)
     }
     yield* Console.log(`Migrations: ${result.applied.length} file(s) applied, now at version ${result.current}.`)
-  }).pipe(withSchemaTools())
+  }).pipe(withSchemaTools(config))
 ).pipe(
   Command.withDescription(
     "Apply the pending files of migrations/ to DATABASE_URL (versioned path, the one for production), recording each in atlas_schema_revisions, as the official atlas CLI does."

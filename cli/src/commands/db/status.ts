@@ -5,9 +5,9 @@ import { databaseUrl } from "../../database.ts"
 import { Engine } from "../../engine/Engine.ts"
 import { jsonFlag, printJson, renderRecord } from "../../output.ts"
 import { SchemaProject } from "../../schema/Project.ts"
-import { withSchemaTools } from "./tools.ts"
+import { configFlag, withSchemaTools } from "./tools.ts"
 
-export const commandDbStatus = Command.make("status", { json: jsonFlag }, ({ json }) =>
+export const commandDbStatus = Command.make("status", { json: jsonFlag, config: configFlag }, ({ json, config }) =>
   Effect.gen(function*() {
     const engine = yield* Engine
     const status = yield* engine.migrateStatus(yield* SchemaProject, { url: yield* databaseUrl })
@@ -23,7 +23,7 @@ export const commandDbStatus = Command.make("status", { json: jsonFlag }, ({ jso
         ? []
         : [["Partially applied", `${status.partial.version}: ${status.partial.applied} of ${status.partial.total} statements (${status.partial.error})`] as const])
     ]))
-  }).pipe(withSchemaTools())
+  }).pipe(withSchemaTools(config))
 ).pipe(
   Command.withDescription("Show which files of migrations/ DATABASE_URL has applied and which are pending (read-only)."),
   Command.withShortDescription("Show applied and pending migrations.")
