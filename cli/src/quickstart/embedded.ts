@@ -13,8 +13,7 @@ import { readFile } from "node:fs/promises"
 import { createServer } from "node:net"
 import path from "node:path"
 import { Effect, Redacted, Schema } from "effect"
-import { sql } from "../library.ts"
-import { withConnection } from "../schema/postgres.ts"
+import { quoteIdent, withConnection } from "../schema/postgres.ts"
 import {
   clusterExists,
   dataDirVar,
@@ -180,8 +179,8 @@ export const embeddedPostgres = (files: QuickStartFiles) =>
     const adminUrl = Redacted.make(urlFor(password, port, "postgres"), { label: "embedded admin URL" })
     yield* withConnection(adminUrl, (db) =>
       Effect.gen(function*() {
-        const found = yield* db.query(sql`SELECT 1 FROM pg_database WHERE datname = ${controlPlaneDatabase}`)
-        if (found.length === 0) yield* db.query(sql`CREATE DATABASE ${sql.ident(controlPlaneDatabase)}`)
+        const found = yield* db.query("SELECT 1 FROM pg_database WHERE datname = $1", [controlPlaneDatabase])
+        if (found.length === 0) yield* db.query(`CREATE DATABASE ${quoteIdent(controlPlaneDatabase)}`)
       })).pipe(
         Effect.mapError(() =>
           new EmbeddedPostgresError({ message: `The embedded PostgreSQL could not create the control-plane database; see ${files.serverLog}.` })

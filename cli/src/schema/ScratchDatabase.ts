@@ -16,8 +16,7 @@
  */
 import { Config, Context, Effect, Layer, Redacted, Schema, type Scope } from "effect"
 import { randomBytes } from "node:crypto"
-import { sql, type DbError } from "../library.ts"
-import { withConnection } from "./postgres.ts"
+import { type PostgresError, quoteIdent, withConnection } from "./postgres.ts"
 
 export const adminUrlVariable = "CONTROL_PLANE_ADMIN_URL"
 
@@ -68,22 +67,22 @@ export const siblingUrl = (url: Redacted.Redacted<string>, database: string): Re
 const isPostgresUrl = (url: string): boolean =>
   URL.canParse(url) && /^postgres(ql)?:$/.test(new URL(url).protocol)
 
-const fromDbError = (doing: string) => (error: DbError): ScratchDatabaseError => {
-  switch (error.reason._tag) {
-    case "ConnectionError":
+const fromPostgresError = (doing: string) => (error: PostgresError): ScratchDatabaseError => {
+  switch (error.reason) {
+    case "ServerUnreachable":
+    case "AuthFailed":
       return new ScratchDatabaseError({
         reason: "ServerUnreachable",
         message: `the scratch-database server (${adminUrlVariable}) cannot be reached or refused the login while ${doing}`
       })
-    case "Unknown":
-      if (error.reason.code === "42501") {
-        return new ScratchDatabaseError({
-          reason: "PermissionDenied",
-          message: `the role of ${adminUrlVariable} may not create databases (CREATEDB), which the schema tools need for their scratch databases: grant it CREATEDB or point ${adminUrlVariable} at a role that has it`
-        })
-      }
+    case "PermissionDenied":
+      return new ScratchDatabaseError({
+        reason: "PermissionDenied",
+        message: `the role of ${adminUrlVariable} may not create databases (CREATEDB), which the schema tools need for their scratch databases: grant it CREATEDB or point ${adminUrlVariable} at a role that has it`
+      })
+    case "Failed":
+      return new ScratchDatabaseError({ reason: "Failed", message: `${doing} failed on the scratch-database server: ${error.message}` })
   }
-  return new ScratchDatabaseError({ reason: "Failed", message: `${doing} failed on the scratch-database server (${error.message})` })
 }
 
 /** The service on the server of `adminUrl`. */
@@ -94,18 +93,16 @@ export const makeScratchDatabase = (adminUrl: Redacted.Redacted<string>): Scratc
 
   const drop = Effect.fn("ScratchDatabase.drop")(function*(name: string) {
     const admin = yield* checked
-    yield* withConnection(admin, (db) => db.query(sql`DROP DATABASE IF EXISTS ${sql.ident(name)} WITH (FORCE)`)).pipe(
-      Effect.mapError(fromDbError(`dropping the scratch database ${name}`))
+    yield* withConnection(admin, (db) => db.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`)).pipe(
+      Effect.mapError(fromPostgresError(`dropping the scratch database ${name}`))
     )
   })
 
   const create = Effect.fn("ScratchDatabase.create")(function*(name: string, template: string | undefined) {
     const admin = yield* checked
-    const statement = template === undefined
-      ? sql`CREATE DATABASE ${sql.ident(name)}`
-      : sql`CREATE DATABASE ${sql.ident(name)} TEMPLATE ${sql.ident(template)}`
+    const statement = `CREATE DATABASE ${quoteIdent(name)}${template === undefined ? "" : ` TEMPLATE ${quoteIdent(template)}`}`
     yield* withConnection(admin, (db) => db.query(statement)).pipe(
-      Effect.mapError(fromDbError(`creating a scratch database`))
+      Effect.mapError(fromPostgresError(`creating a scratch database`))
     )
     return { name, url: siblingUrl(admin, name) }
   })

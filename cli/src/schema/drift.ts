@@ -17,7 +17,6 @@
  */
 import { Effect, Redacted } from "effect"
 import { Engine, type Change } from "../engine/Engine.ts"
-import { sql } from "../library.ts"
 import { applyDesiredState } from "./apply.ts"
 import { queryRows } from "./postgres.ts"
 import { SchemaProject } from "./Project.ts"
@@ -55,12 +54,12 @@ interface Routines {
 
 const readRoutines = (url: Redacted.Redacted<string>) =>
   Effect.gen(function*() {
-    const functions = yield* queryRows<{ name: string; definition: string }>(url, sql`
+    const functions = yield* queryRows<{ name: string; definition: string }>(url, `
       SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS name,
              pg_get_functiondef(p.oid) AS definition
       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
       WHERE n.nspname = 'control_plane' AND p.prokind IN ('f', 'p')`)
-    const triggers = yield* queryRows<{ name: string; definition: string }>(url, sql`
+    const triggers = yield* queryRows<{ name: string; definition: string }>(url, `
       SELECT c.relname || '.' || t.tgname AS name,
              pg_get_triggerdef(t.oid) || CASE t.tgenabled WHEN 'D' THEN ' -- disabled' ELSE '' END AS definition
       FROM pg_trigger t

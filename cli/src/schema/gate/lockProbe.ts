@@ -20,8 +20,7 @@
  */
 import { Effect, FileSystem, Schema } from "effect"
 import path from "node:path"
-import { type DbError, type DbService, sql } from "../../library.ts"
-import { connect } from "../postgres.ts"
+import { type Connection, connect, type PostgresError } from "../postgres.ts"
 import { ScratchDatabase } from "../ScratchDatabase.ts"
 import { finding, type Finding } from "./findings.ts"
 import { runsOutsideTransaction, scanMarkers, squawkExcepts } from "./markers.ts"
@@ -91,7 +90,7 @@ export class ProbeNeedsSuperuser extends Schema.TaggedError<ProbeNeedsSuperuser>
 }) {}
 
 interface ProbeEvent {
-  readonly id: bigint
+  readonly id: string
   readonly lock_timeout: string
   /** `mode:table` of the strong locks held on tables that existed before the file. */
   readonly locks: ReadonlyArray<string>
@@ -144,28 +143,29 @@ type Replayed = { readonly observed: ReadonlyArray<Observed>; readonly failed: S
  * (rolled back on failure) unless the file runs outside one; with `record`,
  * collects the probe's events of each statement.
  */
-const replayFile = (db: DbService, text: string, statements: ReadonlyArray<Statement>, record: boolean) =>
+const replayFile = (db: Connection, text: string, statements: ReadonlyArray<Statement>, record: boolean) =>
   Effect.gen(function*() {
     const observed: Array<Observed> = []
     let failed: Statement | undefined
-    let last = 0n
+    let last = "0"
     const run = Effect.gen(function*() {
       for (const statement of statements) {
-        const ran = yield* Effect.result(db.query(sql.__dangerous__rawValue(statement.text)))
+        const ran = yield* Effect.result(db.query(statement.text))
         if (ran._tag === "Failure") {
           failed = statement
           return yield* Effect.fail("replay failed" as const)
         }
         if (!record) continue
         const events = yield* db.query<ProbeEvent>(
-          sql`SELECT id, lock_timeout, locks, touched FROM gate_probe.events WHERE id > ${last} ORDER BY id`
+          "SELECT id::text, lock_timeout, locks, touched FROM gate_probe.events WHERE id > $1::bigint ORDER BY id",
+          [last]
         )
         if (events.length > 0) last = events.at(-1)!.id
         observed.push({ statement, events })
       }
     })
     // Every file starts as in a fresh session, and without a lock_timeout whatever the server's default.
-    yield* db.query(sql`RESET ALL; SET lock_timeout = 0`)
+    yield* db.query("RESET ALL; SET lock_timeout = 0")
     yield* (runsOutsideTransaction(text) ? run : db.transaction(run)).pipe(
       Effect.catchIf((error) => error === "replay failed", () => Effect.void)
     )
@@ -200,9 +200,9 @@ export const probeLockTimeouts = (directory: string, files: ReadonlyArray<string
         const { failed } = yield* replayFile(db, yield* fs.readFileString(path.join(directory, file)), statements.get(file) ?? [], false)
         if (failed !== undefined) return [replayFailed(file, failed)]
       }
-      yield* db.query(sql.__dangerous__rawValue(probeSetup)).pipe(
-        Effect.catchTag("DbError", (error): Effect.Effect<never, DbError | ProbeNeedsSuperuser> =>
-          error.reason._tag === "Unknown" && error.reason.code === "42501"
+      yield* db.query(probeSetup).pipe(
+        Effect.catchTag("PostgresError", (error): Effect.Effect<never, PostgresError | ProbeNeedsSuperuser> =>
+          error.reason === "PermissionDenied"
             ? Effect.fail(new ProbeNeedsSuperuser({
                 message: "the lock_timeout probe creates event triggers, which takes a superuser: point CONTROL_PLANE_ADMIN_URL at one"
               }))
@@ -210,7 +210,7 @@ export const probeLockTimeouts = (directory: string, files: ReadonlyArray<string
       )
       for (const file of files.slice(firstNew)) {
         const text = yield* fs.readFileString(path.join(directory, file))
-        yield* db.query(sql.__dangerous__rawValue(snapshotExisting))
+        yield* db.query(snapshotExisting)
         const { observed, failed } = yield* replayFile(db, text, statements.get(file) ?? [], true)
         if (failed !== undefined) {
           findings.push(replayFailed(file, failed))
