@@ -13,8 +13,8 @@ import { generateMigration, makeSafe } from "../../cli/src/schema/diff.ts"
 import { runGate } from "../../cli/src/schema/lint.ts"
 import { SchemaProject } from "../../cli/src/schema/Project.ts"
 import { ScratchDatabase } from "../../cli/src/schema/ScratchDatabase.ts"
-import { makeCli } from "../cli/harness.ts"
-import { runTools } from "../support/schemaTools.ts"
+
+import { dbCli, runTools } from "../support/schemaTools.ts"
 import { scratchProject, type ScratchProject } from "./scratch.ts"
 
 let scratch: ScratchProject | undefined
@@ -122,7 +122,7 @@ describe("control-plane db diff", () => {
   it("exits 2 without a name or with a bad one, with one error line, writing nothing", async () => {
     const project = await withSchemaChange((schema) => schema)
     const before = await readFile(path.join(project.directory, "atlas.sum"), "utf8")
-    const cli = makeCli({})
+    const cli = dbCli()
     for (const args of [[], ["Bad-Name"], ["a", "b"]]) {
       const outcome = await cli.run(["db", "diff", ...args, "--config", path.join(project.root, "atlas.hcl")])
       expect(outcome.code, args.join(" ")).toBe(2)

@@ -10,6 +10,7 @@ import { Git } from "../../cli/src/schema/Git.ts"
 import { SchemaProject } from "../../cli/src/schema/Project.ts"
 import { adminUrlConfig, ScratchDatabase } from "../../cli/src/schema/ScratchDatabase.ts"
 import { Squawk } from "../../cli/src/schema/Squawk.ts"
+import { makeCli } from "../cli/harness.ts"
 
 /** The scratch-database server of the tests, as the tools read it. */
 export const adminUrl = (): string =>
@@ -28,3 +29,7 @@ export const runTools = <A, E>(
   effect: Effect.Effect<A, E, Layer.Success<ReturnType<typeof schemaTools>>>,
   root?: string
 ): Promise<A> => Effect.runPromise(Effect.provide(effect, schemaTools(root)))
+
+/** The CLI as a subprocess (test/cli/harness.ts), its scratch databases on the tests' server. */
+export const dbCli = (env: Record<string, string> = {}, secrets: Array<string> = []) =>
+  makeCli({ CONTROL_PLANE_ADMIN_URL: adminUrl(), ...env }, secrets)

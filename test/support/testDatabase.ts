@@ -8,7 +8,7 @@
  * apply: copying takes a fraction of replaying migrations/ per file. Tests
  * that must exercise the paths themselves start from an empty database.
  */
-import pg from "@databases/pg"
+import pg, { sql } from "@databases/pg"
 import type { ConnectionPool } from "@databases/pg"
 import { Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
 import { inject } from "vitest"
@@ -64,3 +64,7 @@ export const withConnection = async <A>(url: string, use: (db: ConnectionPool) =
     await db.dispose()
   }
 }
+
+/** Runs a script of SQL statements on `url` (plain SQL in tests). */
+export const runSql = (url: string, script: string): Promise<unknown> =>
+  withConnection(url, (db) => db.query(sql.__dangerous__rawValue(script)))

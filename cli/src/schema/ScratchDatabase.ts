@@ -89,7 +89,7 @@ const fromPostgresError = (doing: string) => (error: PostgresError): ScratchData
 export const makeScratchDatabase = (adminUrl: Redacted.Redacted<string>): ScratchDatabaseService => {
   const checked = isPostgresUrl(Redacted.value(adminUrl))
     ? Effect.succeed(adminUrl)
-    : Effect.fail(new ScratchDatabaseError({ reason: "InvalidUrl", message: `${adminUrlVariable} is not a valid postgres:// URL` }))
+    : Effect.fail(new ScratchDatabaseError({ reason: "InvalidUrl", message: `${adminUrlVariable} is not a valid PostgreSQL URL` }))
 
   const drop = Effect.fn("ScratchDatabase.drop")(function*(name: string) {
     const admin = yield* checked
