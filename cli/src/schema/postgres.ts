@@ -44,7 +44,7 @@ export const classifyPostgresError = (error: unknown): PostgresError => {
     return new PostgresError({
       reason: "ServerUnreachable",
       ...(typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? { code } : {}),
-      message: code === "3D000" ? "the database does not exist" : "the server cannot be reached or closed the connection"
+      message: code === "3D000" ? "the database does not exist" : "the database server refused the connection or cannot be reached"
     })
   }
   if (code.startsWith("28")) return new PostgresError({ reason: "AuthFailed", code, message: "the server refused the login" })
