@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -55,8 +56,26 @@ type (
 		schemahcl.DefaultExtension
 	}
 
+	// skipBlock is the CLI's diff.skip: each true field drops that kind of
+	// change from every plan. DropSchema is skipped by the engine anyway.
 	skipBlock struct {
-		DropSchema bool `spec:"drop_schema"`
+		AddSchema        bool `spec:"add_schema"`
+		DropSchema       bool `spec:"drop_schema"`
+		ModifySchema     bool `spec:"modify_schema"`
+		AddTable         bool `spec:"add_table"`
+		DropTable        bool `spec:"drop_table"`
+		ModifyTable      bool `spec:"modify_table"`
+		RenameTable      bool `spec:"rename_table"`
+		AddColumn        bool `spec:"add_column"`
+		DropColumn       bool `spec:"drop_column"`
+		ModifyColumn     bool `spec:"modify_column"`
+		AddIndex         bool `spec:"add_index"`
+		DropIndex        bool `spec:"drop_index"`
+		ModifyIndex      bool `spec:"modify_index"`
+		AddForeignKey    bool `spec:"add_foreign_key"`
+		DropForeignKey   bool `spec:"drop_foreign_key"`
+		ModifyForeignKey bool `spec:"modify_foreign_key"`
+		RenameConstraint bool `spec:"rename_constraint"`
 		schemahcl.DefaultExtension
 	}
 
@@ -240,8 +259,33 @@ func (c *config) diffOptions() []schema.DiffOption {
 	if c.diff != nil {
 		extra := c.diff.DefaultExtension
 		opts = append(opts, func(o *schema.DiffOptions) { o.Extra = extra })
+		if skipped := skippedChanges(c.diff.Skip); len(skipped) > 0 {
+			opts = append(opts, schema.DiffSkipChanges(skipped...))
+		}
 	}
 	return opts
+}
+
+// skippedChanges maps diff.skip's true fields to change types, by name, as
+// the CLI does (field AddTable -> *schema.AddTable).
+func skippedChanges(skip *skipBlock) []schema.Change {
+	if skip == nil {
+		return nil
+	}
+	var changes []schema.Change
+	v := reflect.ValueOf(skip).Elem()
+	for _, c := range []schema.Change{
+		&schema.AddSchema{}, &schema.DropSchema{}, &schema.ModifySchema{},
+		&schema.AddTable{}, &schema.DropTable{}, &schema.ModifyTable{}, &schema.RenameTable{},
+		&schema.AddColumn{}, &schema.DropColumn{}, &schema.ModifyColumn{}, &schema.AddIndex{},
+		&schema.DropIndex{}, &schema.ModifyIndex{}, &schema.AddForeignKey{}, &schema.DropForeignKey{},
+		&schema.ModifyForeignKey{}, &schema.RenameConstraint{},
+	} {
+		if v.FieldByName(reflect.TypeOf(c).Elem().Name()).Bool() {
+			changes = append(changes, c)
+		}
+	}
+	return changes
 }
 
 // lintResource is the lint block's analyzer configuration.
@@ -272,13 +316,14 @@ func hclMessage(err error, file string) string {
 			return fmt.Sprintf("%s: %s", file, sentence(scrub(msg)))
 		}
 	}
-	msg := sentence(scrub(err.Error()))
+	// The position is read before scrubbing: "schema.hcl:12" looks like a host:port.
+	msg := sentence(err.Error())
 	if m := hclPosPattern.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[2])
-		rest := strings.Replace(msg, m[0], "", 1)
+		rest := scrub(strings.Replace(msg, m[0], "", 1))
 		return fmt.Sprintf("%s line %d: %s", filepath.Base(m[1]), line, strings.TrimPrefix(rest, "schemahcl: "))
 	}
-	return fmt.Sprintf("%s: %s", file, strings.TrimPrefix(msg, "schemahcl: "))
+	return fmt.Sprintf("%s: %s", file, strings.TrimPrefix(scrub(msg), "schemahcl: "))
 }
 
 func unwrapPathError(err error) error {

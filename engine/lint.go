@@ -223,6 +223,11 @@ func (l *linter) lintFile(ctx context.Context, f migrate.File, start *schema.Rea
 	for _, s := range stmts {
 		if _, err := l.dev.DB.ExecContext(ctx, s.Text); err != nil {
 			l.replayFailed(f, s, err)
+			if target {
+				// What ran before the failure is still analyzed.
+				file.To = current
+				l.analyze(ctx, file, stmts)
+			}
 			return nil, false, nil
 		}
 		if !target {

@@ -44,7 +44,7 @@ func (concurrentIndexAnalyzer) Analyze(_ context.Context, p *sqlcheck.Pass) erro
 			if !ok || p.File.TableSpan(m.T)&sqlcheck.SpanAdded != 0 || info.Concurrently {
 				continue
 			}
-			diags = append(diags, nonConcurrentIndexChanges(sc, m)...)
+			diags = append(diags, nonConcurrentIndexChanges(sc, m, info.Kind)...)
 		}
 	}
 	if len(diags) > 0 {
@@ -53,17 +53,27 @@ func (concurrentIndexAnalyzer) Analyze(_ context.Context, p *sqlcheck.Pass) erro
 	return nil
 }
 
-func nonConcurrentIndexChanges(sc *sqlcheck.Change, m *schema.ModifyTable) []sqlcheck.Diagnostic {
+// nonConcurrentIndexChanges reports the indexes a CREATE INDEX or DROP INDEX
+// statement built or dropped. Indexes that go with other statements (a
+// dropped column's index, a UNIQUE constraint's) are not what PG101/PG102
+// are about.
+func nonConcurrentIndexChanges(sc *sqlcheck.Change, m *schema.ModifyTable, kind string) []sqlcheck.Diagnostic {
 	var diags []sqlcheck.Diagnostic
 	for _, mc := range m.Changes {
 		switch mc := mc.(type) {
 		case *schema.AddIndex:
+			if kind != "IndexStmt" {
+				continue
+			}
 			diags = append(diags, sqlcheck.Diagnostic{
 				Pos:  sc.Stmt.Pos,
 				Code: "PG101",
 				Text: fmt.Sprintf("Creating index %q non-concurrently causes write locks on the %q table", mc.I.Name, m.T.Name),
 			})
 		case *schema.DropIndex:
+			if kind != "DropStmt" {
+				continue
+			}
 			diags = append(diags, sqlcheck.Diagnostic{
 				Pos:  sc.Stmt.Pos,
 				Code: "PG102",

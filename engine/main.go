@@ -25,8 +25,10 @@
 //
 // atlas.hcl: `variable` blocks (default = getenv("X")), `env "name"` blocks
 // with src (a file:// path or list of paths, relative to atlas.hcl), url, dev,
-// migration { dir, lock_timeout }, diff { skip { drop_schema }
-// concurrent_index { add create drop } }, lint { <analyzer> { error } }.
+// migration { dir, lock_timeout }, diff { skip { drop_schema drop_table ...
+// (every key of the CLI) } concurrent_index { add create drop } },
+// lint { <analyzer> { error } }, and the same diff/lint blocks at top level
+// as defaults for every env.
 // Other attributes and blocks (format, exclude, ...) are tolerated, as the
 // official CLI tolerates them; the same file stays valid for it.
 //

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the project needs from the registries, and nothing by
 # hand: npm packages (Node 24 among them, as the `node` package, which npm
-# scripts then run under) and the pinned Atlas build in .bin/. Fast when
-# nothing changed, so every npm script that needs it can call it.
+# scripts then run under), the schema engine (engine/) and the pinned Atlas
+# build in .bin/. Fast when nothing changed, so every npm script that needs
+# it can call it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ATLAS_NO_UPDATE_NOTIFIER=1 ATLAS_NO_UPGRADE_SUGGESTIONS=1
@@ -24,6 +25,30 @@ if [ ! -x node_modules/.bin/node ] || [ "$(cat node_modules/.setup-stamp 2>/dev/
   echo "$lock_sum" > node_modules/.setup-stamp
 fi
 
+# Runs a build quietly: its output (go's download lines) is shown only when it fails.
+quiet_build() {
+  local log
+  log=$(mktemp)
+  if ! "$@" >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    return 1
+  fi
+  $quiet || cat "$log" >&2
+  rm -f "$log"
+}
+
+# The schema engine (engine/, its own Go module): rebuilt when go.mod, go.sum
+# or a non-test .go file changes (names and contents are hashed).
+engine_sum=$(cd engine && find . -maxdepth 1 \( -name go.mod -o -name go.sum -o \( -name '*.go' ! -name '*_test.go' \) \) -print | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)
+if [ ! -x .bin/control-plane-engine ] || [ "$(cat .bin/.engine-stamp 2>/dev/null)" != "$engine_sum" ]; then
+  command -v go >/dev/null || { echo "setup: Go is needed to build the schema engine (engine/)" >&2; exit 1; }
+  say "building the schema engine into .bin/control-plane-engine (a few minutes the first time)"
+  mkdir -p .bin
+  quiet_build sh -c 'cd engine && CGO_ENABLED=1 go build -trimpath -o ../.bin/control-plane-engine .'
+  echo "$engine_sum" > .bin/.engine-stamp
+fi
+
 # Atlas: an `atlas` on PATH at or above the pin wins; otherwise build the pin.
 pin=$(grep -o 'ariga.io/atlas/cmd/atlas v[0-9.]*' tools/atlas/go.mod | cut -d' ' -f2)
 version_ok() { # $1 = a version string such as v0.38.2
@@ -38,6 +63,6 @@ if [ ! -x .bin/atlas ] || [ "$(cat .bin/.atlas-stamp 2>/dev/null)" != "$go_sum" 
   command -v go >/dev/null || { echo "setup: Go is needed to build Atlas $pin (or put an official atlas on PATH)" >&2; exit 1; }
   say "building atlas $pin from the Go module proxy into .bin/ (about a minute, once)"
   mkdir -p .bin
-  (cd tools/atlas && CGO_ENABLED=1 go build -trimpath -o ../../.bin/atlas ariga.io/atlas/cmd/atlas)
+  quiet_build sh -c "cd tools/atlas && CGO_ENABLED=1 go build -trimpath -o ../../.bin/atlas ariga.io/atlas/cmd/atlas"
   echo "$go_sum" > .bin/.atlas-stamp
 fi
