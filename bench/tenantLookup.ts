@@ -25,11 +25,14 @@
  *   BENCH_OPS          lookups per side per round (default 1000)
  */
 import pg, { sql } from "@databases/pg"
-import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import { Effect, Exit, Layer, ManagedRuntime, Redacted, Scope } from "effect"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { DatabaseConfig } from "../src/db/DatabaseConfig.ts"
 import { Db } from "../src/db/Db.ts"
+import { Engine } from "../cli/src/engine/Engine.ts"
 import { applyMigrations } from "../cli/src/schema/apply.ts"
-import { createScratchDatabase, dropDatabase } from "../cli/src/schema/database.ts"
+import { SchemaProject } from "../cli/src/schema/Project.ts"
+import { ScratchDatabase } from "../cli/src/schema/ScratchDatabase.ts"
 import { Tenants } from "../src/services/Tenants.ts"
 
 const GOAL = 1.10
@@ -151,12 +154,28 @@ const measure = async (url: string) => {
   }
 }
 
+/** A database migrated by the versioned path on the server of serverUrl, dropped when `scope` closes. */
+const migratedDatabase = (scope: Scope.Closeable) =>
+  Effect.runPromise(
+    Effect.gen(function*() {
+      const scratch = yield* ScratchDatabase
+      const database = yield* scratch.make("cp_bench")
+      yield* applyMigrations(database.url)
+      return Redacted.value(database.url)
+    }).pipe(
+      Scope.provide(scope),
+      Effect.provide(
+        Layer.mergeAll(Engine.layer, SchemaProject.layer, NodeServices.layer, ScratchDatabase.layerAt(Redacted.make(serverUrl)))
+      )
+    )
+  )
+
 const main = async (): Promise<boolean> => {
-  const scratch = await createScratchDatabase(serverUrl, "cp_bench")
+  const scope = Effect.runSync(Scope.make())
   try {
-    await applyMigrations(scratch.url)
-    await seed(scratch.url)
-    const { service, bare, ratio, serviceCpu, bareCpu } = await measure(scratch.url)
+    const url = await migratedDatabase(scope)
+    await seed(url)
+    const { service, bare, ratio, serviceCpu, bareCpu } = await measure(url)
     console.log(
       `tenant lookup by name: service ${Math.round(service)} ops/s, bare pool ${Math.round(bare)} ops/s, ` +
         `ratio ${ratio.toFixed(2)}x (goal <= ${GOAL.toFixed(2)}x) ` +
@@ -168,7 +187,7 @@ const main = async (): Promise<boolean> => {
     )
     return ratio <= GOAL
   } finally {
-    await dropDatabase(serverUrl, scratch.name)
+    await Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }
 

@@ -182,6 +182,22 @@ const notInstalled = new EngineError({
   message: `the schema engine is not installed: run \`npm run setup\` (it builds .bin/${engineBinaryName})`
 })
 
+/**
+ * The engine's driver (lib/pq) insists on TLS unless told otherwise, where
+ * psql and node-postgres prefer it: a URL to a loopback server that says
+ * nothing about sslmode gets `sslmode=disable`, as loopback servers rarely
+ * speak TLS (the embedded ones do not).
+ */
+export const forEngine = (url: Redacted.Redacted<string>): Redacted.Redacted<string> => {
+  const raw = Redacted.value(url)
+  if (!URL.canParse(raw)) return url
+  const parsed = new URL(raw)
+  const loopback = ["localhost", "127.0.0.1", "[::1]", ""].includes(parsed.hostname)
+  if (!loopback || parsed.searchParams.has("sslmode")) return url
+  parsed.searchParams.set("sslmode", "disable")
+  return Redacted.make(parsed.toString())
+}
+
 const decodeJson = Schema.decodeUnknownEffect(Schema.fromJsonString(Schema.Unknown))
 
 /** How each exit code of the engine is read (engine/main.go): 0 and 3 carry a result, 1 and 2 a failure. */
@@ -203,8 +219,8 @@ export class Engine extends Context.Service<Engine, EngineService>()("control-pl
         Effect.gen(function*() {
           if (binary === undefined || !existsSync(binary)) return yield* notInstalled
           const env: Record<string, string | Redacted.Redacted<string>> = {}
-          if (databases.url !== undefined) env["DATABASE_URL"] = databases.url
-          if (databases.devUrl !== undefined) env["ATLAS_DEV_URL"] = databases.devUrl
+          if (databases.url !== undefined) env["DATABASE_URL"] = forEngine(databases.url)
+          if (databases.devUrl !== undefined) env["ATLAS_DEV_URL"] = forEngine(databases.devUrl)
           const handle = yield* spawner.spawn(
             ChildProcess.make(binary, [...args, "--format", "json"], { cwd, env, extendEnv: false })
           )
