@@ -17,7 +17,7 @@ import path from "node:path"
 import { Engine, type Change, type MigrationsApplied } from "../engine/Engine.ts"
 import { runScript } from "./postgres.ts"
 import { SchemaProject } from "./Project.ts"
-import { renderRoutines, type Routines } from "./routines.ts"
+import type { Routines } from "./routines.ts"
 import { ScratchDatabase } from "./ScratchDatabase.ts"
 
 /** routines.hcl could not be read or rendered; the message names what is wrong. */
@@ -25,9 +25,13 @@ export class RoutinesInvalid extends Schema.TaggedError<RoutinesInvalid>()("Rout
   message: Schema.String
 }) {}
 
-/** The function and triggers of routines.hcl, rendered. */
+/**
+ * The function and triggers of routines.hcl, rendered. The renderer (and its
+ * HCL parser, a WebAssembly module) is loaded on first use, so that commands
+ * that never render routines do not pay for loading it.
+ */
 export const projectRoutines: Effect.Effect<Routines, RoutinesInvalid> = Effect.tryPromise({
-  try: () => renderRoutines(),
+  try: async () => (await import("./routines.ts")).renderRoutines(),
   catch: (error) => new RoutinesInvalid({ message: error instanceof Error ? error.message : "routines.hcl could not be rendered" })
 })
 

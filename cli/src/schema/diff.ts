@@ -19,7 +19,6 @@ import { projectRoutines } from "./apply.ts"
 import { migrationFiles } from "./gate/changes.ts"
 import { fileDirective } from "./gate/markers.ts"
 import { SchemaProject } from "./Project.ts"
-import { renderRoutinesMigration, routinesMigrationSuffix } from "./routines.ts"
 import { ScratchDatabase } from "./ScratchDatabase.ts"
 
 /** The lock_timeout every generated migration starts with. */
@@ -51,8 +50,6 @@ export const makeSafe = (generated: string): string => {
   return [...lines.slice(0, directives), ...header, ...lines.slice(directives)].join("\n")
 }
 
-/** The file name suffix of routines migrations, as the engine's migration name. */
-const routinesMigrationName = routinesMigrationSuffix.replace(/^_/, "").replace(/\.sql$/, "")
 
 /**
  * Writes the routines of routines.hcl as a new migration when the newest
@@ -64,7 +61,10 @@ export const writeRoutinesMigration = Effect.gen(function*() {
   const engine = yield* Engine
   const fs = yield* FileSystem.FileSystem
   yield* projectRoutines // routines.hcl must render before anything is written
+  const { renderRoutinesMigration, routinesMigrationSuffix } = yield* Effect.promise(() => import("./routines.ts"))
   const wanted = yield* Effect.promise(() => renderRoutinesMigration())
+  // The file name suffix of routines migrations, as the engine's migration name.
+  const routinesMigrationName = routinesMigrationSuffix.replace(/^_/, "").replace(/\.sql$/, "")
   const newest = (yield* migrationFiles(project.migrations)).filter((file) => file.endsWith(routinesMigrationSuffix)).at(-1)
   if (newest !== undefined && (yield* fs.readFileString(path.join(project.migrations, newest))) === wanted) {
     return Option.none<string>()
