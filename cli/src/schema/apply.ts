@@ -63,11 +63,17 @@ export const applyDesiredState = Effect.fn("applyDesiredState")(function*(url: R
   const project = yield* SchemaProject
   const engine = yield* Engine
   const scratch = yield* ScratchDatabase
-  const plan = yield* Effect.scoped(
-    Effect.flatMap(scratch.make("cp_apply_dev"), (dev) => engine.schemaApply(project, { url, devUrl: dev.url }))
+  const { plan, routines, seeds } = yield* Effect.scoped(
+    Effect.gen(function*() {
+      // The routines are rendered (CPU: the HCL parser) while the dev database is
+      // created, and before anything is written: a broken routines.hcl writes nothing.
+      const [dev, routines, seeds] = yield* Effect.all([scratch.make("cp_apply_dev"), projectRoutines, projectSeeds], {
+        concurrency: "unbounded"
+      })
+      const plan = yield* engine.schemaApply(project, { url, devUrl: dev.url })
+      return { plan, routines, seeds }
+    })
   )
-  const routines = yield* projectRoutines
-  const seeds = yield* projectSeeds
   yield* runScript(url, [routines.sql, ...seeds.map((seed) => seed.sql)].join("\n"))
   const report: ApplyReport = {
     changes: plan.changes,
