@@ -4,6 +4,7 @@
  * add a migration or change schema.hcl and run the tools on it without
  * touching the project.
  */
+import { Effect } from "effect"
 import { cp, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
@@ -11,7 +12,6 @@ import { Engine } from "../../cli/src/engine/Engine.ts"
 import { projectFile } from "../../cli/src/schema/paths.ts"
 import { projectAt } from "../../cli/src/schema/Project.ts"
 import { runTools } from "../support/schemaTools.ts"
-import { Effect } from "effect"
 
 export interface ScratchProject {
   /** The folder holding atlas.hcl. */

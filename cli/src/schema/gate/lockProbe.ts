@@ -135,8 +135,11 @@ const judge = (file: string, text: string, observed: ReadonlyArray<Observed>): R
   return findings
 }
 
-/** A statement that failed to replay, by index in its file; undefined when all ran. */
-type Replayed = { readonly observed: ReadonlyArray<Observed>; readonly failed: Statement | undefined }
+/** What replaying a file saw; `failed` is the statement that did not run (and why), if one did not. */
+interface Replayed {
+  readonly observed: ReadonlyArray<Observed>
+  readonly failed: { readonly statement: Statement; readonly message: string } | undefined
+}
 
 /**
  * Replays one file's statements as the engine would: in one transaction
@@ -146,13 +149,13 @@ type Replayed = { readonly observed: ReadonlyArray<Observed>; readonly failed: S
 const replayFile = (db: Connection, text: string, statements: ReadonlyArray<Statement>, record: boolean) =>
   Effect.gen(function*() {
     const observed: Array<Observed> = []
-    let failed: Statement | undefined
+    let failed: Replayed["failed"]
     let last = "0"
     const run = Effect.gen(function*() {
       for (const statement of statements) {
         const ran = yield* Effect.result(db.query(statement.text))
         if (ran._tag === "Failure") {
-          failed = statement
+          failed = { statement, message: ran.failure.message }
           return yield* Effect.fail("replay failed" as const)
         }
         if (!record) continue
@@ -187,14 +190,14 @@ export const probeLockTimeouts = (directory: string, files: ReadonlyArray<string
       const statements = yield* statementsOf(directory, files)
       const db = yield* connect(probe.url)
       const findings: Array<Finding> = []
-      const replayFailed = (file: string, statement: Statement) =>
+      const replayFailed = (file: string, failed: NonNullable<Replayed["failed"]>) =>
         finding({
           file,
-          line: statement.line,
-          statement: headline(statement.text),
+          line: failed.statement.line,
+          statement: headline(failed.statement.text),
           source: "gate",
           rule: "replay",
-          message: "does not apply after the files before it"
+          message: `does not apply after the files before it: ${failed.message}`
         })
       for (const file of files.slice(0, firstNew)) {
         const { failed } = yield* replayFile(db, yield* fs.readFileString(path.join(directory, file)), statements.get(file) ?? [], false)
