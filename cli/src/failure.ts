@@ -16,7 +16,18 @@
 import { Cause, Schema } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 import { CliError } from "effect/cli"
+import type { SchemaCheckFailed } from "./commands/db/tools.ts"
+import type { EngineError } from "./engine/Engine.ts"
 import type { LockTimeout } from "./fileLock.ts"
+import type { InvalidMigrationName } from "./schema/diff.ts"
+import type { UnknownBaseBranch } from "./schema/gate/changes.ts"
+import type { ProbeNeedsSuperuser } from "./schema/gate/lockProbe.ts"
+import type { GitError } from "./schema/Git.ts"
+import type { RowTypesFailed } from "./schema/generateTypes.ts"
+import type { PostgresError } from "./schema/postgres.ts"
+import type { RoutinesInvalid } from "./schema/apply.ts"
+import type { ScratchDatabaseError } from "./schema/ScratchDatabase.ts"
+import type { SquawkError } from "./schema/Squawk.ts"
 import type {
   AuditChainBroken,
   ConfigKeyNotFound,
@@ -49,21 +60,6 @@ export class StdinUnreadable extends Schema.TaggedError<StdinUnreadable>()("Stdi
 }) {
   override get message(): string {
     return `stdin could not be read (${this.code}): nothing was written`
-  }
-}
-
-/** A schema tool (Atlas, the database it drives) refused; the message is its first line of explanation. */
-export class SchemaToolFailed extends Schema.TaggedError<SchemaToolFailed>()("SchemaToolFailed", {
-  message: Schema.String
-}) {}
-
-/** A delegated program exited non-zero, having printed its own explanation. */
-export class ChildFailed extends Schema.TaggedError<ChildFailed>()("ChildFailed", {
-  command: Schema.String,
-  exitCode: Schema.Number
-}) {
-  override get message(): string {
-    return `${this.command} failed (exit code ${this.exitCode})`
   }
 }
 
@@ -122,9 +118,18 @@ export type CommandError =
   | UsageError
   | NotConfirmed
   | StdinUnreadable
-  | SchemaToolFailed
-  | ChildFailed
   | LockTimeout
+  | EngineError
+  | ScratchDatabaseError
+  | PostgresError
+  | SquawkError
+  | GitError
+  | InvalidMigrationName
+  | UnknownBaseBranch
+  | ProbeNeedsSuperuser
+  | RowTypesFailed
+  | RoutinesInvalid
+  | SchemaCheckFailed
   | InvalidInput
   | DatabaseConfigError
   | KeyRingError
@@ -175,7 +180,14 @@ export const cliFailureOf = (error: CommandError): CliFailure => {
     case "InvalidInput":
     case "DatabaseConfigError":
     case "KeyRingError":
+    case "InvalidMigrationName":
+    case "UnknownBaseBranch":
       return failure(new Usage({ message: error.message }))
+    case "EngineError":
+      // The engine's Usage is how it was called; every other reason is a failure it explains.
+      return failure(error.reason === "Usage" ? new Usage({ message: error.message }) : new Failed({ message: error.message }))
+    case "ScratchDatabaseError":
+      return failure(error.reason === "InvalidUrl" ? new Usage({ message: error.message }) : new Failed({ message: error.message }))
     case "TenantNotFound":
     case "TenantDatabaseNotFound":
     case "ConfigKeyNotFound":
@@ -186,8 +198,14 @@ export const cliFailureOf = (error: CommandError): CliFailure => {
       return fromDbError(error)
     case "NotConfirmed":
     case "StdinUnreadable":
-    case "SchemaToolFailed":
     case "LockTimeout":
+    case "PostgresError":
+    case "SquawkError":
+    case "GitError":
+    case "ProbeNeedsSuperuser":
+    case "RowTypesFailed":
+    case "RoutinesInvalid":
+    case "SchemaCheckFailed":
     case "ConfigValueInvalid":
     case "DecryptionFailed":
     case "UnknownKeyId":
@@ -196,9 +214,6 @@ export const cliFailureOf = (error: CommandError): CliFailure => {
       return failure(new Failed({ message: error.message }))
     case "PlatformError":
       return failure(new Failed({ message: `${error.reason.module}.${error.reason.method} failed` }))
-    case "ChildFailed":
-      // A delegated script's own code: 2 stays a usage error, anything else is a failure.
-      return failure(new AlreadyReported({ exitCode: error.exitCode === 2 ? 2 : 1 }))
     default:
       return unreachable(error)
   }

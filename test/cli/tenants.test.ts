@@ -5,8 +5,7 @@
  */
 import { sql } from "@databases/pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { withConnection } from "../../cli/src/schema/database.ts"
-import { createMigratedTestDatabase, createTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
+import { createMigratedTestDatabase, createTestDatabase, type TestDatabase, withConnection } from "../support/testDatabase.ts"
 import { expectOneErrorLine, expectUnchanged, makeCli } from "./harness.ts"
 
 let database: TestDatabase
