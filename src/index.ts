@@ -16,7 +16,8 @@ export {
 export { SystemConfig, type ConfigSchema, type SystemConfigService } from "./services/SystemConfig.ts"
 
 export * from "./domain/enums.ts"
-export { Tenant, TenantId, TenantName, TenantNameTaken, TenantNotFound } from "./domain/Tenant.ts"
+export { NoActiveDatabase, Tenant, TenantId, TenantName, TenantNameTaken, TenantNotFound } from "./domain/Tenant.ts"
+export { IllegalTransition, SystemTenantProtected, systemTenantName } from "./domain/Lifecycle.ts"
 export {
   ConnectionString,
   DatabaseHost,

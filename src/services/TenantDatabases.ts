@@ -9,7 +9,8 @@
  * (InvalidInput, nothing written); a missing tenant on register is
  * TenantNotFound, mapped from the foreign key. Updates set updated_at = now()
  * themselves, as the spec's application-level listener does, and the trigger
- * sets the same value.
+ * sets the same value. Statuses follow the lifecycle the database enforces
+ * (routines.hcl): a move it does not allow is IllegalTransition.
  */
 import { randomUUID } from "node:crypto"
 import { Context, Effect, Layer, Schema } from "effect"
@@ -25,6 +26,7 @@ import type { SQLQuery } from "../db/Db.ts"
 import type TenantDatabases_Row from "../db/generated/tenant_databases.ts"
 import { DatabaseStatus } from "../domain/enums.ts"
 import { DbError, decodeInput, InvalidInput } from "../domain/errors.ts"
+import type { IllegalTransition } from "../domain/Lifecycle.ts"
 import { TenantId, TenantNotFound } from "../domain/Tenant.ts"
 import {
   ConnectionString,
@@ -36,11 +38,13 @@ import {
   TenantDatabaseId,
   TenantDatabaseNotFound
 } from "../domain/TenantDatabase.ts"
+import { transitionRefusal } from "./lifecycleErrors.ts"
 
 /**
  * Input of `register`. `port` defaults to 5432; `status` defaults to
  * "inactive": registering does not check that the database answers, so it is
- * only served once someone marks it active.
+ * only served once someone marks it active. A new database may start inactive,
+ * migrating or active (not error).
  */
 export const RegisterTenantDatabaseInput = Schema.Struct({
   tenantId: TenantId,
@@ -84,7 +88,7 @@ export interface TenantDatabasesService {
   /** Encrypts the connection string under the primary key and stores a new record. */
   readonly register: (
     input: RegisterTenantDatabaseInput
-  ) => Effect.Effect<TenantDatabase, TenantNotFound | InvalidInput | DbError>
+  ) => Effect.Effect<TenantDatabase, TenantNotFound | IllegalTransition | InvalidInput | DbError>
   /** The tenant's databases, oldest first; TenantNotFound when the tenant does not exist. */
   readonly listForTenant: (
     tenantId: string
@@ -94,10 +98,11 @@ export interface TenantDatabasesService {
   readonly reveal: (
     id: string
   ) => Effect.Effect<Redacted.Redacted<string>, TenantDatabaseNotFound | DecryptError | InvalidInput | DbError>
+  /** Moves the database to `status`, as the lifecycle allows (its current status succeeds and changes nothing). */
   readonly setStatus: (
     id: string,
     status: string
-  ) => Effect.Effect<TenantDatabase, TenantDatabaseNotFound | InvalidInput | DbError>
+  ) => Effect.Effect<TenantDatabase, TenantDatabaseNotFound | IllegalTransition | InvalidInput | DbError>
   /** Deletes the record (not the database itself); gives the deleted record. */
   readonly remove: (id: string) => Effect.Effect<TenantDatabase, TenantDatabaseNotFound | InvalidInput | DbError>
   /**
@@ -182,7 +187,7 @@ export class TenantDatabases extends Context.Service<TenantDatabases, TenantData
           Effect.annotateLogs({ databaseId: database.id, tenantId: database.tenantId, keyId: crypto.primaryKeyId })
         )
         return database
-      })
+      }, Effect.mapError(transitionRefusal))
 
       const listForTenant = Effect.fn("TenantDatabases.listForTenant")(function*(tenantId: string) {
         const id = yield* decodeTenantId(tenantId)
@@ -226,7 +231,7 @@ export class TenantDatabases extends Context.Service<TenantDatabases, TenantData
             valid
           )
         )
-      })
+      }, Effect.mapError(transitionRefusal))
 
       const remove = Effect.fn("TenantDatabases.remove")(function*(id: string) {
         const valid = yield* decodeId(id)

@@ -70,8 +70,10 @@ BEGIN
     RETURN NEW;
   END IF;
 
+  -- The seed inserts system_admin active. Another insert of the name is left
+  -- to the unique index when system_admin exists, and refused otherwise.
   IF TG_OP = 'INSERT' AND NEW.name = 'system_admin' THEN
-    IF NEW.status <> 'active' THEN
+    IF NEW.status <> 'active' AND NOT EXISTS (SELECT 1 FROM control_plane.tenants WHERE name = 'system_admin') THEN
       RAISE EXCEPTION USING ERRCODE = 'LC003',
         MESSAGE = format('system_admin is the platform''s own tenant and always stays active: it cannot start as %s', NEW.status),
         DETAIL = json_build_object('operation', 'status', 'to', NEW.status)::text;
