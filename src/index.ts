@@ -1,6 +1,6 @@
 /**
  * The control-plane library. Provide `ControlPlane.layer` once, then use the
- * services: `Tenants`, `TenantDatabases`, `SystemConfig`.
+ * services: `Tenants`, `TenantDatabases`, `SystemConfig`, `TenantConnections`.
  */
 export * as ControlPlane from "./ControlPlane.ts"
 
@@ -14,10 +14,32 @@ export {
   type TenantDatabasesService
 } from "./services/TenantDatabases.ts"
 export { SystemConfig, type ConfigSchema, type SystemConfigService } from "./services/SystemConfig.ts"
+export {
+  metrics as TenantConnectionsMetrics,
+  type ResolvedTenant,
+  TenantConnections,
+  type TenantConnectionsService,
+  type TenantDb,
+  type WithTenantError
+} from "./services/TenantConnections.ts"
+export {
+  TenantConnectionsConfig,
+  TenantConnectionsConfigError,
+  type TenantConnectionsSettings
+} from "./services/TenantConnections/config.ts"
 
 export * from "./domain/enums.ts"
-export { NoActiveDatabase, Tenant, TenantId, TenantName, TenantNameTaken, TenantNotFound } from "./domain/Tenant.ts"
+export {
+  NoActiveDatabase,
+  Tenant,
+  TenantId,
+  TenantName,
+  TenantNameTaken,
+  TenantNotActive,
+  TenantNotFound
+} from "./domain/Tenant.ts"
 export { IllegalTransition, SystemTenantProtected, systemTenantName } from "./domain/Lifecycle.ts"
+export { ConnectionBudgetExhausted, type TenantConnectionsStats } from "./domain/TenantConnections.ts"
 export {
   ConnectionString,
   DatabaseHost,

@@ -1,0 +1,98 @@
+/**
+ * How TenantConnections sizes and times its pools, read once from the
+ * environment (or any effect ConfigProvider):
+ *
+ *   CONTROL_PLANE_TENANT_POOL_MAX         connections one tenant database's pool may hold (default 5)
+ *   CONTROL_PLANE_CONNECTION_BUDGET       connections all tenant pools together may hold (default 50)
+ *   CONTROL_PLANE_CHECKOUT_TIMEOUT_MS     how long withTenant waits for a connection under the budget (default 5000)
+ *   CONTROL_PLANE_TENANT_POOL_IDLE_MS     a pool nobody used for this long is closed (default 60000)
+ *   CONTROL_PLANE_RESOLVE_TTL_MS          the longest a cached resolution is served, the safety net
+ *                                         behind push invalidation (default 60000)
+ *   CONTROL_PLANE_LISTENER_PING_MS        how often the invalidation listener checks its connection is alive (default 10000)
+ *
+ * A value that is not a whole number is a ConfigError naming the variable; a
+ * whole number below 1 is a TenantConnectionsConfigError, one sentence naming
+ * the variable and what it is for.
+ */
+import { Config, Context, Effect, Layer, Schema } from "effect"
+
+export interface TenantConnectionsSettings {
+  readonly poolMax: number
+  readonly budget: number
+  readonly checkoutTimeoutMs: number
+  readonly poolIdleMs: number
+  readonly resolveTtlMs: number
+  readonly listenerPingMs: number
+}
+
+/** The defaults, as documented above. */
+export const tenantConnectionsDefaults: TenantConnectionsSettings = {
+  poolMax: 5,
+  budget: 50,
+  checkoutTimeoutMs: 5_000,
+  poolIdleMs: 60_000,
+  resolveTtlMs: 60_000,
+  listenerPingMs: 10_000
+}
+
+/** Each setting's variable and what it is for (the error says both). */
+const variables: Record<keyof TenantConnectionsSettings, readonly [name: string, purpose: string]> = {
+  poolMax: ["CONTROL_PLANE_TENANT_POOL_MAX", "the most connections one tenant database's pool may hold"],
+  budget: ["CONTROL_PLANE_CONNECTION_BUDGET", "the most connections all tenant pools may hold together"],
+  checkoutTimeoutMs: ["CONTROL_PLANE_CHECKOUT_TIMEOUT_MS", "how long a caller waits for a connection"],
+  poolIdleMs: ["CONTROL_PLANE_TENANT_POOL_IDLE_MS", "how long an unused pool stays open"],
+  resolveTtlMs: ["CONTROL_PLANE_RESOLVE_TTL_MS", "how long a cached tenant resolution may be served"],
+  listenerPingMs: ["CONTROL_PLANE_LISTENER_PING_MS", "how often the invalidation listener checks its connection"]
+}
+
+/** A TenantConnections setting below 1; `message` names the variable. */
+export class TenantConnectionsConfigError extends Schema.TaggedError<TenantConnectionsConfigError>()(
+  "TenantConnectionsConfigError",
+  { variable: Schema.String, message: Schema.String }
+) {}
+
+/** Checks every setting is at least 1, naming the first that is not. */
+export const validateSettings = (
+  settings: TenantConnectionsSettings
+): Effect.Effect<TenantConnectionsSettings, TenantConnectionsConfigError> => {
+  for (const key of Object.keys(variables) as Array<keyof TenantConnectionsSettings>) {
+    const value = settings[key]
+    if (!Number.isInteger(value) || value < 1) {
+      const [variable, purpose] = variables[key]
+      return Effect.fail(
+        new TenantConnectionsConfigError({
+          variable,
+          message: `${variable} must be a whole number of at least 1, not ${value}: it is ${purpose}`
+        })
+      )
+    }
+  }
+  return Effect.succeed(settings)
+}
+
+const setting = (key: keyof TenantConnectionsSettings) =>
+  Config.Int(variables[key][0]).pipe(Config.withDefault(tenantConnectionsDefaults[key]))
+
+/** The settings as an effect Config (whole numbers; the range is checked by validateSettings). */
+export const tenantConnectionsConfig: Config.Config<TenantConnectionsSettings> = Config.all({
+  poolMax: setting("poolMax"),
+  budget: setting("budget"),
+  checkoutTimeoutMs: setting("checkoutTimeoutMs"),
+  poolIdleMs: setting("poolIdleMs"),
+  resolveTtlMs: setting("resolveTtlMs"),
+  listenerPingMs: setting("listenerPingMs")
+})
+
+export class TenantConnectionsConfig extends Context.Service<TenantConnectionsConfig, TenantConnectionsSettings>()(
+  "control-plane/TenantConnectionsConfig"
+) {
+  /** Reads and checks the settings from the current ConfigProvider (the environment by default). */
+  static readonly layer = Layer.effect(
+    TenantConnectionsConfig,
+    Effect.flatMap(tenantConnectionsConfig, validateSettings)
+  )
+
+  /** Fixed settings: overrides of the defaults (tests, benchmarks), checked the same way. */
+  static readonly layerWith = (settings: Partial<TenantConnectionsSettings>) =>
+    Layer.effect(TenantConnectionsConfig, validateSettings({ ...tenantConnectionsDefaults, ...settings }))
+}
