@@ -42,12 +42,21 @@ export interface TenantConnectionsStats {
   readonly evictions: number
   /** Pools closed because nobody used them for CONTROL_PLANE_TENANT_POOL_IDLE_MS, since start. */
   readonly idleClosed: number
-  /** Pools drained and rebuilt because their database's connection string, host or status changed, since start. */
-  readonly rebuilt: number
+  /**
+   * Pools drained and closed because their tenant or database changed (a new
+   * connection string, host or database, or a tenant no longer active), since
+   * start; new work opens a new pool.
+   */
+  readonly retired: number
   /** Wait for a connection, in milliseconds, over the last 1024 checkouts (0 when none yet). */
   readonly checkoutWaitMs: { readonly p50: number; readonly p99: number }
-  /** The resolution cache: entries held, lookups served from memory and from the database. */
-  readonly resolutions: { readonly cached: number; readonly hits: number; readonly misses: number }
+  /**
+   * The resolution cache: entries held, lookups served from memory and from
+   * the database, and lookups whose result was not cached because the tenant
+   * changed (or the cache was flushed) while they ran: the stale write-backs
+   * the generation counter prevented.
+   */
+  readonly resolutions: { readonly cached: number; readonly hits: number; readonly misses: number; readonly refused: number }
   /** Whether the invalidation listener is connected (the cache is only served while it is). */
   readonly listening: boolean
   /** Times the listener (re)connected, each followed by a full flush of the cache. */

@@ -307,7 +307,7 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
       const stats = (): Effect.Effect<TenantConnectionsStats> =>
         Effect.sync(() => {
           const admission = budget.stats
-          const { connectionsOpen, rebuilt } = pools.stats
+          const { connectionsOpen, retired } = pools.stats
           return {
             openPools: admission.slots,
             connectionsOpen,
@@ -317,7 +317,7 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
             waiters: admission.waiters,
             evictions: admission.evictions,
             idleClosed: admission.idleClosed,
-            rebuilt,
+            retired,
             checkoutWaitMs: admission.checkoutWaitMs,
             resolutions: cache.stats,
             listening,

@@ -47,7 +47,7 @@ export class PoolRegistry {
   #budget: Budget<PoolEntry> | undefined
   #opened = 0
   #closed = 0
-  #rebuilt = 0
+  #retired = 0
 
   constructor(options: {
     readonly settings: PoolSettings
@@ -120,7 +120,7 @@ export class PoolRegistry {
 
   #retire(entry: PoolEntry): void {
     if (this.#byDatabase.get(entry.databaseId) === entry) this.#byDatabase.delete(entry.databaseId)
-    if (!entry.retiring) this.#rebuilt++
+    if (!entry.retiring) this.#retired++
     this.#budget!.retire(entry)
   }
 
@@ -150,6 +150,6 @@ export class PoolRegistry {
   }
 
   get stats() {
-    return { connectionsOpen: this.#opened - this.#closed, rebuilt: this.#rebuilt }
+    return { connectionsOpen: this.#opened - this.#closed, retired: this.#retired }
   }
 }

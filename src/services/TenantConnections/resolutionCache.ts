@@ -68,6 +68,7 @@ export class ResolutionCache {
   #live = false
   #hits = 0
   #misses = 0
+  #refused = 0
 
   constructor(options: { readonly ttlMs: number; readonly now: () => number; readonly maxTracked?: number }) {
     this.#ttlMs = options.ttlMs
@@ -114,6 +115,7 @@ export class ResolutionCache {
     const current = found !== undefined && this.#live && ticket >= this.#flushedAt &&
       (this.#invalidatedAt.get(found.tenantId) ?? 0) <= ticket
     if (current) this.#store(found)
+    else if (found !== undefined && this.#live) this.#refused++
     // No lookup older than now is running: no ticket can be compared with the counters any more.
     if (this.#inFlight === 0) this.#invalidatedAt.clear()
     return current
@@ -171,8 +173,9 @@ export class ResolutionCache {
     return this.#live
   }
 
-  get stats(): { readonly cached: number; readonly hits: number; readonly misses: number } {
-    return { cached: this.#byId.size, hits: this.#hits, misses: this.#misses }
+  /** Entries, lookups served from memory and not, and results not written back because the tenant changed meanwhile. */
+  get stats(): { readonly cached: number; readonly hits: number; readonly misses: number; readonly refused: number } {
+    return { cached: this.#byId.size, hits: this.#hits, misses: this.#misses, refused: this.#refused }
   }
 
   /** The ids of the tenants cached right now (tests compare them with the database). */

@@ -35,7 +35,7 @@ describe("ResolutionCache", () => {
     expect(cache.lookup(id.toUpperCase())).toEqual(resolution())
     expect(cache.lookup("acme")).toEqual(resolution())
     expect(cache.lookup("other")).toBeUndefined()
-    expect(cache.stats).toEqual({ cached: 1, hits: 3, misses: 1 })
+    expect(cache.stats).toEqual({ cached: 1, hits: 3, misses: 1, refused: 0 })
   })
 
   it("serves nothing, and keeps nothing, while push invalidation is not live", () => {
@@ -55,6 +55,7 @@ describe("ResolutionCache", () => {
     cache.invalidate(id) // the UPDATE's notification arrives
     const late = cache.begin() // read the row after it
     expect(cache.complete(early, resolution({ status: "active" }))).toBe(false)
+    expect(cache.stats.refused).toBe(1)
     expect(cache.lookup(id)).toBeUndefined()
     expect(cache.complete(late, resolution({ status: "suspended" }))).toBe(true)
     expect(cache.lookup(id)?.status).toBe("suspended")
