@@ -122,7 +122,12 @@ export const metrics = {
 const tenantDb = (connection: Connection): TenantDb => {
   let depth = 0
   const query = <Row>(statement: SQLQuery): Effect.Effect<ReadonlyArray<Row>, DbError> =>
-    Effect.tryPromise({ try: () => connection.query(statement) as Promise<Array<Row>>, catch: toDbError })
+    Effect.callback<ReadonlyArray<Row>, DbError>((resume) => {
+      connection.query(statement).then(
+        (rows) => resume(Effect.succeed(rows as Array<Row>)),
+        (error: unknown) => resume(Effect.fail(toDbError(error)))
+      )
+    })
   const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | DbError, R> =>
     Effect.suspend(() => {
       const level = depth++
@@ -252,16 +257,19 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
         return Effect.asVoid(Effect.forkIn(background, scope))
       })
 
+      /** A lookup in the database (after a cache miss), starting the listener on first use. */
+      const fetch = (tenant: string): Effect.Effect<Resolution, TenantNotFound | InvalidInput | DbError> =>
+        start.pipe(
+          Effect.andThen(decodeReference(tenant)),
+          Effect.andThen((reference) => load(reference)),
+          Effect.flatMap((found) => (found === undefined ? Effect.fail(notFound(tenant)) : Effect.succeed(found)))
+        )
+
       // The hot path (every request): no span per call, as Tenants' lookups.
       const resolution = (tenant: string): Effect.Effect<Resolution, TenantNotFound | InvalidInput | DbError> =>
         Effect.suspend(() => {
           const cached = cache.lookup(tenant)
-          if (cached !== undefined) return Effect.succeed(cached)
-          return start.pipe(
-            Effect.andThen(decodeReference(tenant)),
-            Effect.andThen((reference) => load(reference)),
-            Effect.flatMap((found) => (found === undefined ? Effect.fail(notFound(tenant)) : Effect.succeed(found)))
-          )
+          return cached !== undefined ? Effect.succeed(cached) : fetch(tenant)
         })
 
       const resolve = (tenant: string) =>
@@ -272,37 +280,54 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
           databaseId: found.database?.id ?? null
         }))
 
-      /** A permit of the budget on the tenant's pool, as it resolves now (again, when its pool retired meanwhile). */
-      const admit = (tenant: string): Effect.Effect<PoolEntry, WithTenantError> =>
-        Effect.gen(function*() {
-          const found = yield* resolution(tenant)
-          if (found.status !== "active") {
-            return yield* new TenantNotActive({ tenantId: found.tenantId, tenantName: found.name, status: found.status })
-          }
-          if (found.database === null) return yield* new NoActiveDatabase({ tenantId: found.tenantId, tenantName: found.name })
-          const entry = yield* pools.entryFor(found.tenantId, found.database)
-          const admission = yield* budget.acquire(entry, settings.checkoutTimeoutMs, (waitedMs) =>
-            new ConnectionBudgetExhausted({ tenantId: found.tenantId, budget: settings.budget, waitedMs }))
-          return admission === "granted" ? entry : yield* admit(tenant)
-        })
+      /** The tenant's pool entry with a permit of the budget, waiting if need be; again when its pool retired meanwhile. */
+      const admit = (tenant: string, found: Resolution): Effect.Effect<PoolEntry, WithTenantError> => {
+        if (found.status !== "active") {
+          return Effect.fail(new TenantNotActive({ tenantId: found.tenantId, tenantName: found.name, status: found.status }))
+        }
+        if (found.database === null) return Effect.fail(new NoActiveDatabase({ tenantId: found.tenantId, tenantName: found.name }))
+        const exhausted = (waitedMs: number) =>
+          new ConnectionBudgetExhausted({ tenantId: found.tenantId, budget: settings.budget, waitedMs })
+        return pools.entryFor(found.tenantId, found.database).pipe(
+          Effect.flatMap((entry) =>
+            Effect.flatMap(budget.acquire(entry, settings.checkoutTimeoutMs, exhausted), (admission) =>
+              admission === "granted" ? Effect.succeed(entry) : Effect.flatMap(resolution(tenant), (again) => admit(tenant, again)))
+          )
+        )
+      }
+
+      /** The common case, without waiting or looking anything up: a cached active tenant whose pool has room. */
+      const admitNow = (found: Resolution | undefined): PoolEntry | undefined => {
+        if (found?.status !== "active" || found.database === null) return undefined
+        const entry = pools.current(found.database)
+        return entry !== undefined && budget.acquireNow(entry) ? entry : undefined
+      }
 
       const withTenant = <A, E, R>(
         tenant: string,
         use: (db: TenantDb) => Effect.Effect<A, E, R>
       ): Effect.Effect<A, E | WithTenantError, R> =>
-        Effect.uninterruptibleMask((restore) =>
-          Effect.gen(function*() {
-            const entry = yield* restore(admit(tenant))
-            // The permit is ours from here: every way out gives it back.
-            const lease = yield* checkout(entry).pipe(Effect.onError(() => Effect.sync(() => budget.release(entry))))
-            return yield* restore(Effect.suspend(() => use(tenantDb(lease.connection)))).pipe(
-              Effect.ensuring(Effect.sync(() => {
-                lease.release()
-                budget.release(entry)
-              }))
-            )
-          })
-        )
+        // Uninterruptible except while waiting and while `use` runs: once a
+        // permit is taken, every way out gives it back.
+        Effect.uninterruptibleMask((restore) => {
+          const found = cache.lookup(tenant)
+          const ready = admitNow(found)
+          const admitted: Effect.Effect<PoolEntry, WithTenantError> = ready !== undefined
+            ? Effect.succeed(ready)
+            : restore(Effect.flatMap(found === undefined ? fetch(tenant) : Effect.succeed(found), (resolved) => admit(tenant, resolved)))
+          return Effect.flatMap(admitted, (entry) =>
+            Effect.flatMap(
+              Effect.onError(checkout(entry), () => Effect.sync(() => budget.release(entry))),
+              (lease) =>
+                Effect.ensuring(
+                  restore(Effect.suspend(() => use(tenantDb(lease.connection)))),
+                  Effect.sync(() => {
+                    lease.release()
+                    budget.release(entry)
+                  })
+                )
+            ))
+        })
 
       const stats = (): Effect.Effect<TenantConnectionsStats> =>
         Effect.sync(() => {

@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from "node:crypto"
 import pg, { sql } from "@databases/pg"
 import { Effect, Redacted } from "effect"
 import type { ConnectionStringCrypto } from "../../src/crypto/ConnectionStringCrypto.ts"
-import { siblingUrl, withConnection } from "../../src/schema/database.ts"
+import { siblingUrl, withConnection } from "../../cli/src/schema/database.ts"
 import { adminUrl } from "./testDatabase.ts"
 
 export interface TenantDatabase {

@@ -100,6 +100,13 @@ export class Budget<S extends Slot> {
     return true
   }
 
+  /** `tryAcquire`, counted as a checkout that did not wait (for the percentiles). */
+  acquireNow(slot: S): boolean {
+    if (!this.tryAcquire(slot)) return false
+    this.#recordWait(0)
+    return true
+  }
+
   /**
    * A checkout on `slot`: at once when possible, else after waiting (evicting
    * idle slots for room). Fails with `exhausted(waitedMs)` after `timeoutMs`.
@@ -107,10 +114,7 @@ export class Budget<S extends Slot> {
    */
   acquire<E>(slot: S, timeoutMs: number, exhausted: (waitedMs: number) => E): Effect.Effect<Admission, E> {
     return Effect.suspend(() => {
-      if (this.tryAcquire(slot)) {
-        this.#recordWait(0)
-        return Effect.succeed<Admission>("granted")
-      }
+      if (this.acquireNow(slot)) return Effect.succeed<Admission>("granted")
       if (slot.retiring) return Effect.succeed<Admission>("retired")
       return Effect.callback<Admission, E>((resume) => {
         const waiter: Waiter<S> = {

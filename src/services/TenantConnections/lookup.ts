@@ -41,7 +41,8 @@ const toResolution = (row: ResolutionRow): Resolution => ({
       envelope: row.connection_string_encrypted!,
       host: row.host!,
       port: row.port!,
-      databaseName: row.database_name!
+      databaseName: row.database_name!,
+      fingerprint: JSON.stringify([row.database_id, row.connection_string_encrypted, row.host, row.port, row.database_name])
     }
 })
 

@@ -36,8 +36,6 @@ export interface PoolSettings {
   readonly connectTimeoutMs: number
 }
 
-const fingerprintOf = (database: ResolvedDatabase): string =>
-  JSON.stringify([database.id, database.envelope, database.host, database.port, database.databaseName])
 
 export class PoolRegistry {
   readonly #byDatabase = new Map<string, PoolEntry>()
@@ -74,7 +72,7 @@ export class PoolRegistry {
   /** The pool for the tenant's active database as resolved now, made (and the connection string decrypted) if needed. */
   entryFor(tenantId: string, database: ResolvedDatabase): Effect.Effect<PoolEntry, DecryptError> {
     return Effect.suspend(() => {
-      const fingerprint = fingerprintOf(database)
+      const fingerprint = database.fingerprint
       const current = this.#current(database.id, fingerprint)
       if (current !== undefined) return Effect.succeed(current)
       return this.#crypto.decrypt(database.envelope, { tenantId, databaseId: database.id }).pipe(
@@ -113,6 +111,11 @@ export class PoolRegistry {
     })
   }
 
+  /** The open pool for the database as resolved, if there is one that takes checkouts. */
+  current(database: ResolvedDatabase): PoolEntry | undefined {
+    return this.#current(database.id, database.fingerprint)
+  }
+
   #current(databaseId: string, fingerprint: string): PoolEntry | undefined {
     const entry = this.#byDatabase.get(databaseId)
     return entry !== undefined && entry.fingerprint === fingerprint && !entry.retiring ? entry : undefined
@@ -142,7 +145,7 @@ export class PoolRegistry {
    */
   reconcile(tenantId: string, resolution: Resolution | undefined): void {
     const wanted = resolution?.status === "active" && resolution.database !== null
-      ? fingerprintOf(resolution.database)
+      ? resolution.database.fingerprint
       : undefined
     for (const entry of [...this.#byDatabase.values()]) {
       if (entry.tenantId === tenantId && entry.fingerprint !== wanted) this.#retire(entry)

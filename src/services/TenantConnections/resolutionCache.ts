@@ -28,6 +28,8 @@ export interface ResolvedDatabase {
   readonly host: string
   readonly port: number
   readonly databaseName: string
+  /** All of the above in one string: a pool made for one fingerprint never serves another. */
+  readonly fingerprint: string
 }
 
 /** What a tenant reference resolves to. `database` is its active database, null when it has none. */

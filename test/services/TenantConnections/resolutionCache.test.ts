@@ -14,7 +14,7 @@ const resolution = (overrides: Partial<Resolution> = {}): Resolution => ({
   tenantId: id,
   name: "acme",
   status: "active",
-  database: { id: "db-1", envelope: "v1:k:AAAA", host: "db.internal", port: 5432, databaseName: "acme" },
+  database: { id: "db-1", envelope: "v1:k:AAAA", host: "db.internal", port: 5432, databaseName: "acme", fingerprint: "db-1" },
   ...overrides
 })
 
