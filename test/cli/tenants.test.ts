@@ -208,9 +208,14 @@ describe("tenants show / rename / set-status", () => {
 })
 
 describe("tenants suspend / resume / deactivate", () => {
-  it("walk a tenant through the lifecycle: resume needs an active database, inactive is final", async () => {
+  it("walk a tenant through the lifecycle; a refused move exits 1 naming the moves allowed from where it is", async () => {
     await createTenant("wayne")
     await expectNothingWritten(async () => {
+      expectOneErrorLine(
+        await cli.run(["tenants", "suspend", "wayne"]),
+        1,
+        /^error: tenant "wayne" is pending and cannot become suspended; allowed from pending: active \(resume\), inactive \(deactivate\)$/
+      )
       expectOneErrorLine(await cli.run(["tenants", "resume", "wayne"]), 1, /^error: Tenant "wayne" has no active database$/)
     })
     await addActiveDatabase("wayne")
@@ -221,8 +226,6 @@ describe("tenants suspend / resume / deactivate", () => {
     }
     expect(await statusAfter("resume")).toBe("active")
     expect(await statusAfter("suspend")).toBe("suspended")
-    expect(await statusAfter("suspend")).toBe("suspended") // already there: nothing to do
-    expect(await statusAfter("resume")).toBe("active")
     expect(await statusAfter("deactivate")).toBe("inactive")
     await expectNothingWritten(async () => {
       expectOneErrorLine(
@@ -233,35 +236,18 @@ describe("tenants suspend / resume / deactivate", () => {
     })
   })
 
-  it("a refused move names the moves allowed from where the tenant is", async () => {
-    await createTenant("stark")
-    await expectNothingWritten(async () => {
-      expectOneErrorLine(
-        await cli.run(["tenants", "suspend", "stark"]),
-        1,
-        /^error: tenant "stark" is pending and cannot become suspended; allowed from pending: active \(resume\), inactive \(deactivate\)$/
-      )
-    })
-  })
-
-  it("system_admin cannot be suspended or deactivated: exit 1, nothing written", async () => {
+  it("system_admin cannot be suspended: exit 1, nothing written", async () => {
     await expectNothingWritten(async () => {
       expectOneErrorLine(
         await cli.run(["tenants", "suspend", "system_admin"]),
         1,
-        /system_admin is the platform's own tenant and always stays active: it cannot become suspended/
-      )
-      expectOneErrorLine(
-        await cli.run(["tenants", "deactivate", "system_admin"]),
-        1,
-        /it cannot become inactive/
+        /^error: system_admin is the platform's own tenant and always stays active: it cannot become suspended$/
       )
     })
   })
 
-  it("usage mistakes exit 2, an unknown tenant 1", async () => {
-    expectOneErrorLine(await cli.run(["tenants", "suspend"]), 2, /Missing required argument: <tenant>|tenant/)
-    expectOneErrorLine(await cli.run(["tenants", "deactivate", ""]), 2, /Invalid tenant name: must not be empty/)
+  it("a missing tenant argument exits 2, an unknown tenant 1", async () => {
+    expectOneErrorLine(await cli.run(["tenants", "deactivate"]), 2, /^error: Missing required argument: tenant/)
     expectOneErrorLine(await cli.run(["tenants", "resume", "nobody"]), 1, /No tenant is named "nobody"/)
   })
 })
