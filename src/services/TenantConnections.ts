@@ -237,7 +237,7 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
 
       const background = Effect.all([
         runListener({
-          url: database.url,
+          url: settings.listenerUrl ?? database.url,
           connectTimeoutMs: database.connectTimeoutMs,
           pingMs: settings.listenerPingMs,
           onLive,

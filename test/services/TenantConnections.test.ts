@@ -26,6 +26,7 @@ import { listenerApplicationName } from "../../src/services/TenantConnections/li
 import { tenantPoolApplicationName } from "../../src/services/TenantConnections/pools.ts"
 import { testKeyRing } from "../cli/harness.ts"
 import { createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
+import { startFaultyProxy } from "../support/faultyProxy.ts"
 import { createTenantDatabases, envelopeFor, type Fleet, registerTenants } from "../support/tenantFleet.ts"
 
 let controlPlane: TestDatabase
@@ -355,6 +356,43 @@ describe("push invalidation", () => {
     })
     // Served from memory again, and still right.
     expect(await outcome(runtime, tenant.name)).toBe("TenantNotActive")
+  })
+
+  it("a listener connection that accepts LISTEN but delivers nothing (PgBouncer in transaction mode) never makes the cache serve", async () => {
+    const proxy = await startFaultyProxy()
+    afterAllDisposals.push(proxy.close)
+    proxy.mode = "dropNotifications"
+    const r = makeRuntime({
+      CONTROL_PLANE_LISTENER_URL: controlPlane.url.replace(":5432/", `:${proxy.port}/`),
+      CONTROL_PLANE_CONNECT_TIMEOUT_MS: "500"
+    })
+    const tenant = await newTenant("pooler", 1)
+    for (let i = 0; i < 5; i++) expect(await outcome(r, tenant.name)).toBe("ok")
+    await new Promise((resolve) => setTimeout(resolve, 700)) // past the listener's first check
+    expect(await stats(r)).toMatchObject({ listening: false, listenerConnects: 0 })
+    expect((await stats(r)).resolutions.hits).toBe(0) // every lookup went to the database...
+    await admin.query(sql`UPDATE control_plane.tenants SET status = 'suspended' WHERE tenant_id = ${tenant.tenantId}`)
+    expect(await outcome(r, tenant.name)).toBe("TenantNotActive") // ...so a change is seen at once
+  })
+
+  it("a listener connection that dies silently is caught by its ping: the cache stops serving until it is back", async () => {
+    const proxy = await startFaultyProxy()
+    afterAllDisposals.push(proxy.close)
+    const r = makeRuntime({
+      CONTROL_PLANE_LISTENER_URL: controlPlane.url.replace(":5432/", `:${proxy.port}/`),
+      CONTROL_PLANE_LISTENER_PING_MS: "100",
+      CONTROL_PLANE_CONNECT_TIMEOUT_MS: "500"
+    })
+    const tenant = await newTenant("silent", 2)
+    await outcome(r, tenant.name)
+    await within(3_000, async () => (await stats(r)).listening)
+    proxy.mode = "blackhole" // no reset, no error: packets just stop
+    await within(2_000, async () => !(await stats(r)).listening)
+    await admin.query(sql`UPDATE control_plane.tenants SET status = 'suspended' WHERE tenant_id = ${tenant.tenantId}`)
+    expect(await outcome(r, tenant.name)).toBe("TenantNotActive")
+    proxy.mode = "pass"
+    await within(10_000, async () => (await stats(r)).listening)
+    expect(await outcome(r, tenant.name)).toBe("TenantNotActive")
   })
 
   it("race harness: lookups racing changes and their notifications leave 0 stale entries", async () => {

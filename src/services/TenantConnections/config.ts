@@ -8,13 +8,18 @@
  *   CONTROL_PLANE_TENANT_POOL_IDLE_MS     a pool nobody used for this long is closed (default 60000)
  *   CONTROL_PLANE_RESOLVE_TTL_MS          the longest a cached resolution is served, the safety net
  *                                         behind push invalidation (default 60000)
- *   CONTROL_PLANE_LISTENER_PING_MS        how often the invalidation listener checks its connection is alive (default 10000)
+ *   CONTROL_PLANE_LISTENER_PING_MS        how often the invalidation listener checks its connection still
+ *                                         delivers notifications (default 10000)
+ *   CONTROL_PLANE_LISTENER_URL            optional: a direct connection to the control-plane database for
+ *                                         the listener (Redacted), when DATABASE_URL goes through PgBouncer in
+ *                                         transaction mode; default DATABASE_URL
  *
  * A value that is not a whole number is a ConfigError naming the variable; a
  * whole number below 1 is a TenantConnectionsConfigError, one sentence naming
  * the variable and what it is for.
  */
-import { Config, Context, Effect, Layer, Schema } from "effect"
+import { Config, Context, Effect, Layer, Option, Schema } from "effect"
+import type { Redacted } from "effect"
 
 export interface TenantConnectionsSettings {
   readonly poolMax: number
@@ -23,7 +28,11 @@ export interface TenantConnectionsSettings {
   readonly poolIdleMs: number
   readonly resolveTtlMs: number
   readonly listenerPingMs: number
+  /** The listener's own connection string; undefined: DATABASE_URL. */
+  readonly listenerUrl: Redacted.Redacted<string> | undefined
 }
+
+type Limits = Omit<TenantConnectionsSettings, "listenerUrl">
 
 /** The defaults, as documented above. */
 export const tenantConnectionsDefaults: TenantConnectionsSettings = {
@@ -32,11 +41,12 @@ export const tenantConnectionsDefaults: TenantConnectionsSettings = {
   checkoutTimeoutMs: 5_000,
   poolIdleMs: 60_000,
   resolveTtlMs: 60_000,
-  listenerPingMs: 10_000
+  listenerPingMs: 10_000,
+  listenerUrl: undefined
 }
 
 /** Each setting's variable and what it is for (the error says both). */
-const variables: Record<keyof TenantConnectionsSettings, readonly [name: string, purpose: string]> = {
+const variables: Record<keyof Limits, readonly [name: string, purpose: string]> = {
   poolMax: ["CONTROL_PLANE_TENANT_POOL_MAX", "the most connections one tenant database's pool may hold"],
   budget: ["CONTROL_PLANE_CONNECTION_BUDGET", "the most connections all tenant pools may hold together"],
   checkoutTimeoutMs: ["CONTROL_PLANE_CHECKOUT_TIMEOUT_MS", "how long a caller waits for a connection"],
@@ -55,7 +65,7 @@ export class TenantConnectionsConfigError extends Schema.TaggedError<TenantConne
 export const validateSettings = (
   settings: TenantConnectionsSettings
 ): Effect.Effect<TenantConnectionsSettings, TenantConnectionsConfigError> => {
-  for (const key of Object.keys(variables) as Array<keyof TenantConnectionsSettings>) {
+  for (const key of Object.keys(variables) as Array<keyof Limits>) {
     const value = settings[key]
     if (!Number.isInteger(value) || value < 1) {
       const [variable, purpose] = variables[key]
@@ -70,7 +80,7 @@ export const validateSettings = (
   return Effect.succeed(settings)
 }
 
-const setting = (key: keyof TenantConnectionsSettings) =>
+const setting = (key: keyof Limits) =>
   Config.Int(variables[key][0]).pipe(Config.withDefault(tenantConnectionsDefaults[key]))
 
 /** The settings as an effect Config (whole numbers; the range is checked by validateSettings). */
@@ -80,7 +90,8 @@ export const tenantConnectionsConfig: Config.Config<TenantConnectionsSettings> =
   checkoutTimeoutMs: setting("checkoutTimeoutMs"),
   poolIdleMs: setting("poolIdleMs"),
   resolveTtlMs: setting("resolveTtlMs"),
-  listenerPingMs: setting("listenerPingMs")
+  listenerPingMs: setting("listenerPingMs"),
+  listenerUrl: Config.option(Config.Redacted("CONTROL_PLANE_LISTENER_URL")).pipe(Config.map(Option.getOrUndefined))
 })
 
 export class TenantConnectionsConfig extends Context.Service<TenantConnectionsConfig, TenantConnectionsSettings>()(
