@@ -185,7 +185,7 @@ describe("typed failures, each one sentence", () => {
     expect(error.message.includes(fleet.databases[0]!.url)).toBe(false)
   })
 
-  it("a budget of 0 or less stops the layer with one sentence naming the variable", async () => {
+  it("a budget of 0 or less, or a setting that is not a number, stops the layer with one sentence naming the variable", async () => {
     for (const budget of ["0", "-3"]) {
       const exit = await Effect.runPromiseExit(
         TenantConnections.useSync((service) => service).pipe(
@@ -199,6 +199,16 @@ describe("typed failures, each one sentence", () => {
         `CONTROL_PLANE_CONNECTION_BUDGET must be a whole number of at least 1, not ${budget}: it is the most connections all tenant pools may hold together`
       )
     }
+    const exit = await Effect.runPromiseExit(
+      TenantConnections.useSync((service) => service).pipe(
+        Effect.provide(ControlPlane.layer),
+        Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ ...env, CONTROL_PLANE_TENANT_POOL_MAX: "lots" })))
+      )
+    )
+    const error = Exit.isFailure(exit) ? (exit.cause.reasons[0] as unknown as { error: { _tag: string; message: string } }).error : undefined
+    expect(error?._tag).toBe("TenantConnectionsConfigError")
+    expect(error?.message).toMatch(/^CONTROL_PLANE_TENANT_POOL_MAX is invalid: [^\n]+$/)
+    expect(error?.message.includes("lots")).toBe(false)
   })
 })
 

@@ -14,11 +14,11 @@
  *                                         the listener (Redacted), when DATABASE_URL goes through PgBouncer in
  *                                         transaction mode; default DATABASE_URL
  *
- * A value that is not a whole number is a ConfigError naming the variable; a
- * whole number below 1 is a TenantConnectionsConfigError, one sentence naming
- * the variable and what it is for.
+ * A value that is not a whole number, or a whole number below 1, is a
+ * TenantConnectionsConfigError: one sentence naming the variable (and, for a
+ * number below 1, what it is for), never a value that could be a secret.
  */
-import { Config, Context, Effect, Layer, Option, Schema } from "effect"
+import { Config, Context, Effect, Layer, Option, Schema, SchemaIssue } from "effect"
 import type { Redacted } from "effect"
 
 export interface TenantConnectionsSettings {
@@ -94,13 +94,26 @@ export const tenantConnectionsConfig: Config.Config<TenantConnectionsSettings> =
   listenerUrl: Config.option(Config.Redacted("CONTROL_PLANE_LISTENER_URL")).pipe(Config.map(Option.getOrUndefined))
 })
 
+const standardIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** A setting that could not be read (not a whole number, say): "<VARIABLE> is invalid: <what was expected>". */
+const describeConfigError = (error: Config.ConfigError): TenantConnectionsConfigError => {
+  const issue = Schema.isSchemaError(error.cause) ? standardIssues(error.cause.issue).issues[0] : undefined
+  const variable = issue?.path?.map(String).join("_") || "a TenantConnections setting"
+  const expected = issue === undefined ? "it could not be read" : issue.message.split("\n")[0]!.trim()
+  return new TenantConnectionsConfigError({ variable, message: `${variable} is invalid: ${expected}` })
+}
+
 export class TenantConnectionsConfig extends Context.Service<TenantConnectionsConfig, TenantConnectionsSettings>()(
   "control-plane/TenantConnectionsConfig"
 ) {
   /** Reads and checks the settings from the current ConfigProvider (the environment by default). */
   static readonly layer = Layer.effect(
     TenantConnectionsConfig,
-    Effect.flatMap(tenantConnectionsConfig, validateSettings)
+    tenantConnectionsConfig.pipe(
+      Effect.mapError(describeConfigError),
+      Effect.flatMap(validateSettings)
+    )
   )
 
   /** Fixed settings: overrides of the defaults (tests, benchmarks), checked the same way. */
