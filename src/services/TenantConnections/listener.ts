@@ -20,8 +20,8 @@
  * CONTROL_PLANE_LISTENER_URL gives it a direct connection then.
  */
 import { randomUUID } from "node:crypto"
-import { createRequire } from "node:module"
 import { Clock, Effect, Redacted } from "effect"
+import pg, { type PgClient } from "pg"
 import { classifyPgError } from "../../db/pgErrors.ts"
 
 /** The channel the triggers of routines.hcl notify. */
@@ -30,24 +30,7 @@ export const invalidationChannel = "control_plane_tenant_changes"
 /** application_name of the listener's connection (it shows in pg_stat_activity). */
 export const listenerApplicationName = "control-plane listener"
 
-/** The slice of node-postgres's Client the listener uses (no @types/pg: the driver's types are not a dependency). */
-interface PgClient {
-  connect(): Promise<void>
-  query(text: string, values?: ReadonlyArray<string>): Promise<unknown>
-  end(): Promise<void>
-  on(event: "notification", listener: (message: { readonly channel: string; readonly payload?: string }) => void): void
-  on(event: "error", listener: (error: Error) => void): void
-  on(event: "end", listener: () => void): void
-}
-
-const { Client } = createRequire(import.meta.url)("pg") as {
-  Client: new (config: {
-    readonly connectionString: string
-    readonly application_name: string
-    readonly connectionTimeoutMillis: number
-    readonly keepAlive: boolean
-  }) => PgClient
-}
+const { Client } = pg
 
 export interface ListenerOptions {
   readonly url: Redacted.Redacted<string>
