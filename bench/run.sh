@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/.."
 status=0
-for bench in bench/tenantLookup.ts bench/decrypt.ts bench/applyPaths.ts bench/cliLatency.ts bench/audit.ts; do
+for bench in bench/tenantLookup.ts bench/decrypt.ts bench/applyPaths.ts bench/cliLatency.ts bench/audit.ts bench/tenantConnections.ts; do
   node "$bench" || status=1
 done
 exit $status

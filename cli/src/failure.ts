@@ -35,9 +35,12 @@ import type {
   DatabaseConfigError,
   DbError,
   DecryptionFailed,
+  IllegalTransition,
   InvalidInput,
   KeyRingError,
   MalformedEnvelope,
+  NoActiveDatabase,
+  SystemTenantProtected,
   TenantDatabaseNotFound,
   TenantNameTaken,
   TenantNotFound,
@@ -51,6 +54,14 @@ export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
 
 /** The operator answered no; nothing was changed (exit 1). */
 export class NotConfirmed extends Schema.TaggedError<NotConfirmed>()("NotConfirmed", {
+  message: Schema.String
+}) {}
+
+/**
+ * A status change the lifecycle refused, said in the CLI's words (the tenant's
+ * name, the moves allowed from where it is and the command for each); exit 1.
+ */
+export class MoveRefused extends Schema.TaggedError<MoveRefused>()("MoveRefused", {
   message: Schema.String
 }) {}
 
@@ -143,6 +154,10 @@ export type CommandError =
   | UnknownKeyId
   | MalformedEnvelope
   | AuditChainBroken
+  | MoveRefused
+  | IllegalTransition
+  | NoActiveDatabase
+  | SystemTenantProtected
 
 const failure = (reason: CliFailureReason) => new CliFailure({ reason })
 
@@ -193,6 +208,10 @@ export const cliFailureOf = (error: CommandError): CliFailure => {
     case "ConfigKeyNotFound":
       return failure(new NotFound({ message: error.message }))
     case "TenantNameTaken":
+    case "MoveRefused":
+    case "IllegalTransition":
+    case "NoActiveDatabase":
+    case "SystemTenantProtected":
       return failure(new Conflict({ message: error.message }))
     case "DbError":
       return fromDbError(error)

@@ -10,7 +10,7 @@ const cli = makeCli({})
 const commands = [
   [],
   ["tenants"], ["tenants", "list"], ["tenants", "show"], ["tenants", "create"], ["tenants", "rename"],
-  ["tenants", "set-status"], ["tenants", "delete"],
+  ["tenants", "suspend"], ["tenants", "resume"], ["tenants", "deactivate"], ["tenants", "set-status"], ["tenants", "delete"],
   ["databases"], ["databases", "list"], ["databases", "register"], ["databases", "show"], ["databases", "reveal"],
   ["databases", "set-status"], ["databases", "remove"],
   ["config"], ["config", "get"], ["config", "set"], ["config", "unset"], ["config", "list"],

@@ -54,11 +54,19 @@ describe("detectDrift", () => {
   })
 
   it("a dropped trigger is named, though the engine does not inspect triggers", async () => {
-    const database = await migrated("trigger", `DROP TRIGGER update_tenants_updated_at ON control_plane.tenants`)
+    const database = await migrated(
+      "trigger",
+      `DROP TRIGGER update_tenants_updated_at ON control_plane.tenants;
+       DROP TRIGGER notify_tenant_databases_change ON control_plane.tenant_databases;
+       DROP TRIGGER enforce_tenants_truncate ON control_plane.tenants;`
+    )
     const report = await detectDrift(database.url)
     expect(report.tableChanges).toEqual([])
+    const missing = (name: string) => ({ kind: "trigger", name, problem: "missing", expectedOnly: [], actualOnly: [] })
     expect(report.routines).toEqual([
-      { kind: "trigger", name: "tenants.update_tenants_updated_at", problem: "missing", expectedOnly: [], actualOnly: [] }
+      missing("tenant_databases.notify_tenant_databases_change"),
+      missing("tenants.enforce_tenants_truncate"),
+      missing("tenants.update_tenants_updated_at")
     ])
     expect(formatDriftReport(report)).toContain("trigger control_plane.tenants.update_tenants_updated_at: missing from the database")
   })

@@ -11,6 +11,7 @@ import { Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { applyDesiredState, applyMigrations } from "../../cli/src/schema/apply.ts"
 import { renderRoutines } from "../../cli/src/schema/routines.ts"
+import { listen } from "../support/listen.ts"
 import { runTools } from "../support/schemaTools.ts"
 import { createTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
 
@@ -236,6 +237,58 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
       })
     })
 
+    const triggersOf = async (prefix: string) =>
+      db.query(sql`
+        SELECT c.relname AS table_name, t.tgname, pg_get_triggerdef(t.oid) AS definition, t.tgenabled
+        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'control_plane' AND NOT t.tgisinternal AND t.tgname LIKE ${`${prefix}%`}
+        ORDER BY t.tgname`)
+
+    it("has the lifecycle triggers: row level on both tables, and a TRUNCATE guard on tenants", async () => {
+      const rows = await triggersOf("enforce_")
+      expect(rows.map((r) => [r.definition, r.tgenabled])).toEqual([
+        [
+          "CREATE TRIGGER enforce_tenant_databases_lifecycle BEFORE INSERT OR UPDATE ON control_plane.tenant_databases " +
+          "FOR EACH ROW EXECUTE FUNCTION control_plane.enforce_database_lifecycle()",
+          "O"
+        ],
+        [
+          "CREATE TRIGGER enforce_tenants_lifecycle BEFORE INSERT OR DELETE OR UPDATE ON control_plane.tenants " +
+          "FOR EACH ROW EXECUTE FUNCTION control_plane.enforce_tenant_lifecycle()",
+          "O"
+        ],
+        [
+          "CREATE TRIGGER enforce_tenants_truncate BEFORE TRUNCATE ON control_plane.tenants " +
+          "FOR EACH STATEMENT EXECUTE FUNCTION control_plane.enforce_tenant_lifecycle()",
+          "O"
+        ]
+      ])
+    })
+
+    it("has the change-notification triggers: every row change and every TRUNCATE of both tables", async () => {
+      const rows = await triggersOf("notify_")
+      const definition = (name: string, table: string, events: string, level: string) =>
+        `CREATE TRIGGER ${name} AFTER ${events} ON control_plane.${table} FOR EACH ${level} ` +
+        `EXECUTE FUNCTION control_plane.notify_tenant_change()`
+      expect(rows.map((r) => [r.definition, r.tgenabled])).toEqual([
+        [definition("notify_tenant_databases_change", "tenant_databases", "INSERT OR DELETE OR UPDATE", "ROW"), "O"],
+        [definition("notify_tenant_databases_truncate", "tenant_databases", "TRUNCATE", "STATEMENT"), "O"],
+        [definition("notify_tenants_change", "tenants", "INSERT OR DELETE OR UPDATE", "ROW"), "O"],
+        [definition("notify_tenants_truncate", "tenants", "TRUNCATE", "STATEMENT"), "O"]
+      ])
+    })
+
+    it("has control_plane.lifecycle_moves(), an immutable SQL function giving the transition table as jsonb", async () => {
+      const rows = await db.query(sql`
+        SELECT l.lanname AS language, format_type(p.prorettype, NULL) AS returns, p.provolatile AS volatility
+        FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = 'control_plane' AND p.proname = 'lifecycle_moves'`)
+      expect(rows).toEqual([{ language: "sql", returns: "jsonb", volatility: "i" }])
+      const [{ moves }] = await db.query(sql`SELECT control_plane.lifecycle_moves() AS moves`)
+      expect(Object.keys(moves.tenant).sort()).toEqual(["active", "inactive", "new", "pending", "suspended"])
+      expect(Object.keys(moves.database).sort()).toEqual(["active", "error", "inactive", "migrating", "new"])
+    })
+
     it("comments the schema, every table and every column", async () => {
       const missing = await db.query(sql`
         SELECT c.relname, a.attname FROM pg_class c
@@ -335,8 +388,8 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
 
     it("records a change made in plain SQL, with the database role as the actor", async () => {
       const tenantId = await insertTenant("audited_by_role")
-      await db.query(sql`UPDATE control_plane.tenants SET status = 'active' WHERE tenant_id = ${tenantId}`)
-      await db.query(sql`UPDATE control_plane.tenants SET status = 'active' WHERE tenant_id = ${tenantId}`) // no change: no event
+      await db.query(sql`UPDATE control_plane.tenants SET status = 'inactive' WHERE tenant_id = ${tenantId}`)
+      await db.query(sql`UPDATE control_plane.tenants SET status = 'inactive' WHERE tenant_id = ${tenantId}`) // no change: no event
       expect(await eventsAbout(tenantId)).toEqual([
         {
           actor: "postgres", db_role: "postgres", action: "create", entity_type: "tenant", reason: null,
@@ -344,7 +397,7 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
         },
         {
           actor: "postgres", db_role: "postgres", action: "update", entity_type: "tenant", reason: null,
-          changes: { status: { old: "pending", new: "active" } }
+          changes: { status: { old: "pending", new: "inactive" } }
         }
       ])
     })
@@ -426,6 +479,148 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
     })
   })
 
+
+  describe("lifecycle: what the triggers refuse, even from plain SQL", () => {
+    interface Refusal {
+      readonly code: string | undefined
+      readonly message: string | undefined
+      readonly detail: unknown
+    }
+    const refusalOf = async (query: Promise<unknown>): Promise<Refusal> => {
+      try {
+        await query
+      } catch (error) {
+        const { code, message, detail } = error as { code?: string; message?: string; detail?: string }
+        return { code, message, detail: detail === undefined ? undefined : JSON.parse(detail) }
+      }
+      throw new Error("expected the statement to be refused")
+    }
+    const newTenant = async (name: string): Promise<string> => {
+      const [row] = await db.query(sql`
+        INSERT INTO control_plane.tenants (name, environment, status) VALUES (${name}, 'development', 'pending')
+        RETURNING tenant_id`)
+      return row.tenant_id
+    }
+    const setTenantStatus = (tenantId: string, status: string) =>
+      db.query(sql`UPDATE control_plane.tenants SET status = ${status} WHERE tenant_id = ${tenantId}`)
+    const newDatabase = async (tenantId: string, status: string): Promise<string> => {
+      const [row] = await db.query(sql`
+        INSERT INTO control_plane.tenant_databases (tenant_id, connection_string_encrypted, database_name, host, status)
+        VALUES (${tenantId}, 'v1:test:AAAA', 'lifecycle_db', 'db.internal', ${status}) RETURNING id`)
+      return row.id
+    }
+
+    it("refuses a move the table does not allow with LC001, the moves allowed in DETAIL, and changes nothing", async () => {
+      const tenantId = await newTenant("lc_illegal")
+      const refusal = await refusalOf(setTenantStatus(tenantId, "suspended"))
+      expect(refusal).toEqual({
+        code: "LC001",
+        message: "illegal tenant status transition from pending to suspended (allowed from pending: active, inactive)",
+        detail: { entity: "tenant", id: tenantId, name: "lc_illegal", from: "pending", to: "suspended", allowed: ["active", "inactive"] }
+      })
+      const [row] = await db.query(sql`SELECT status FROM control_plane.tenants WHERE tenant_id = ${tenantId}`)
+      expect(row.status).toBe("pending")
+    })
+
+    it("a new tenant starts pending: any other status is LC001 from null", async () => {
+      const refusal = await refusalOf(db.query(sql`
+        INSERT INTO control_plane.tenants (name, environment, status) VALUES ('lc_born_active', 'staging', 'active')`))
+      expect(refusal.code).toBe("LC001")
+      expect(refusal.detail).toMatchObject({ entity: "tenant", from: null, to: "active", allowed: ["pending"] })
+      const rows = await db.query(sql`SELECT 1 FROM control_plane.tenants WHERE name = 'lc_born_active'`)
+      expect(rows).toEqual([])
+    })
+
+    it("a tenant becomes active only with an active database (LC002), then can be suspended and resumed", async () => {
+      const tenantId = await newTenant("lc_activate")
+      expect(await refusalOf(setTenantStatus(tenantId, "active"))).toEqual({
+        code: "LC002",
+        message: `tenant ${tenantId} cannot become active without an active database`,
+        detail: { id: tenantId, name: "lc_activate" }
+      })
+      const databaseId = await newDatabase(tenantId, "migrating")
+      expect((await refusalOf(setTenantStatus(tenantId, "active"))).code).toBe("LC002")
+      await db.query(sql`UPDATE control_plane.tenant_databases SET status = 'active' WHERE id = ${databaseId}`)
+      await setTenantStatus(tenantId, "active")
+      await setTenantStatus(tenantId, "suspended")
+      await setTenantStatus(tenantId, "active")
+      await setTenantStatus(tenantId, "inactive")
+      expect((await refusalOf(setTenantStatus(tenantId, "active"))).detail).toMatchObject({ from: "inactive", allowed: [] })
+    })
+
+    it("an update that keeps the status is not a move (a rename of an inactive tenant works)", async () => {
+      const tenantId = await newTenant("lc_same")
+      await setTenantStatus(tenantId, "inactive")
+      await db.query(sql`UPDATE control_plane.tenants SET name = 'lc_same_renamed', status = 'inactive' WHERE tenant_id = ${tenantId}`)
+      const [row] = await db.query(sql`SELECT name FROM control_plane.tenants WHERE tenant_id = ${tenantId}`)
+      expect(row.name).toBe("lc_same_renamed")
+    })
+
+    it("refuses database moves the table does not allow (error -> active)", async () => {
+      const databaseId = await newDatabase(await newTenant("lc_database"), "active")
+      await db.query(sql`UPDATE control_plane.tenant_databases SET status = 'error' WHERE id = ${databaseId}`)
+      const refusal = await refusalOf(db.query(sql`UPDATE control_plane.tenant_databases SET status = 'active' WHERE id = ${databaseId}`))
+      expect(refusal).toMatchObject({
+        code: "LC001",
+        message: "illegal database status transition from error to active (allowed from error: migrating, inactive)",
+        detail: { entity: "database", id: databaseId, from: "error", to: "active", allowed: ["migrating", "inactive"] }
+      })
+      expect((await refusalOf(newDatabase(await newTenant("lc_database_new"), "error"))).detail).toMatchObject({ from: null, to: "error" })
+    })
+
+    it("system_admin cannot be suspended, deactivated, renamed, deleted or truncated away (LC003)", async () => {
+      const admin = sql`WHERE name = 'system_admin'`
+      for (const [statement, operation] of [
+        [sql`UPDATE control_plane.tenants SET status = 'suspended' ${admin}`, "status"],
+        [sql`UPDATE control_plane.tenants SET status = 'inactive' ${admin}`, "status"],
+        [sql`UPDATE control_plane.tenants SET name = 'not_admin' ${admin}`, "rename"],
+        [sql`DELETE FROM control_plane.tenants ${admin}`, "delete"],
+        [sql`TRUNCATE control_plane.tenants CASCADE`, "delete"]
+      ] as const) {
+        const refusal = await refusalOf(db.query(statement))
+        expect(refusal.code).toBe("LC003")
+        expect(refusal.message).toMatch(/^system_admin is the platform's own tenant/)
+        expect(refusal.detail).toMatchObject({ operation })
+      }
+      const rows = await db.query(sql`SELECT name, status FROM control_plane.tenants ${admin}`)
+      expect(rows).toEqual([{ name: "system_admin", status: "active" }])
+      // Its environment is not part of the lifecycle.
+      await db.query(sql`UPDATE control_plane.tenants SET environment = 'production' ${admin}`)
+    })
+  })
+
+  describe("change notifications: control_plane_tenant_changes carries the tenant's id", () => {
+    it("notifies at commit for every change to a tenant or one of its databases, and '*' for TRUNCATE", async () => {
+      const listener = await listen(database.url, "control_plane_tenant_changes")
+      try {
+        const [tenant] = await db.query(sql`
+          INSERT INTO control_plane.tenants (name, environment, status) VALUES ('notify_me', 'development', 'pending')
+          RETURNING tenant_id`)
+        const id: string = tenant.tenant_id
+        const [other] = await db.query(sql`
+          INSERT INTO control_plane.tenants (name, environment, status) VALUES ('notify_other', 'development', 'pending')
+          RETURNING tenant_id`)
+        // A transaction notifies only when it commits, and folds repeated payloads into one.
+        await db.tx(async (tx) => {
+          await tx.query(sql`UPDATE control_plane.tenants SET name = 'notify_me_2' WHERE tenant_id = ${id}`)
+          await tx.query(sql`UPDATE control_plane.tenants SET environment = 'staging' WHERE tenant_id = ${id}`)
+          expect(listener.payloads.filter((p) => p === id)).toHaveLength(1) // only the INSERT so far
+        })
+        const [row] = await db.query(sql`
+          INSERT INTO control_plane.tenant_databases (tenant_id, connection_string_encrypted, database_name, host, status)
+          VALUES (${id}, 'v1:test:AAAA', 'notify_db', 'db.internal', 'inactive') RETURNING id`)
+        // Moving a database to another tenant concerns both.
+        await db.query(sql`UPDATE control_plane.tenant_databases SET tenant_id = ${other.tenant_id} WHERE id = ${row.id}`)
+        await db.query(sql`DELETE FROM control_plane.tenant_databases WHERE id = ${row.id}`)
+        await db.query(sql`TRUNCATE control_plane.tenant_databases`)
+        const mine = (payloads: ReadonlyArray<string>) => payloads.filter((p) => p === id || p === other.tenant_id || p === "*")
+        await expect.poll(() => mine(listener.payloads).length, { timeout: 5_000 }).toBe(8)
+        expect(mine(listener.payloads)).toEqual([id, other.tenant_id, id, id, id, other.tenant_id, other.tenant_id, "*"])
+      } finally {
+        await listener.close()
+      }
+    })
+  })
 })
 
 /** @databases/pg returns name[] as a PostgreSQL array literal: {a,b}. */

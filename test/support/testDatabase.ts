@@ -68,3 +68,10 @@ export const withConnection = async <A>(url: string, use: (db: ConnectionPool) =
 /** Runs a script of SQL statements on `url` (plain SQL in tests). */
 export const runSql = (url: string, script: string): Promise<unknown> =>
   withConnection(url, (db) => db.query(sql.__dangerous__rawValue(script)))
+
+/** The URL of another database on the same server, with the same credentials and options. */
+export const siblingUrl = (url: string, database: string): string => {
+  const parsed = new URL(url)
+  parsed.pathname = `/${encodeURIComponent(database)}`
+  return parsed.toString()
+}

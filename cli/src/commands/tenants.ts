@@ -2,14 +2,19 @@
 import { Command } from "effect/cli"
 import { Tenants } from "../library.ts"
 import { commandTenantsCreate } from "./tenants/create.ts"
+import { commandTenantsDeactivate } from "./tenants/deactivate.ts"
 import { commandTenantsDelete } from "./tenants/delete.ts"
 import { commandTenantsList } from "./tenants/list.ts"
 import { commandTenantsRename } from "./tenants/rename.ts"
+import { commandTenantsResume } from "./tenants/resume.ts"
 import { commandTenantsSetStatus } from "./tenants/setStatus.ts"
 import { commandTenantsShow } from "./tenants/show.ts"
+import { commandTenantsSuspend } from "./tenants/suspend.ts"
 
 export const commandTenants = Command.make("tenants").pipe(
-  Command.withDescription("Create, list, inspect, rename, change the status of and delete tenants."),
+  Command.withDescription(
+    "Create, list, inspect, rename, suspend, resume, deactivate and delete tenants. Status changes follow the lifecycle the database enforces."
+  ),
   Command.withShortDescription("Manage tenants."),
   // Each command gets its services, not the group: `control-plane <group>` alone shows help without any configuration.
   Command.withSubcommands([
@@ -17,6 +22,9 @@ export const commandTenants = Command.make("tenants").pipe(
     commandTenantsShow.pipe(Command.provide(Tenants.layer)),
     commandTenantsCreate.pipe(Command.provide(Tenants.layer)),
     commandTenantsRename.pipe(Command.provide(Tenants.layer)),
+    commandTenantsSuspend.pipe(Command.provide(Tenants.layer)),
+    commandTenantsResume.pipe(Command.provide(Tenants.layer)),
+    commandTenantsDeactivate.pipe(Command.provide(Tenants.layer)),
     commandTenantsSetStatus.pipe(Command.provide(Tenants.layer)),
     commandTenantsDelete.pipe(Command.provide(Tenants.layer))
   ])

@@ -7,22 +7,13 @@
  * On node-postgres (`pg`) directly rather than the library's Db: each tool
  * opens short-lived connections, and @databases/pg waits 100 ms before every
  * new connection it opens, which would be most of the time of `db apply`.
- * Only the slice of `pg` used here is declared. Failures are classified into
+ * Only the slice of `pg` the project uses is declared (src/db/pg.d.ts). Failures are classified into
  * a PostgresError whose message never holds a connection string or SQL text.
  */
 import { Effect, Redacted, Schema, type Scope } from "effect"
-import { createRequire } from "node:module"
+import pg from "pg"
 
-interface PgClient {
-  connect(): Promise<void>
-  query(text: string, values?: ReadonlyArray<unknown>): Promise<{ rows: Array<Record<string, unknown>> }>
-  end(): Promise<void>
-  on(event: "error", listener: (error: Error) => void): void
-}
-
-const { Client } = createRequire(import.meta.url)("pg") as {
-  Client: new (config: { connectionString: string; connectionTimeoutMillis: number }) => PgClient
-}
+const { Client } = pg
 
 export const PostgresErrorReason = Schema.Literals(["ServerUnreachable", "AuthFailed", "PermissionDenied", "Failed"])
 

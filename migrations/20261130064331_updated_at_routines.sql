@@ -158,6 +158,154 @@ BEGIN
 END;
 $$;
 
+CREATE OR REPLACE FUNCTION "control_plane"."enforce_database_lifecycle"()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  previous text;
+  allowed  jsonb;
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.status = OLD.status THEN
+    RETURN NEW;
+  END IF;
+  previous := CASE TG_OP WHEN 'INSERT' THEN 'new' ELSE OLD.status::text END;
+  allowed := coalesce(control_plane.lifecycle_moves() -> 'database' -> previous, '[]'::jsonb);
+  IF NOT allowed ? NEW.status::text THEN
+    RAISE EXCEPTION USING ERRCODE = 'LC001',
+      MESSAGE = format('illegal database status transition from %s to %s (allowed from %s: %s)',
+        previous, NEW.status, previous,
+        coalesce((SELECT string_agg(s, ', ') FROM jsonb_array_elements_text(allowed) AS s), 'none')),
+      DETAIL = json_build_object('entity', 'database', 'id', NEW.id, 'name', NEW.database_name,
+        'from', nullif(previous, 'new'), 'to', NEW.status, 'allowed', allowed)::text;
+  END IF;
+  RETURN NEW;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION "control_plane"."enforce_tenant_lifecycle"()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  previous text;
+  allowed  jsonb;
+BEGIN
+  -- Statement level: TRUNCATE would take system_admin with everything else.
+  IF TG_OP = 'TRUNCATE' THEN
+    IF EXISTS (SELECT 1 FROM control_plane.tenants WHERE name = 'system_admin') THEN
+      RAISE EXCEPTION USING ERRCODE = 'LC003',
+        MESSAGE = 'system_admin is the platform''s own tenant and cannot be deleted (TRUNCATE)',
+        DETAIL = '{"operation":"delete"}';
+    END IF;
+    RETURN NULL;
+  END IF;
+
+  IF TG_OP = 'DELETE' THEN
+    IF OLD.name = 'system_admin' THEN
+      RAISE EXCEPTION USING ERRCODE = 'LC003',
+        MESSAGE = 'system_admin is the platform''s own tenant and cannot be deleted',
+        DETAIL = '{"operation":"delete"}';
+    END IF;
+    RETURN OLD;
+  END IF;
+
+  IF TG_OP = 'UPDATE' AND OLD.name = 'system_admin' THEN
+    IF NEW.name IS DISTINCT FROM OLD.name THEN
+      RAISE EXCEPTION USING ERRCODE = 'LC003',
+        MESSAGE = 'system_admin is the platform''s own tenant and cannot be renamed',
+        DETAIL = '{"operation":"rename"}';
+    END IF;
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+      RAISE EXCEPTION USING ERRCODE = 'LC003',
+        MESSAGE = format('system_admin is the platform''s own tenant and always stays active: it cannot become %s', NEW.status),
+        DETAIL = json_build_object('operation', 'status', 'to', NEW.status)::text;
+    END IF;
+    RETURN NEW;
+  END IF;
+
+  -- The seed inserts system_admin active. Another insert of the name is left
+  -- to the unique index when system_admin exists, and refused otherwise.
+  IF TG_OP = 'INSERT' AND NEW.name = 'system_admin' THEN
+    IF NEW.status <> 'active' AND NOT EXISTS (SELECT 1 FROM control_plane.tenants WHERE name = 'system_admin') THEN
+      RAISE EXCEPTION USING ERRCODE = 'LC003',
+        MESSAGE = format('system_admin is the platform''s own tenant and always stays active: it cannot start as %s', NEW.status),
+        DETAIL = json_build_object('operation', 'status', 'to', NEW.status)::text;
+    END IF;
+    RETURN NEW;
+  END IF;
+
+  IF TG_OP = 'UPDATE' AND NEW.status = OLD.status THEN
+    RETURN NEW;
+  END IF;
+
+  previous := CASE TG_OP WHEN 'INSERT' THEN 'new' ELSE OLD.status::text END;
+  allowed := coalesce(control_plane.lifecycle_moves() -> 'tenant' -> previous, '[]'::jsonb);
+  IF NOT allowed ? NEW.status::text THEN
+    RAISE EXCEPTION USING ERRCODE = 'LC001',
+      MESSAGE = format('illegal tenant status transition from %s to %s (allowed from %s: %s)',
+        previous, NEW.status, previous,
+        coalesce((SELECT string_agg(s, ', ') FROM jsonb_array_elements_text(allowed) AS s), 'none')),
+      DETAIL = json_build_object('entity', 'tenant', 'id', NEW.tenant_id, 'name', NEW.name,
+        'from', nullif(previous, 'new'), 'to', NEW.status, 'allowed', allowed)::text;
+  END IF;
+
+  -- FOR SHARE: the database found stays active until this transaction ends.
+  IF NEW.status = 'active' THEN
+    PERFORM 1 FROM control_plane.tenant_databases
+      WHERE tenant_id = NEW.tenant_id AND status = 'active' FOR SHARE;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = 'LC002',
+        MESSAGE = format('tenant %s cannot become active without an active database', NEW.tenant_id),
+        DETAIL = json_build_object('id', NEW.tenant_id, 'name', NEW.name)::text;
+    END IF;
+  END IF;
+  RETURN NEW;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION "control_plane"."lifecycle_moves"()
+RETURNS jsonb
+LANGUAGE sql
+IMMUTABLE
+AS $$
+SELECT '{
+  "tenant": {
+    "new":       ["pending"],
+    "pending":   ["active", "inactive"],
+    "active":    ["suspended", "inactive"],
+    "suspended": ["active", "inactive"],
+    "inactive":  []
+  },
+  "database": {
+    "new":       ["inactive", "migrating", "active"],
+    "inactive":  ["migrating", "active"],
+    "migrating": ["active", "error", "inactive"],
+    "active":    ["migrating", "inactive", "error"],
+    "error":     ["migrating", "inactive"]
+  }
+}'::jsonb
+$$;
+
+CREATE OR REPLACE FUNCTION "control_plane"."notify_tenant_change"()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF TG_LEVEL = 'STATEMENT' THEN
+    PERFORM pg_notify('control_plane_tenant_changes', '*');
+    RETURN NULL;
+  END IF;
+  IF TG_OP <> 'INSERT' THEN
+    PERFORM pg_notify('control_plane_tenant_changes', OLD.tenant_id::text);
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    PERFORM pg_notify('control_plane_tenant_changes', NEW.tenant_id::text);
+  END IF;
+  RETURN NULL;
+END;
+$$;
+
 CREATE OR REPLACE FUNCTION "control_plane"."update_updated_at_column"()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -212,6 +360,41 @@ CREATE OR REPLACE TRIGGER "audit_tenants_truncate"
 AFTER TRUNCATE ON "control_plane"."tenants"
 FOR EACH STATEMENT
 EXECUTE FUNCTION "control_plane"."audit_row_change"();
+
+CREATE OR REPLACE TRIGGER "enforce_tenant_databases_lifecycle"
+BEFORE INSERT OR UPDATE ON "control_plane"."tenant_databases"
+FOR EACH ROW
+EXECUTE FUNCTION "control_plane"."enforce_database_lifecycle"();
+
+CREATE OR REPLACE TRIGGER "enforce_tenants_lifecycle"
+BEFORE DELETE OR INSERT OR UPDATE ON "control_plane"."tenants"
+FOR EACH ROW
+EXECUTE FUNCTION "control_plane"."enforce_tenant_lifecycle"();
+
+CREATE OR REPLACE TRIGGER "enforce_tenants_truncate"
+BEFORE TRUNCATE ON "control_plane"."tenants"
+FOR EACH STATEMENT
+EXECUTE FUNCTION "control_plane"."enforce_tenant_lifecycle"();
+
+CREATE OR REPLACE TRIGGER "notify_tenant_databases_change"
+AFTER DELETE OR INSERT OR UPDATE ON "control_plane"."tenant_databases"
+FOR EACH ROW
+EXECUTE FUNCTION "control_plane"."notify_tenant_change"();
+
+CREATE OR REPLACE TRIGGER "notify_tenant_databases_truncate"
+AFTER TRUNCATE ON "control_plane"."tenant_databases"
+FOR EACH STATEMENT
+EXECUTE FUNCTION "control_plane"."notify_tenant_change"();
+
+CREATE OR REPLACE TRIGGER "notify_tenants_change"
+AFTER DELETE OR INSERT OR UPDATE ON "control_plane"."tenants"
+FOR EACH ROW
+EXECUTE FUNCTION "control_plane"."notify_tenant_change"();
+
+CREATE OR REPLACE TRIGGER "notify_tenants_truncate"
+AFTER TRUNCATE ON "control_plane"."tenants"
+FOR EACH STATEMENT
+EXECUTE FUNCTION "control_plane"."notify_tenant_change"();
 
 CREATE OR REPLACE TRIGGER "update_system_config_updated_at"
 BEFORE UPDATE ON "control_plane"."system_config"
