@@ -7,7 +7,7 @@
 //
 // # Invocation
 //
-//	control-plane-engine <group> <verb> [flags] [args]
+//	control-plane-engine <group> <verb> [flags] [args]   (group: schema, migrate, sql, hcl)
 //	control-plane-engine version
 //
 // Global flags (anywhere after the verb):
@@ -141,6 +141,20 @@
 // (CreateStmt, IndexStmt, ...); transactional is false for statements that
 // cannot run in a transaction block; tables are "schema.table" when
 // qualified. A statement that does not parse has kind "" and error set.
+//
+// hcl json FILE [FILE...] (or - for standard input) →
+// {"files":[{"file","body":{...}}]}. Each file's syntax as plain JSON,
+// nothing evaluated (for the renderer of routines.hcl, whose blocks the Atlas
+// library does not evaluate): a block is body[type][label]...[label], an array
+// of bodies (several blocks may share them); an attribute is its literal
+// (string, number, bool, null), a string for a quoted or heredoc string
+// (`<<-` indentation removed), an array for [...], an object for {...};
+// anything else (a reference such as schema.public, a bare identifier such as
+// PLpgSQL, a function call) is its source text as "${...}", and so is each
+// interpolation inside a string (a literal "${" or "%{" stays escaped as
+// "$${" and "%%{"). A syntax error, a block clashing with an
+// attribute of the same name, or a template directive (%{ if }, %{ for }) is
+// SchemaInvalid naming file and line; an unreadable file is Usage.
 package main
 
 import (
@@ -189,6 +203,7 @@ var verbs = map[string]verbSpec{
 	"migrate validate": {},
 	"migrate lint":     {ints: []string{"latest"}, multi: []string{"file"}},
 	"sql statements":   {minArgs: 1, maxArgs: -1, argName: "FILE"},
+	"hcl json":         {minArgs: 1, maxArgs: -1, argName: "FILE"},
 }
 
 // invocation is a parsed command line.
@@ -280,14 +295,14 @@ func parseArgs(argv []string) (*invocation, error) {
 // verbOf reads "<group> <verb>" (or "version") from the front of argv.
 func verbOf(argv []string) (string, []string, error) {
 	if len(argv) == 0 {
-		return "", nil, usage("missing command: control-plane-engine <schema|migrate|sql> <verb> [flags], or version")
+		return "", nil, usage("missing command: control-plane-engine <schema|migrate|sql|hcl> <verb> [flags], or version")
 	}
 	if argv[0] == "version" {
 		return "version", argv[1:], nil
 	}
-	groups := map[string]bool{"schema": true, "migrate": true, "sql": true}
+	groups := map[string]bool{"schema": true, "migrate": true, "sql": true, "hcl": true}
 	if !groups[argv[0]] {
-		return "", nil, usage("unknown command %q: expected schema, migrate, sql or version", argv[0])
+		return "", nil, usage("unknown command %q: expected schema, migrate, sql, hcl or version", argv[0])
 	}
 	if len(argv) < 2 || strings.HasPrefix(argv[1], "-") {
 		return "", nil, usage("missing verb after %s", argv[0])
@@ -353,6 +368,8 @@ func dispatch(ctx context.Context, inv *invocation, stdin io.Reader) (humanResul
 		return versionResult{Engine: engineVersion, Atlas: atlasVersion()}, nil
 	case "sql statements":
 		return sqlStatements(inv.args, stdin)
+	case "hcl json":
+		return hclJSON(inv.args, stdin)
 	}
 	c, err := loadConfig(inv.config, inv.env)
 	if err != nil {
