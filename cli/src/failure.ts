@@ -25,7 +25,7 @@ import type { ProbeNeedsSuperuser } from "./schema/gate/lockProbe.ts"
 import type { GitError } from "./schema/Git.ts"
 import type { RowTypesFailed } from "./schema/generateTypes.ts"
 import type { PostgresError } from "./schema/postgres.ts"
-import type { RoutinesInvalid } from "./schema/apply.ts"
+import type { RoutinesInvalid } from "./schema/routines.ts"
 import type { ScratchDatabaseError } from "./schema/ScratchDatabase.ts"
 import type { SquawkError } from "./schema/Squawk.ts"
 import type {

@@ -3,15 +3,19 @@
  * (.ci/run and the workflows set ATLAS_ENV=ci) must plan, lint and apply
  * alike, and take every URL from the environment.
  */
-import { parse } from "@cdktf/hcl2json"
-import { readFile } from "node:fs/promises"
 import { describe, expect, it } from "vitest"
+import { Engine } from "../../cli/src/engine/Engine.ts"
 import { projectFile } from "../../cli/src/schema/paths.ts"
+import { runTools } from "../support/schemaTools.ts"
 
-const config = async () => parse("atlas.hcl", await readFile(projectFile("atlas.hcl"), "utf8")) as Promise<{
-  env: Record<string, ReadonlyArray<Record<string, unknown>>>
-  variable: Record<string, ReadonlyArray<{ default: string }>>
-}>
+/** atlas.hcl's syntax as JSON, as the schema engine reads it for the routines renderer (`hcl json`). */
+const config = async () => {
+  const [body] = await runTools(Engine.use((engine) => engine.hclJson([projectFile("atlas.hcl")])))
+  return body as {
+    env: Record<string, ReadonlyArray<Record<string, unknown>>>
+    variable: Record<string, ReadonlyArray<{ default: string }>>
+  }
+}
 
 describe("atlas.hcl", () => {
   it("defines the environments local and ci, and they are the same but for their name", async () => {

@@ -170,7 +170,7 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
       const rows = await db.query(sql`
         SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE n.nspname = 'control_plane' ORDER BY p.proname`)
-      expect(rows.map((r) => r.proname)).toEqual([...(await renderRoutines()).functions].sort())
+      expect(rows.map((r) => r.proname)).toEqual([...(await runTools(renderRoutines)).functions].sort())
     })
 
     it("has control_plane.update_updated_at_column(), a plpgsql trigger function", async () => {
@@ -188,7 +188,7 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
         SELECT c.relname AS table_name, t.tgname, t.tgenabled
         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'control_plane' AND NOT t.tgisinternal`)
-      const expected = (await renderRoutines()).triggers.map((t) => `${t.table}.${t.name}`).sort()
+      const expected = (await runTools(renderRoutines)).triggers.map((t) => `${t.table}.${t.name}`).sort()
       expect(expected.length).toBeGreaterThan(0)
       expect(rows.map((r) => `${r.table_name}.${r.tgname}`).sort()).toEqual(expected)
       for (const row of rows) expect(row.tgenabled).toBe("O")

@@ -114,6 +114,11 @@ const Statements = Schema.Struct({
   files: Schema.Array(Schema.Struct({ file: Schema.String, statements: Schema.Array(Statement) }))
 })
 
+/** An HCL file's syntax as JSON (see `hcl json` in engine/main.go): blocks, attributes, "${…}" for the rest. */
+export const HclBody = Schema.Record(Schema.String, Schema.Unknown)
+export type HclBody = typeof HclBody.Type
+const HclFiles = Schema.Struct({ files: Schema.Array(Schema.Struct({ file: Schema.String, body: HclBody })) })
+
 const Failure = Schema.Struct({
   error: Schema.Struct({
     reason: Schema.String,
@@ -166,6 +171,11 @@ export interface EngineService {
   readonly statements: (
     files: ReadonlyArray<string>
   ) => Effect.Effect<ReadonlyMap<string, ReadonlyArray<Statement>>, EngineError>
+  /**
+   * Each HCL file's syntax as JSON, nothing evaluated, in the order given; a
+   * syntax error is SchemaInvalid naming the file and line.
+   */
+  readonly hclJson: (files: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<HclBody>, EngineError>
 }
 
 /** The binary's file name. */
@@ -319,6 +329,11 @@ export class Engine extends Context.Service<Engine, EngineService>()("control-pl
           const result = yield* verb(Statements, ["sql", "statements", ...files], projectRoot)
           // The engine names each file as it was given.
           return new Map(result.files.map((file) => [file.file, file.statements]))
+        }),
+        hclJson: Effect.fn("Engine.hclJson")(function*(files) {
+          if (files.length === 0) return []
+          const result = yield* verb(HclFiles, ["hcl", "json", ...files], projectRoot)
+          return result.files.map((file) => file.body)
         })
       })
     })

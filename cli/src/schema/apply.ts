@@ -14,26 +14,19 @@
  */
 import { Effect, FileSystem, type Redacted, Schema } from "effect"
 import path from "node:path"
-import { Change, Engine, type MigrationsApplied } from "../engine/Engine.ts"
+import { Change, Engine, type EngineError, type MigrationsApplied } from "../engine/Engine.ts"
 import { runScript } from "./postgres.ts"
 import { SchemaProject } from "./Project.ts"
-import type { Routines } from "./routines.ts"
+import { renderRoutines, type Routines, type RoutinesInvalid } from "./routines.ts"
 import { ScratchDatabase } from "./ScratchDatabase.ts"
 
-/** routines.hcl could not be read or rendered; the message names what is wrong. */
-export class RoutinesInvalid extends Schema.TaggedError<RoutinesInvalid>()("RoutinesInvalid", {
-  message: Schema.String
-}) {}
-
 /**
- * The function and triggers of routines.hcl, rendered. The renderer (and its
- * HCL parser, a WebAssembly module) is loaded on first use, so that commands
- * that never render routines do not pay for loading it.
+ * The function and triggers of routines.hcl, rendered (the schema engine
+ * reads the HCL). A broken routines.hcl fails here: an EngineError
+ * (SchemaInvalid, naming file and line) for its syntax, RoutinesInvalid for
+ * blocks the renderer cannot use.
  */
-export const projectRoutines: Effect.Effect<Routines, RoutinesInvalid> = Effect.tryPromise({
-  try: async () => (await import("./routines.ts")).renderRoutines(),
-  catch: (error) => new RoutinesInvalid({ message: error instanceof Error ? error.message : "routines.hcl could not be rendered" })
-})
+export const projectRoutines: Effect.Effect<Routines, RoutinesInvalid | EngineError, Engine> = renderRoutines
 
 export interface Seed {
   readonly name: string
@@ -66,8 +59,8 @@ export const applyDesiredState = Effect.fn("applyDesiredState")(function*(url: R
   const scratch = yield* ScratchDatabase
   const { plan, routines, seeds } = yield* Effect.scoped(
     Effect.gen(function*() {
-      // The routines are rendered (CPU: the HCL parser) while the dev database is
-      // created, and before anything is written: a broken routines.hcl writes nothing.
+      // The routines are rendered (the engine reads the HCL) while the dev database
+      // is created, and before anything is written: a broken routines.hcl writes nothing.
       const [dev, routines, seeds] = yield* Effect.all([scratch.make("cp_apply_dev"), projectRoutines, projectSeeds], {
         concurrency: "unbounded"
       })

@@ -15,10 +15,10 @@
 import { Effect, FileSystem, Option, Schema } from "effect"
 import path from "node:path"
 import { Engine } from "../engine/Engine.ts"
-import { projectRoutines } from "./apply.ts"
 import { migrationFiles } from "./gate/changes.ts"
 import { fileDirective } from "./gate/markers.ts"
 import { SchemaProject } from "./Project.ts"
+import { renderRoutinesMigration, routinesMigrationSuffix } from "./routines.ts"
 import { ScratchDatabase } from "./ScratchDatabase.ts"
 
 /** The lock_timeout every generated migration starts with. */
@@ -60,9 +60,7 @@ export const writeRoutinesMigration = Effect.gen(function*() {
   const project = yield* SchemaProject
   const engine = yield* Engine
   const fs = yield* FileSystem.FileSystem
-  yield* projectRoutines // routines.hcl must render before anything is written
-  const { renderRoutinesMigration, routinesMigrationSuffix } = yield* Effect.promise(() => import("./routines.ts"))
-  const wanted = yield* Effect.promise(() => renderRoutinesMigration())
+  const wanted = yield* renderRoutinesMigration // routines.hcl must render before anything is written
   // The file name suffix of routines migrations, as the engine's migration name.
   const routinesMigrationName = routinesMigrationSuffix.replace(/^_/, "").replace(/\.sql$/, "")
   const newest = (yield* migrationFiles(project.migrations)).filter((file) => file.endsWith(routinesMigrationSuffix)).at(-1)
