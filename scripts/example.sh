@@ -16,7 +16,7 @@ if [ -z "$file" ]; then
 fi
 shift
 if [ -z "${DATABASE_URL:-}" ]; then
-  settings=$(node cli/src/quickstart/env.ts) || exit $?
+  settings=$(node cli/dist/quickstart-env.js) || exit $?
   eval "$settings"
 fi
 exec node "$file" "$@"

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything the project needs from the registries, and nothing by
 # hand: npm packages (Node 24 among them, as the `node` package, which npm
-# scripts then run under) and the schema engine (engine/, built into .bin/).
+# scripts then run under), the CLI's bundle (cli/dist/) and the schema engine
+# (engine/, built into .bin/).
 # Fast when nothing changed, so every npm script that needs it can call it.
 # The pinned community Atlas CLI is not built here: only the compatibility
 # test needs it (`npm run test:compat` builds it with scripts/build-atlas.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quiet=false
-npm_only=false # --npm-only: the npm packages alone (what `npm run build` needs), no Go tools
+npm_only=false # --npm-only: the npm packages and the CLI's bundle (no Go: what `npm run build` and the quick start's stop/env need)
 for arg in "$@"; do
   case "$arg" in
     --quiet) quiet=true ;;
@@ -30,7 +31,6 @@ if [ ! -x node_modules/.bin/node ] || [ "$(cat node_modules/.setup-stamp 2>/dev/
   fi
   echo "$lock_sum" > node_modules/.setup-stamp
 fi
-$npm_only && exit 0
 
 # Runs a build quietly: its output (go's download lines) is shown only when it fails.
 quiet_build() {
@@ -44,6 +44,29 @@ quiet_build() {
   $quiet || cat "$log" >&2
   rm -f "$log"
 }
+
+# The CLI's bundle (cli/dist/, esbuild, about a second), which the npm scripts
+# run because it starts several times faster than the TypeScript sources:
+# rebuilt when anything it is built from changes (the library and CLI
+# sources, the build script, cli/package.json, tsconfig.json, the installed
+# packages; names and contents are hashed). `npm pack ./cli` packs the same
+# bundle (its prepack runs this with --npm-only), so packing never rebuilds
+# it under a running command. Tests and `node cli/src/...` run the sources.
+bundle_sum=$({ find src cli/src -type f -print; printf '%s\n' cli/build.ts cli/package.json tsconfig.json package-lock.json; } | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)
+bundle_stale() { [ ! -f cli/dist/main.js ] || [ "$(cat cli/dist/.build-stamp 2>/dev/null)" != "$bundle_sum" ]; }
+if bundle_stale; then
+  # One build at a time where flock exists (npm scripts run side by side, as
+  # in the tests): the others wait for it, then find the bundle fresh.
+  exec 9>node_modules/.cli-bundle.lock
+  if command -v flock >/dev/null; then flock 9; fi
+  if bundle_stale; then
+    say "bundling the CLI into cli/dist/"
+    quiet_build sh -c 'cd cli && ../node_modules/.bin/node build.ts'
+    echo "$bundle_sum" > cli/dist/.build-stamp
+  fi
+  exec 9>&-
+fi
+$npm_only && exit 0
 
 # The schema engine (engine/, its own Go module): rebuilt when go.mod, go.sum
 # or a non-test .go file changes (names and contents are hashed).

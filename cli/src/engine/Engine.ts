@@ -18,8 +18,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import { existsSync } from "node:fs"
 import path from "node:path"
-import { fileURLToPath } from "node:url"
-import { projectRoot } from "../schema/paths.ts"
+import { cliPackageRoot, projectRoot } from "../schema/paths.ts"
 import type { SchemaProjectShape } from "../schema/Project.ts"
 
 export const EngineErrorReason = Schema.Literals([
@@ -184,7 +183,7 @@ export const engineBinaryName = "control-plane-engine"
 /** Where the engine may be, in order: the checkout's .bin/, then beside the installed CLI package. */
 const candidates = (): ReadonlyArray<string> => [
   path.join(projectRoot, ".bin", engineBinaryName),
-  fileURLToPath(new URL(`../../bin/${engineBinaryName}`, import.meta.url))
+  path.join(cliPackageRoot, "bin", engineBinaryName)
 ]
 
 const notInstalled = new EngineError({
