@@ -5,14 +5,14 @@
  * the live database and schema.hcl on a scratch dev database and applies it
  * (schema, enums and tables in one plan); then the routines (function and
  * triggers of routines.hcl) and the seeds, which are idempotent, run on top,
- * together in one transaction.
+ * together in one transaction, while the dev database is dropped.
  *
  * Versioned (`applyMigrations`): the engine replays the reviewed files of
  * migrations/ that the database has not seen yet, recording each in
  * atlas_schema_revisions. This is the path for production: what runs is
  * exactly what was linted and reviewed.
  */
-import { Effect, FileSystem, type Redacted, Schema } from "effect"
+import { Effect, Exit, FileSystem, type Redacted, Schema, Scope } from "effect"
 import path from "node:path"
 import { Change, Engine, type EngineError, type MigrationsApplied } from "../engine/Engine.ts"
 import { runScript } from "./postgres.ts"
@@ -57,24 +57,35 @@ export const applyDesiredState = Effect.fn("applyDesiredState")(function*(url: R
   const project = yield* SchemaProject
   const engine = yield* Engine
   const scratch = yield* ScratchDatabase
-  const { plan, routines, seeds } = yield* Effect.scoped(
+  return yield* Effect.scoped(
     Effect.gen(function*() {
+      // The dev database has a scope of its own, so that it is dropped while the
+      // routines and seeds run; and at the latest when this scope closes (a
+      // failure, Ctrl-C), as a child of it.
+      const devScope = yield* Scope.fork(yield* Scope.Scope)
       // The routines are rendered (the engine reads the HCL) while the dev database
       // is created, and before anything is written: a broken routines.hcl writes nothing.
-      const [dev, routines, seeds] = yield* Effect.all([scratch.make("cp_apply_dev"), projectRoutines, projectSeeds], {
-        concurrency: "unbounded"
-      })
+      const [dev, routines, seeds] = yield* Effect.all(
+        [scratch.make("cp_apply_dev").pipe(Scope.provide(devScope)), projectRoutines, projectSeeds],
+        { concurrency: "unbounded" }
+      )
       const plan = yield* engine.schemaApply(project, { url, devUrl: dev.url })
-      return { plan, routines, seeds }
+      yield* Effect.all(
+        [
+          // Uninterruptible: a failing script waits for the drop rather than cutting it short.
+          Effect.uninterruptible(Scope.close(devScope, Exit.void)),
+          runScript(url, [routines.sql, ...seeds.map((seed) => seed.sql)].join("\n"))
+        ],
+        { concurrency: "unbounded" }
+      )
+      const report: ApplyReport = {
+        changes: plan.changes,
+        routines: [...routines.functions, ...routines.triggers.map((trigger) => trigger.name)],
+        seeds: seeds.map((seed) => seed.name)
+      }
+      return report
     })
   )
-  yield* runScript(url, [routines.sql, ...seeds.map((seed) => seed.sql)].join("\n"))
-  const report: ApplyReport = {
-    changes: plan.changes,
-    routines: [...routines.functions, ...routines.triggers.map((trigger) => trigger.name)],
-    seeds: seeds.map((seed) => seed.name)
-  }
-  return report
 })
 
 export const applyMigrations = Effect.fn("applyMigrations")(function*(url: Redacted.Redacted<string>) {
