@@ -1,27 +1,14 @@
 /**
  * The `control-plane` executable (bin/control-plane.js loads it in-process,
- * or under the project's Node when the current one is too old). Exit codes:
- * 0 success, 1 a domain or runtime failure, 2 a usage error, 130 interrupted.
+ * or under the project's Node when the current one is too old; the checkout's
+ * npm scripts run its bundle, cli/dist/main.js). The program is program.ts.
  *
- * NodeRuntime.runMain turns Ctrl-C (SIGINT) and SIGTERM into interruption,
- * so the command's resources (the connection pool) are released before the
- * process ends.
+ * Node's compile cache is turned on first, so that a second run skips
+ * compiling the CLI's modules (it halves the start of the sources, and saves
+ * a fifth of the bundle's); it covers only modules loaded after it, hence the
+ * dynamic import.
  */
-import { Effect } from "effect"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as NodeServices from "@effect/platform-node/NodeServices"
-import { cli } from "./run.ts"
+import module from "node:module"
 
-NodeRuntime.runMain(
-  cli(process.argv.slice(2)).pipe(
-    Effect.flatMap((code) =>
-      Effect.sync(() => {
-        process.exitCode = code
-        // Whatever might still hold the event loop must not keep a finished command alive.
-        setTimeout(() => process.exit(), 2_000).unref()
-      })
-    ),
-    Effect.provide(NodeServices.layer)
-  ),
-  { disableErrorReporting: true }
-)
+module.enableCompileCache?.()
+await import("./program.ts")
