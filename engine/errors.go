@@ -27,6 +27,7 @@ const (
 	reasonPlanFailed        = "PlanFailed"
 	reasonLockTimeout       = "LockTimeout"
 	reasonDirtyDatabase     = "DirtyDatabase"
+	reasonDevDatabaseNeeded = "DevDatabaseNeeded"
 	reasonInternal          = "Internal"
 )
 

@@ -60,7 +60,8 @@
 // and file), PlanFailed, LockTimeout (another migrate apply holds the
 // advisory lock), DirtyDatabase (objects but no revision table, a revision
 // newer than the directory, a non-linear history, a changed partial file, a
-// dev database that is not empty), Internal. No message contains a URL, a
+// dev database that is not empty), DevDatabaseNeeded (schema apply without a
+// dev database on a target that holds a declared schema), Internal. No message contains a URL, a
 // password or a host:port: driver errors are classified, not quoted, and
 // every message is scrubbed.
 //
@@ -77,7 +78,12 @@
 // CONCURRENTLY): then statement by statement. Works on an empty database
 // (schema and enums in one plan); a second run plans nothing. applied is
 // false for --dry-run and for an empty plan. Functions and triggers are not
-// inspected, so never dropped.
+// inspected, so never dropped. The dev database may be left out (an empty
+// dev url) when the target holds none of the schemas env.src declares: with
+// nothing to compare with, the evaluated state is planned without
+// normalising (the same statements, up to order and spelling) and applied in
+// one transaction; a target that holds one of them is DevDatabaseNeeded
+// (nothing written).
 //
 // schema diff → {"inSync":bool,"changes":[...]}; exit 3 when not in sync.
 //

@@ -13,6 +13,7 @@ import (
 	"ariga.io/atlas/sql/postgres"
 	"ariga.io/atlas/sql/schema"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/lib/pq"
 )
 
 // plannedChange is one statement of a plan, as the JSON output shows it.
@@ -32,17 +33,34 @@ type diffResult struct {
 }
 
 // schemaApply brings the target database to the state of env.src: the
-// declarative path.
+// declarative path. Without a dev database (an empty dev url), only a target
+// that holds none of the declared schemas is planned (see planToCreate).
 func schemaApply(ctx context.Context, c *config, dryRun bool) (*applyResult, error) {
-	db, dev, err := connectBoth(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	defer dev.Close()
-	plan, err := planToDesired(ctx, c, db, dev)
-	if err != nil {
-		return nil, err
+	var db *database
+	var plan *migrate.Plan
+	if c.DevURL == "" {
+		target, err := c.requireURL()
+		if err != nil {
+			return nil, err
+		}
+		if db, err = connect(ctx, target); err != nil {
+			return nil, err
+		}
+		defer db.Close()
+		if plan, err = planToCreate(ctx, c, db); err != nil {
+			return nil, err
+		}
+	} else {
+		var dev *database
+		var err error
+		if db, dev, err = connectBoth(ctx, c); err != nil {
+			return nil, err
+		}
+		defer db.Close()
+		defer dev.Close()
+		if plan, err = planToDesired(ctx, c, db, dev); err != nil {
+			return nil, err
+		}
 	}
 	result := &applyResult{Changes: describePlan(plan)}
 	if dryRun || len(plan.Changes) == 0 {
@@ -81,6 +99,56 @@ func planToDesired(ctx context.Context, c *config, db, dev *database) (*migrate.
 	desired, err := desiredState(ctx, c, dev)
 	if err != nil {
 		return nil, err
+	}
+	current, err := db.Driver.InspectRealm(ctx, &schema.InspectRealmOption{Schemas: schemaNames(desired)})
+	if err != nil {
+		return nil, asEngineError(err)
+	}
+	changes, err := db.Driver.RealmDiff(current, desired, c.diffOptions()...)
+	if err != nil {
+		return nil, fail(reasonPlanFailed, "the difference to %s cannot be computed: %s", sourceNames(c), sentence(scrub(err.Error())))
+	}
+	plan, err := db.Driver.PlanChanges(ctx, "schema_apply", changes)
+	if err != nil {
+		return nil, fail(reasonPlanFailed, "the changes to %s cannot be planned: %s", sourceNames(c), sentence(scrub(err.Error())))
+	}
+	return plan, nil
+}
+
+// planToCreate plans the desired state into a target that holds none of the
+// schemas it declares, without a dev database. Normalising on a dev database
+// is there to make the desired state compare equal to an inspected one; here
+// there is nothing to compare with, so the evaluated state is planned as it
+// is (as the official CLI does without --dev-url). The statements are the
+// normalised plan's up to order and spelling (USING BRIN for brin, a partial
+// index's predicate as written); the schema tests check that both paths end
+// in identical catalogs and that a normalised re-plan of the result is empty.
+// On an empty target every statement runs in the one transaction, so a
+// schema that does not build writes nothing. A target that holds a declared
+// schema is DevDatabaseNeeded, found with one query before any inspection.
+func planToCreate(ctx context.Context, c *config, db *database) (*migrate.Plan, error) {
+	desired, err := evalSchemaFiles(c)
+	if err != nil {
+		return nil, err
+	}
+	var held []string
+	rows, err := db.DB.QueryContext(ctx, `SELECT nspname FROM pg_namespace WHERE nspname = ANY($1) ORDER BY nspname`, pq.Array(schemaNames(desired)))
+	if err != nil {
+		return nil, asEngineError(err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			_ = rows.Close()
+			return nil, asEngineError(err)
+		}
+		held = append(held, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, asEngineError(err)
+	}
+	if len(held) > 0 {
+		return nil, fail(reasonDevDatabaseNeeded, "the database already holds schema %s: planning a change to it needs a dev database (set ATLAS_DEV_URL to an empty scratch database)", held[0])
 	}
 	current, err := db.Driver.InspectRealm(ctx, &schema.InspectRealmOption{Schemas: schemaNames(desired)})
 	if err != nil {

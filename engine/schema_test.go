@@ -220,3 +220,72 @@ func TestSchemaDiffHonoursDiffSkip(t *testing.T) {
 	writeFile(t, filepath.Join(p.dir, "atlas.hcl"), strings.Replace(testAtlasHCL, "drop_schema = true", "drop_schema = true\n      drop_table  = true", 1))
 	wantCode(t, p.engine(t, "schema", "diff"), 0)
 }
+
+// withoutDev runs the engine in the project with DATABASE_URL only: no dev database.
+func (p *testProject) withoutDev(t *testing.T, args ...string) result {
+	t.Helper()
+	return runEngine(t, p.dir, map[string]string{"DATABASE_URL": p.url}, "", append(args, "--format", "json")...)
+}
+
+func TestSchemaApplyWithoutDevOnEmptyDatabase(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, false)
+	r := p.withoutDev(t, "schema", "apply")
+	wantCode(t, r, 0)
+	var res applyResult
+	r.json(t, &res)
+	if !res.Applied || len(res.Changes) < 20 || res.Changes[0].SQL != `CREATE SCHEMA "control_plane"` {
+		t.Fatalf("want the whole schema applied without a dev database, got %d changes (applied %v)", len(res.Changes), res.Applied)
+	}
+	// Normalised on a dev database, the desired state finds nothing to change:
+	// what was planned without normalising is the same schema.
+	wantCode(t, p.engine(t, "schema", "diff"), 0)
+	if n := queryInt(t, p.url, `SELECT count(*) FROM pg_constraint WHERE conname = 'tenants_name_key' AND contype = 'u'`); n != 1 {
+		t.Fatal("no unique constraint tenants_name_key")
+	}
+}
+
+func TestSchemaApplyWithoutDevNeedsOneForAManagedDatabase(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, false)
+	wantCode(t, p.engine(t, "schema", "apply"), 0)
+	mustExec(t, p.url, `DROP INDEX control_plane.idx_tenants_status`)
+	r := p.withoutDev(t, "schema", "apply")
+	wantCode(t, r, 1)
+	e := r.failure(t, reasonDevDatabaseNeeded)
+	if msg := e["message"].(string); !strings.Contains(msg, "schema control_plane") || !strings.Contains(msg, "ATLAS_DEV_URL") {
+		t.Fatalf("the sentence should name the schema and the setting: %q", msg)
+	}
+	if n := queryInt(t, p.url, `SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_tenants_status'`); n != 0 {
+		t.Fatal("something was planned and applied without a dev database")
+	}
+	// An empty schema of the same name counts too: only a target without it is planned without a dev database.
+	q := newProject(t, false)
+	mustExec(t, q.url, `CREATE SCHEMA control_plane`)
+	wantCode(t, q.withoutDev(t, "schema", "apply"), 1)
+	// schema diff always compares, so it always needs the dev database.
+	wantCode(t, q.withoutDev(t, "schema", "diff"), 1)
+}
+
+func TestSchemaApplyWithoutDevWritesNothingWhenTheSchemaDoesNotBuild(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, false)
+	path := filepath.Join(p.dir, "schema.hcl")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `sql("gen_random_uuid()")`) {
+		t.Fatal("schema.hcl no longer has the default this test breaks")
+	}
+	writeFile(t, path, strings.Replace(string(b), `sql("gen_random_uuid()")`, `sql("no_such_function_cp()")`, 1))
+	r := p.withoutDev(t, "schema", "apply")
+	wantCode(t, r, 1)
+	e := r.failure(t, reasonMigrationFailed)
+	if msg := e["message"].(string); !strings.Contains(msg, "no_such_function_cp") || strings.Contains(msg, "\n") {
+		t.Fatalf("one sentence naming what failed: %q", msg)
+	}
+	if n := queryInt(t, p.url, `SELECT count(*) FROM pg_namespace WHERE nspname = 'control_plane'`); n != 0 {
+		t.Fatal("a plan that failed part-way left the schema behind")
+	}
+}
