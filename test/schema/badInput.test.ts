@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { expectOneErrorLine } from "../cli/harness.ts"
 import { scratchProject, type ScratchProject } from "../gate/scratch.ts"
 import { adminUrl, dbCli } from "../support/schemaTools.ts"
-import { createTestDatabase, runSql, type TestDatabase, withConnection } from "../support/testDatabase.ts"
+import { createMigratedTestDatabase, createTestDatabase, runSql, type TestDatabase, withConnection } from "../support/testDatabase.ts"
 
 let target: TestDatabase
 let project: ScratchProject | undefined
@@ -76,16 +76,27 @@ describe("bad input to the schema commands", () => {
     }
   })
 
-  it("a scratch-database role without CREATEDB: exit 1, saying what to grant", async () => {
+  it("a scratch-database role without CREATEDB: exit 1, saying what to grant, when db apply needs a dev database", async () => {
     const role = `cp_test_nocreatedb_${randomBytes(4).toString("hex")}`
     await runSql(adminUrl(), `CREATE ROLE ${role} LOGIN`)
+    const [managed, fresh] = await Promise.all([createMigratedTestDatabase("bad_input_createdb"), createTestDatabase("bad_input_fresh")])
     try {
       const admin = new URL(adminUrl())
       admin.username = role
-      const outcome = await dbCli({ DATABASE_URL: target.url, CONTROL_PLANE_ADMIN_URL: admin.toString() }).run(["db", "apply"])
+      // A database that holds control_plane is compared on a dev database: the one
+      // the role may not create. The index dropped by hand stays dropped.
+      await runSql(managed.url, `DROP INDEX control_plane.idx_tenants_status`)
+      const outcome = await dbCli({ DATABASE_URL: managed.url, CONTROL_PLANE_ADMIN_URL: admin.toString() }).run(["db", "apply"])
       expectOneErrorLine(outcome, 1, /the role of CONTROL_PLANE_ADMIN_URL may not create databases \(CREATEDB\)/)
-      await expectNothingWritten()
+      const indexes = await withConnection(managed.url, (db) => db.query(sql`SELECT 1 FROM pg_indexes WHERE indexname = 'idx_tenants_status'`))
+      expect(indexes).toEqual([])
+      // A new database has nothing to compare with: it is planned without one.
+      const created = await dbCli({ DATABASE_URL: fresh.url, CONTROL_PLANE_ADMIN_URL: admin.toString() }).run(["db", "apply"])
+      expect(created.code, created.stderr).toBe(0)
+      const tenants = await withConnection(fresh.url, (db) => db.query(sql`SELECT name FROM control_plane.tenants`))
+      expect(tenants).toEqual([{ name: "system_admin" }])
     } finally {
+      await Promise.all([managed.drop(), fresh.drop()])
       await runSql(adminUrl(), `DROP ROLE ${role}`)
     }
   })

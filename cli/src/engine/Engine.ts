@@ -35,6 +35,7 @@ export const EngineErrorReason = Schema.Literals([
   "PlanFailed",
   "LockTimeout",
   "DirtyDatabase",
+  "DevDatabaseNeeded",
   "Internal"
 ])
 export type EngineErrorReason = typeof EngineErrorReason.Type
@@ -139,7 +140,11 @@ export interface Databases {
 export interface EngineService {
   /** The engine's and the Atlas library's versions. */
   readonly version: Effect.Effect<typeof Version.Type, EngineError>
-  /** Plans schema.hcl against `url` and applies the plan (not with dryRun). */
+  /**
+   * Plans schema.hcl against `url` and applies the plan (not with dryRun).
+   * Without `devUrl`, only a target holding none of schema.hcl's schemas is
+   * planned; another is DevDatabaseNeeded, with nothing written.
+   */
   readonly schemaApply: (
     project: SchemaProjectShape,
     databases: Databases,

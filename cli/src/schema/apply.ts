@@ -3,9 +3,11 @@
  *
  * Declarative (`applyDesiredState`): the engine plans the difference between
  * the live database and schema.hcl on a scratch dev database and applies it
- * (schema, enums and tables in one plan); then the routines (function and
- * triggers of routines.hcl) and the seeds, which are idempotent, run on top,
- * together in one transaction, while the dev database is dropped.
+ * (schema, enums and tables in one plan; a database holding none of
+ * schema.hcl's schemas needs no dev database, there being nothing to compare
+ * with); then the routines (function and triggers of routines.hcl) and the
+ * seeds, which are idempotent, run on top, together in one transaction, while
+ * the dev database is dropped.
  *
  * Versioned (`applyMigrations`): the engine replays the reviewed files of
  * migrations/ that the database has not seen yet, recording each in
@@ -63,13 +65,22 @@ export const applyDesiredState = Effect.fn("applyDesiredState")(function*(url: R
       // routines and seeds run; and at the latest when this scope closes (a
       // failure, Ctrl-C), as a child of it.
       const devScope = yield* Scope.fork(yield* Scope.Scope)
-      // The routines are rendered (the engine reads the HCL) while the dev database
-      // is created, and before anything is written: a broken routines.hcl writes nothing.
-      const [dev, routines, seeds] = yield* Effect.all(
-        [scratch.make("cp_apply_dev").pipe(Scope.provide(devScope)), projectRoutines, projectSeeds],
-        { concurrency: "unbounded" }
+      // The routines are rendered (the engine reads the HCL) before anything is
+      // written: a broken routines.hcl writes nothing.
+      const [routines, seeds] = yield* Effect.all([projectRoutines, projectSeeds], { concurrency: "unbounded" })
+      // A database that holds none of schema.hcl's schemas (a new one) is planned
+      // without a dev database, which would cost more than the rest of the path;
+      // any other gets one.
+      const plan = yield* engine.schemaApply(project, { url }).pipe(
+        Effect.catchIf(
+          (error) => error.reason === "DevDatabaseNeeded",
+          () =>
+            Effect.flatMap(
+              scratch.make("cp_apply_dev").pipe(Scope.provide(devScope)),
+              (dev) => engine.schemaApply(project, { url, devUrl: dev.url })
+            )
+        )
       )
-      const plan = yield* engine.schemaApply(project, { url, devUrl: dev.url })
       yield* Effect.all(
         [
           // Uninterruptible: a failing script waits for the drop rather than cutting it short.
