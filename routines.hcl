@@ -51,3 +51,25 @@ trigger "update_system_config_updated_at" {
     function = function.update_updated_at_column
   }
 }
+
+trigger "update_database_servers_updated_at" {
+  on = table.database_servers
+  before {
+    update = true
+  }
+  for = ROW
+  execute {
+    function = function.update_updated_at_column
+  }
+}
+
+trigger "update_tenant_provisioning_updated_at" {
+  on = table.tenant_provisioning
+  before {
+    update = true
+  }
+  for = ROW
+  execute {
+    function = function.update_updated_at_column
+  }
+}

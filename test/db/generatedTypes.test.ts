@@ -27,7 +27,17 @@ describe("generated row types", () => {
         (directory) => Effect.promise(() => rm(directory, { recursive: true, force: true }))
       )
       const written = yield* Effect.promise(() => generateRowTypes(adminUrl(), directory))
-      assert.deepStrictEqual(written, ["_enums.ts", "index.ts", "system_config.ts", "tenant_databases.ts", "tenants.ts"])
+      assert.deepStrictEqual(written, [
+        "_enums.ts",
+        "database_servers.ts",
+        "fleet_migrations.ts",
+        "fleet_runs.ts",
+        "index.ts",
+        "system_config.ts",
+        "tenant_databases.ts",
+        "tenant_provisioning.ts",
+        "tenants.ts"
+      ])
       const fresh = yield* readTree(directory)
       const committed = yield* readTree(generatedDirectory)
       assert.deepStrictEqual(Object.keys(committed), Object.keys(fresh), "file names differ: run npm run db:types")

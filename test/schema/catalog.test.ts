@@ -43,13 +43,21 @@ const timestamp = { type: "timestamp with time zone", not_null: true, default_va
 const required = (type: string) => ({ type, not_null: true, default_value: null })
 
 describe("catalog: the control_plane schema matches the spec", () => {
-  it("has exactly the three tables", async () => {
+  it("has the spec's three tables, plus the servers, provisioning and fleet ledger tables", async () => {
     const tables = await db.query(sql`
       SELECT tablename FROM pg_tables WHERE schemaname = 'control_plane' ORDER BY tablename`)
-    expect(tables.map((t) => t.tablename)).toEqual(["system_config", "tenant_databases", "tenants"])
+    expect(tables.map((t) => t.tablename)).toEqual([
+      "database_servers",
+      "fleet_migrations",
+      "fleet_runs",
+      "system_config",
+      "tenant_databases",
+      "tenant_provisioning",
+      "tenants"
+    ])
   })
 
-  it("defines the three enums with the spec's labels in the spec's order", async () => {
+  it("defines the enums with their labels in order (the spec's three first among them)", async () => {
     const rows = await db.query(sql`
       SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder) AS labels
       FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
@@ -58,6 +66,10 @@ describe("catalog: the control_plane schema matches the spec", () => {
     const labels = Object.fromEntries(rows.map((r) => [r.typname, parseArray(r.labels)]))
     expect(labels).toEqual({
       database_status: ["active", "inactive", "migrating", "error"],
+      fleet_migration_status: ["pending", "running", "succeeded", "failed", "skipped"],
+      fleet_run_status: ["running", "succeeded", "failed", "stopped", "canary_failed"],
+      provisioning_step: ["create_tenant", "place", "register", "create_role_and_database", "migrate", "seed", "activate"],
+      server_status: ["open", "drained"],
       tenant_environment: ["development", "staging", "production"],
       tenant_status: ["active", "inactive", "suspended", "pending"]
     })
@@ -104,7 +116,8 @@ describe("catalog: the control_plane schema matches the spec", () => {
               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum) AS columns
       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
       JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = 'control_plane' ORDER BY c.relname, i.relname`)
+      WHERE n.nspname = 'control_plane' AND c.relname IN ('tenants', 'tenant_databases', 'system_config')
+      ORDER BY c.relname, i.relname`)
     expect(rows.map((r) => ({ ...r, columns: parseArray(r.columns) }))).toEqual([
       { table_name: "system_config", index_name: "system_config_pkey", is_unique: true, is_primary: true, columns: ["key"] },
       { table_name: "tenant_databases", index_name: "idx_tenant_databases_status", is_unique: false, is_primary: false, columns: ["status"] },
@@ -135,12 +148,18 @@ describe("catalog: the control_plane schema matches the spec", () => {
     expect(rows[0].body).toMatch(/NEW\.updated_at\s*=\s*now\(\)/)
   })
 
-  it("has a BEFORE UPDATE row trigger calling it on each of the three tables", async () => {
+  it("has a BEFORE UPDATE row trigger calling it on each table with updated_at", async () => {
     const rows = await db.query(sql`
       SELECT c.relname AS table_name, t.tgname, pg_get_triggerdef(t.oid) AS definition, t.tgenabled
       FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = 'control_plane' AND NOT t.tgisinternal ORDER BY c.relname`)
-    expect(rows.map((r) => r.table_name)).toEqual(["system_config", "tenant_databases", "tenants"])
+    expect(rows.map((r) => r.table_name)).toEqual([
+      "database_servers",
+      "system_config",
+      "tenant_databases",
+      "tenant_provisioning",
+      "tenants"
+    ])
     for (const row of rows) {
       expect(row.tgenabled).toBe("O")
       expect(row.definition).toBe(
