@@ -15,14 +15,20 @@
 import { Layer } from "effect"
 import { ConnectionStringCrypto } from "./crypto/ConnectionStringCrypto.ts"
 import { Db } from "./db/Db.ts"
+import { DatabaseServers } from "./services/DatabaseServers.ts"
 import { SystemConfig } from "./services/SystemConfig.ts"
 import { TenantDatabases } from "./services/TenantDatabases.ts"
 import { Tenants } from "./services/Tenants.ts"
 
 /** The services, with Db and ConnectionStringCrypto still to provide. */
-export const layerNoDeps = Layer.mergeAll(Tenants.layerNoDeps, TenantDatabases.layerNoDeps, SystemConfig.layerNoDeps)
+export const layerNoDeps = Layer.mergeAll(
+  Tenants.layerNoDeps,
+  TenantDatabases.layerNoDeps,
+  SystemConfig.layerNoDeps,
+  DatabaseServers.layerNoDeps
+)
 
-/** Tenants, TenantDatabases, SystemConfig, plus the Db and ConnectionStringCrypto they share. */
+/** Tenants, TenantDatabases, SystemConfig, DatabaseServers, plus the Db and ConnectionStringCrypto they share. */
 export const layer = layerNoDeps.pipe(
   Layer.provideMerge(Layer.merge(Db.layer, ConnectionStringCrypto.layer))
 )

@@ -1,6 +1,6 @@
 /**
  * The control-plane library. Provide `ControlPlane.layer` once, then use the
- * services: `Tenants`, `TenantDatabases`, `SystemConfig`.
+ * services: `Tenants`, `TenantDatabases`, `SystemConfig`, `DatabaseServers`.
  */
 export * as ControlPlane from "./ControlPlane.ts"
 
@@ -14,6 +14,11 @@ export {
   type TenantDatabasesService
 } from "./services/TenantDatabases.ts"
 export { SystemConfig, type ConfigSchema, type SystemConfigService } from "./services/SystemConfig.ts"
+export {
+  type AddDatabaseServerInput,
+  DatabaseServers,
+  type DatabaseServersService
+} from "./services/DatabaseServers.ts"
 
 export * from "./domain/enums.ts"
 export { Tenant, TenantId, TenantName, TenantNameTaken, TenantNotFound } from "./domain/Tenant.ts"
@@ -26,6 +31,14 @@ export {
   TenantDatabaseId,
   TenantDatabaseNotFound
 } from "./domain/TenantDatabase.ts"
+export {
+  DatabaseServer,
+  DatabaseServerId,
+  DatabaseServerNameTaken,
+  DatabaseServerNotFound,
+  MaxDatabases,
+  ServerName
+} from "./domain/DatabaseServer.ts"
 export { ConfigEntry, ConfigKey, ConfigKeyNotFound, ConfigValueInvalid } from "./domain/SystemConfig.ts"
 export { DbError, type DbErrorReason, InvalidInput } from "./domain/errors.ts"
 
