@@ -51,5 +51,7 @@ export {
 } from "./crypto/ConnectionStringCrypto.ts"
 export { KeyProvider, KeyRing, KeyRingError } from "./crypto/KeyRing.ts"
 export { Db, type DbService, sql } from "./db/Db.ts"
+/** The row types generated from the database (npm run db:types), one per control_plane table. */
+export type * as Rows from "./db/generated/index.ts"
 export { DatabaseConfig } from "./db/DatabaseConfig.ts"
 export { ENCRYPTION_KEYS_VAR, loadKeyRing, PRIMARY_KEY_ID_VAR } from "./crypto/EncryptionConfig.ts"
