@@ -65,10 +65,9 @@ const connectAs = (url: Redacted.Redacted<string>, database?: string) =>
     )
   })
 
-const layer = provisioningLayer.pipe((l) => l)
 
 it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisioning", (it) => {
-  it.layer(layer)((it) => {
+  it.layer(provisioningLayer)((it) => {
     it.effect("provisions a tenant to active in one call: role, database, migrations, seed, records", () =>
       Effect.gen(function*() {
         const { prefix, controlPlane } = yield* Fixture
@@ -118,9 +117,10 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
       Effect.gen(function*() {
         const { prefix } = yield* Fixture
         const provisioning = yield* Provisioning
+        const server = (yield* addLocalServer("twice")).id
         const name = tenantName("twice")
-        const first = yield* provisioning.provision({ name, environment: "staging", namePrefix: prefix })
-        const second = yield* provisioning.provision({ name, environment: "staging", namePrefix: prefix })
+        const first = yield* provisioning.provision({ name, environment: "staging", server, namePrefix: prefix })
+        const second = yield* provisioning.provision({ name, environment: "staging", server, namePrefix: prefix })
         assert.deepStrictEqual(second.ran, [])
         assert.isTrue(second.resumed)
         assert.strictEqual(second.database.id, first.database.id)
@@ -134,8 +134,9 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
         const { prefix } = yield* Fixture
         const provisioning = yield* Provisioning
         const databases = yield* TenantDatabases
-        const a = yield* provisioning.provision({ name: tenantName("iso-a"), environment: "development", namePrefix: prefix })
-        const b = yield* provisioning.provision({ name: tenantName("iso-b"), environment: "development", namePrefix: prefix })
+        const server = (yield* addLocalServer("iso")).id
+        const a = yield* provisioning.provision({ name: tenantName("iso-a"), environment: "development", server, namePrefix: prefix })
+        const b = yield* provisioning.provision({ name: tenantName("iso-b"), environment: "development", server, namePrefix: prefix })
         const urlA = yield* databases.reveal(a.database.id)
         const urlB = yield* databases.reveal(b.database.id)
         assert.isTrue((yield* connectAs(urlA)).ok)
@@ -155,7 +156,8 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
       Effect.gen(function*() {
         const { prefix, controlPlane } = yield* Fixture
         const provisioning = yield* Provisioning
-        const provisioned = yield* provisioning.provision({ name: tenantName("gone"), environment: "development", namePrefix: prefix })
+        const server = (yield* addLocalServer("gone")).id
+        const provisioned = yield* provisioning.provision({ name: tenantName("gone"), environment: "development", server, namePrefix: prefix })
         const url = yield* (yield* TenantDatabases).reveal(provisioned.database.id)
         const removed = yield* provisioning.deprovision(provisioned.tenant.tenantId)
         assert.deepStrictEqual(removed, {
@@ -182,6 +184,129 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
         assert.isFalse((yield* connectAs(url)).ok)
         const again = yield* Effect.flip(provisioning.deprovision(provisioned.tenant.tenantId))
         assert.strictEqual(again._tag, "TenantNotFound")
+      }))
+
+    it.effect("bad input is a typed error in one sentence and writes nothing: unknown, drained or full server, no room anywhere, too long a name", () =>
+      Effect.gen(function*() {
+        const { prefix, controlPlane } = yield* Fixture
+        const provisioning = yield* Provisioning
+        const servers = yield* DatabaseServers
+        const full = yield* addLocalServer("full", 1)
+        yield* provisioning.provision({ name: tenantName("filler"), environment: "development", server: full.name, namePrefix: prefix })
+        const drained = yield* addLocalServer("drained")
+        yield* servers.setStatus(drained.id, "drained")
+        const snapshot = () =>
+          Effect.promise(() =>
+            Promise.all([
+              controlPlaneRows(controlPlane.url, sql`SELECT tenant_id, status FROM control_plane.tenants ORDER BY tenant_id`),
+              controlPlaneRows(controlPlane.url, sql`SELECT tenant_id, step FROM control_plane.tenant_provisioning ORDER BY tenant_id`),
+              controlPlaneRows(controlPlane.url, sql`SELECT id FROM control_plane.tenant_databases ORDER BY id`),
+              withConnection(adminUrl(), (db) =>
+                db.query(sql`SELECT (SELECT count(*)::int FROM pg_database WHERE datname LIKE ${`${prefix}%`})
+                                  + (SELECT count(*)::int FROM pg_roles WHERE rolname LIKE ${`${prefix}%`}) AS n`))
+            ])
+          )
+        const before = yield* snapshot()
+        const attempt = (server: string | undefined, namePrefix = prefix) =>
+          Effect.flip(provisioning.provision({
+            name: tenantName("refused"),
+            environment: "production",
+            namePrefix,
+            ...(server === undefined ? {} : { server })
+          }))
+
+        const unknown = yield* attempt("no-such-server")
+        assert.strictEqual(unknown._tag, "DatabaseServerNotFound")
+        assert.strictEqual(unknown.message, 'No database server is named or has the id "no-such-server"')
+
+        const isDrained = yield* attempt(drained.name)
+        assert.deepInclude(isDrained, { _tag: "PlacementRefused" })
+        assert.match(isDrained.message, new RegExp(`^Cannot place tenant "refused-\\w+": database server "${drained.name}" is drained and takes no new tenant databases$`))
+
+        const isFull = yield* attempt(full.id)
+        assert.strictEqual(isFull._tag === "PlacementRefused" && isFull.reason._tag, "ServerFull")
+        assert.match(isFull.message, /is full: it holds its maximum of 1 tenant databases$/)
+
+        const tooLong = yield* attempt(undefined, "p".repeat(32))
+        assert.deepInclude(tooLong, { _tag: "IdentifierTooLong", bytes: 64 })
+        assert.match(tooLong.message, /makes role and database names of 64 bytes, more than PostgreSQL's 63: use a prefix of at most 31 characters$/)
+        assert.strictEqual((yield* attempt(undefined, "Bad-Prefix"))._tag, "InvalidNamePrefix")
+
+        const badName = yield* Effect.flip(provisioning.provision({ name: " padded ", environment: "production", namePrefix: prefix }))
+        assert.strictEqual(badName._tag, "InvalidInput")
+        const badEnvironment = yield* Effect.flip(provisioning.provision({ name: tenantName("x"), environment: "moon" as never }))
+        assert.strictEqual(badEnvironment._tag, "InvalidInput")
+
+        // With every server drained or full, automatic placement has nowhere to go.
+        const open = (yield* servers.list()).filter((s) => s.status === "open" && s.id !== full.id)
+        for (const server of open) yield* servers.setStatus(server.id, "drained")
+        const nowhere = yield* attempt(undefined)
+        assert.strictEqual(nowhere._tag === "PlacementRefused" && nowhere.reason._tag, "NoServerAvailable")
+        assert.match(nowhere.message, /no open database server has room for another tenant database/)
+        for (const server of open) yield* servers.setStatus(server.id, "open")
+
+        assert.deepStrictEqual(yield* snapshot(), before)
+      }))
+
+    it.effect("places each new tenant on the least-loaded open server (the smallest share of its maximum in use)", () =>
+      Effect.gen(function*() {
+        const { prefix } = yield* Fixture
+        const provisioning = yield* Provisioning
+        const big = yield* addLocalServer("big", 10)
+        const small = yield* addLocalServer("small", 2)
+        yield* drainAllBut([big.id, small.id])
+        const placed: Array<string> = []
+        for (let i = 0; i < 3; i++) {
+          placed.push((yield* provisioning.provision({ name: tenantName("spread"), environment: "development", namePrefix: prefix })).server.name)
+        }
+        // 0/10 and 0/2 tie: by name, big. Then 0/2 < 1/10: small. Then 1/10 < 1/2: big.
+        assert.deepStrictEqual(placed, [big.name, small.name, big.name])
+        const servers = yield* DatabaseServers
+        assert.deepStrictEqual([(yield* servers.get(big.id)).databases, (yield* servers.get(small.id)).databases], [2, 1])
+      }))
+
+    it.effect("a dirty tenant database (objects without a revision table) fails the migrate step, recorded; cleaned, a re-run finishes", () =>
+      Effect.gen(function*() {
+        const { prefix, controlPlane } = yield* Fixture
+        const provisioning = yield* Provisioning
+        const server = (yield* addLocalServer("dirty")).id
+        const name = tenantName("dirty")
+        const error = yield* Effect.flip(provisioning.provision(
+          { name, environment: "development", server, namePrefix: prefix },
+          {
+            // Someone got there first: a table in the new database before the migrations run.
+            onStep: (event) =>
+              event.step === "migrate" && event.phase === "start"
+                ? Effect.promise(async () => {
+                  const [row] = await controlPlaneRows<{ database_name: string }>(
+                    controlPlane.url,
+                    sql`SELECT p.database_name FROM control_plane.tenant_provisioning p JOIN control_plane.tenants t USING (tenant_id) WHERE t.name = ${name}`
+                  )
+                  const url = new URL(adminUrl())
+                  url.pathname = `/${row!.database_name}`
+                  // As the tenant's role (the owner of the database), so that the role sees it.
+                  await withConnection(url.toString(), (db) =>
+                    db.query(sql`SET ROLE ${sql.ident(row!.database_name)}; CREATE TABLE stray (id int)`))
+                })
+                : Effect.void
+          }
+        ))
+        assert.deepInclude(error, { _tag: "ProvisioningFailed", step: "migrate" })
+        assert.match(error.message, /failed at step migrate: the database has no migration history but is not empty .*; run the same command again to resume$/)
+        const [record] = yield* Effect.promise(() =>
+          controlPlaneRows<{ failed_step: string; database_name: string; status: string }>(
+            controlPlane.url,
+            sql`SELECT p.failed_step, p.database_name, d.status::text AS status FROM control_plane.tenant_provisioning p
+                JOIN control_plane.tenants t USING (tenant_id) JOIN control_plane.tenant_databases d ON d.id = p.database_id
+                WHERE t.name = ${name}`
+          )
+        )
+        assert.deepInclude(record, { failed_step: "migrate", status: "error" })
+        const url = new URL(adminUrl())
+        url.pathname = `/${record!.database_name}`
+        yield* Effect.promise(() => withConnection(url.toString(), (db) => db.query(sql`DROP TABLE stray`)))
+        const finished = yield* provisioning.provision({ name, environment: "development", server, namePrefix: prefix })
+        assert.strictEqual(finished.tenant.status, "active")
       }))
 
     it.effect("a tenant made by `tenants create` is not provisioning's: TenantNotProvisioned, nothing written", () =>

@@ -34,6 +34,7 @@
 import { Context, Effect, Layer, Redacted, Schema } from "effect"
 import type { Scope } from "effect"
 import {
+  ControlPlane,
   type DatabaseServer,
   DatabaseServerNotFound,
   DatabaseServers,
@@ -451,5 +452,14 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
 
       return Provisioning.of({ provision, deprovision })
     })
+  )
+
+  /**
+   * Provisioning configured from the environment: the library's services
+   * (DATABASE_URL, the key ring), the tenant template in tenant/ and the
+   * connection budget.
+   */
+  static readonly layer = Provisioning.layerNoDeps.pipe(
+    Layer.provideMerge(Layer.mergeAll(ControlPlane.layer, TenantSchema.layer, ConnectionBudget.layer))
   )
 }
