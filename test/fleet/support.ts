@@ -5,7 +5,12 @@
  * role and database the file's tenants get can be found and dropped at the
  * end (even after a test failed half-way).
  */
+import { execFile } from "node:child_process"
 import { randomBytes } from "node:crypto"
+import { cp, mkdtemp, readdir, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import path from "node:path"
+import { promisify } from "node:util"
 import { Context, Effect, Layer, Redacted, Result } from "effect"
 import { ConnectionStringCrypto } from "../../src/crypto/ConnectionStringCrypto.ts"
 import { KeyRing } from "../../src/crypto/KeyRing.ts"
@@ -13,6 +18,8 @@ import { DatabaseConfig } from "../../src/db/DatabaseConfig.ts"
 import { Db, sql } from "../../src/db/Db.ts"
 import * as ControlPlane from "../../src/ControlPlane.ts"
 import { withConnection } from "../../cli/src/schema/database.ts"
+import { projectFile } from "../../cli/src/schema/paths.ts"
+import { ControlPlaneLocks } from "../../cli/src/fleet/advisoryLock.ts"
 import { ConnectionBudget } from "../../cli/src/fleet/ConnectionBudget.ts"
 import { Provisioning } from "../../cli/src/fleet/Provisioning.ts"
 import { TenantSchema } from "../../cli/src/fleet/TenantSchema.ts"
@@ -83,10 +90,14 @@ export const libraryOn = (url: string, ring: KeyRing) =>
     )
   )
 
+/** Advisory locks on the control plane at `url`, through connections of their own. */
+export const locksOn = (url: string) =>
+  ControlPlaneLocks.layerNoDeps.pipe(Layer.provide(DatabaseConfig.layerWith({ url: Redacted.make(url) })))
+
 /** Provisioning (and the library under it) on the control plane at `url`. */
 export const provisioningOn = (url: string, ring: KeyRing, budget = 8) =>
   Provisioning.layerNoDeps.pipe(
-    Layer.provideMerge(Layer.merge(TenantSchema.layer, ConnectionBudget.layerOf(budget))),
+    Layer.provideMerge(Layer.mergeAll(TenantSchema.layer, ConnectionBudget.layerOf(budget), locksOn(url))),
     Layer.provideMerge(libraryOn(url, ring))
   )
 
@@ -119,3 +130,27 @@ export const tenantsWithoutRecord = async (url: string, label: string): Promise<
   )
   return rows[0]!.n
 }
+
+/**
+ * A scratch copy of the tenant template (tenant/) with `migrations` added
+ * after its newest one, atlas.sum re-hashed by the engine; removed with the
+ * scope. Gives the folder and the versions added.
+ */
+export const scratchTemplate = (migrations: ReadonlyArray<{ readonly name: string; readonly sql: string }>) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const root = await mkdtemp(path.join(tmpdir(), "cp-tenant-template-"))
+      await cp(projectFile("tenant"), root, { recursive: true })
+      const existing = (await readdir(path.join(root, "migrations"))).filter((f) => f.endsWith(".sql")).sort()
+      const latest = Number(existing.at(-1)!.split("_")[0])
+      const versions = migrations.map((_, i) => String(latest + 1_000_000 + i))
+      for (const [i, migration] of migrations.entries()) {
+        await writeFile(path.join(root, "migrations", `${versions[i]}_${migration.name}.sql`), migration.sql)
+      }
+      await promisify(execFile)(projectFile(".bin/control-plane-engine"), [
+        "migrate", "hash", "--config", path.join(root, "atlas.hcl"), "--env", "local", "--format", "json"
+      ], { cwd: root, env: {} })
+      return { root, versions }
+    }),
+    ({ root }) => Effect.promise(() => rm(root, { recursive: true, force: true }))
+  )

@@ -55,7 +55,7 @@ import {
   TenantNotFound,
   Tenants
 } from "../library.ts"
-import { holdAdvisoryLock } from "./advisoryLock.ts"
+import { ControlPlaneLocks } from "./advisoryLock.ts"
 import { ConnectionBudget } from "./ConnectionBudget.ts"
 import { dbOn } from "./dbOn.ts"
 import {
@@ -182,6 +182,7 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
       const servers = yield* DatabaseServers
       const template = yield* TenantSchema
       const budget = yield* ConnectionBudget
+      const locks = yield* ControlPlaneLocks
 
       const recordOf = (tenantId: string) =>
         db.query<ProvisioningRow>(sql`SELECT * FROM control_plane.tenant_provisioning WHERE tenant_id = ${tenantId}`)
@@ -335,7 +336,7 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
       /** Holds the tenant's lock for the scope, or fails with ProvisioningInProgress. */
       const lockTenant = (tenantId: string, name: string): Effect.Effect<void, ProvisioningInProgress | DbError, Scope.Scope> =>
         Effect.flatMap(
-          holdAdvisoryLock(lockKey(tenantId)).pipe(Effect.provideService(Db, db)),
+          locks.hold(lockKey(tenantId)),
           (held) => (held ? Effect.void : Effect.fail(new ProvisioningInProgress({ tenant: name })))
         )
 
@@ -460,6 +461,6 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
    * connection budget.
    */
   static readonly layer = Provisioning.layerNoDeps.pipe(
-    Layer.provideMerge(Layer.mergeAll(ControlPlane.layer, TenantSchema.layer, ConnectionBudget.layer))
+    Layer.provideMerge(Layer.mergeAll(ControlPlane.layer, TenantSchema.layer, ConnectionBudget.layer, ControlPlaneLocks.layer))
   )
 }

@@ -4,11 +4,11 @@ import type { Redacted, Scope } from "effect"
 import { DatabaseConfig, Db, type DbService } from "../library.ts"
 
 /**
- * A Db of its own on `url` with one connection, closed with the scope.
- * Layer.fresh: layers are memoized, and without it the build would hand back
- * the control plane's Db instead of one on `url`.
+ * A Db of its own on `url` with up to `poolSize` connections (default one),
+ * closed with the scope. Layer.fresh: layers are memoized, and without it the
+ * build would hand back the control plane's Db instead of one on `url`.
  */
-export const dbOn = (url: Redacted.Redacted<string>): Effect.Effect<DbService, never, Scope.Scope> =>
-  Layer.build(Layer.fresh(Db.layerNoDeps).pipe(Layer.provide(DatabaseConfig.layerWith({ url, poolSize: 1 })))).pipe(
+export const dbOn = (url: Redacted.Redacted<string>, poolSize = 1): Effect.Effect<DbService, never, Scope.Scope> =>
+  Layer.build(Layer.fresh(Db.layerNoDeps).pipe(Layer.provide(DatabaseConfig.layerWith({ url, poolSize })))).pipe(
     Effect.map((context) => Context.get(context, Db))
   )
