@@ -5,8 +5,9 @@
  *   1  a domain or runtime failure: not found, name taken, decryption failed,
  *      the database unreachable, a schema tool that failed
  *   2  a usage error: bad flags or arguments, input the services refuse
- *      (InvalidInput), bad JSON, missing or malformed configuration, a
- *      confirmation that cannot be asked
+ *      (InvalidInput, a name prefix that is malformed or makes names too
+ *      long), bad JSON, missing or malformed configuration, a confirmation
+ *      that cannot be asked
  *
  * Messages come from the errors themselves, which carry ids and never
  * secrets; as a last guard, anything that looks like a connection string, and
@@ -23,7 +24,15 @@ export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
 export type ExitCode = 0 | 1 | 2
 
 /** Tags of failures caused by how the CLI was called or configured. */
-const usageTags = new Set(["UsageError", "InvalidInput", "ConfigError", "KeyRingError"])
+const usageTags = new Set([
+  "UsageError",
+  "InvalidInput",
+  "ConfigError",
+  "KeyRingError",
+  "IdentifierTooLong",
+  "InvalidNamePrefix",
+  "ConnectionBudgetConfigError"
+])
 
 const tagOf = (error: unknown): string | undefined =>
   typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string"

@@ -1,15 +1,20 @@
-/** `tenants`: create, inspect, change and delete tenants (the Tenants service). */
+/** `tenants`: create, inspect, change and delete tenants (the Tenants service), and provision them (Provisioning). */
 import { Command } from "effect/cli"
+import { Provisioning } from "../fleet/Provisioning.ts"
 import { Tenants } from "../library.ts"
 import { commandTenantsCreate } from "./tenants/create.ts"
 import { commandTenantsDelete } from "./tenants/delete.ts"
+import { commandTenantsDeprovision } from "./tenants/deprovision.ts"
 import { commandTenantsList } from "./tenants/list.ts"
+import { commandTenantsProvision } from "./tenants/provision.ts"
 import { commandTenantsRename } from "./tenants/rename.ts"
 import { commandTenantsSetStatus } from "./tenants/setStatus.ts"
 import { commandTenantsShow } from "./tenants/show.ts"
 
 export const commandTenants = Command.make("tenants").pipe(
-  Command.withDescription("Create, list, inspect, rename, change the status of and delete tenants."),
+  Command.withDescription(
+    "Create, list, inspect, rename, change the status of and delete tenants; provision a tenant with its own database on a registered server, and deprovision it."
+  ),
   Command.withShortDescription("Manage tenants."),
   // Each command gets its services, not the group: `control-plane <group>` alone shows help without any configuration.
   Command.withSubcommands([
@@ -18,6 +23,8 @@ export const commandTenants = Command.make("tenants").pipe(
     commandTenantsCreate.pipe(Command.provide(Tenants.layer)),
     commandTenantsRename.pipe(Command.provide(Tenants.layer)),
     commandTenantsSetStatus.pipe(Command.provide(Tenants.layer)),
-    commandTenantsDelete.pipe(Command.provide(Tenants.layer))
+    commandTenantsDelete.pipe(Command.provide(Tenants.layer)),
+    commandTenantsProvision.pipe(Command.provide(Provisioning.layer)),
+    commandTenantsDeprovision.pipe(Command.provide(Provisioning.layer))
   ])
 )
