@@ -10,9 +10,11 @@ const cli = makeCli({})
 const commands = [
   [],
   ["tenants"], ["tenants", "list"], ["tenants", "show"], ["tenants", "create"], ["tenants", "rename"],
-  ["tenants", "set-status"], ["tenants", "delete"],
+  ["tenants", "set-status"], ["tenants", "delete"], ["tenants", "provision"], ["tenants", "deprovision"],
   ["databases"], ["databases", "list"], ["databases", "register"], ["databases", "show"], ["databases", "reveal"],
   ["databases", "set-status"], ["databases", "remove"],
+  ["servers"], ["servers", "add"], ["servers", "list"], ["servers", "drain"],
+  ["fleet"], ["fleet", "migrate"], ["fleet", "status"],
   ["config"], ["config", "get"], ["config", "set"], ["config", "unset"], ["config", "list"],
   ["keys"], ["keys", "rotate"], ["keys", "status"],
   ["db"], ["db", "apply"], ["db", "migrate"], ["db", "lint"], ["db", "drift"], ["db", "status"]
@@ -37,7 +39,7 @@ describe("help", () => {
   it("the root lists the command groups; a group alone prints its help (exit 0)", async () => {
     const root = await cli.run([])
     expect(root.code).toBe(0)
-    for (const group of ["tenants", "databases", "config", "keys", "db"]) expect(root.stdout).toMatch(new RegExp(`^ {2}${group}\\s{2,}\\S`, "m"))
+    for (const group of ["tenants", "databases", "servers", "fleet", "config", "keys", "db"]) expect(root.stdout).toMatch(new RegExp(`^ {2}${group}\\s{2,}\\S`, "m"))
     const group = await cli.run(["databases"])
     expect(group.code).toBe(0)
     expect(group.stdout).toMatch(/^ {2}register\s+Register a tenant database/m)
