@@ -64,6 +64,8 @@ export interface DatabaseServersService {
    * in one transaction (servers are few); gives how many were re-encrypted.
    */
   readonly reencryptAll: () => Effect.Effect<number, DecryptError | DbError>
+  /** Servers per key id (from each envelope's header), e.g. to check that no server is left under a key before retiring it. */
+  readonly keyUsage: () => Effect.Effect<ReadonlyArray<{ readonly keyId: string; readonly servers: number }>, DbError>
 }
 
 const decodeAdd = decodeInput(AddDatabaseServerInput, "database server")
@@ -192,7 +194,15 @@ export class DatabaseServers extends Context.Service<DatabaseServers, DatabaseSe
         }))
       })
 
-      return DatabaseServers.of({ add, list, get, findByName, setStatus, revealAdmin, reencryptAll })
+      const keyUsage = Effect.fn("DatabaseServers.keyUsage")(function*() {
+        const rows = yield* db.query<{ key_id: string; servers: bigint }>(
+          sql`SELECT split_part(admin_connection_string_encrypted, ':', 2) AS key_id, count(*) AS servers
+              FROM control_plane.database_servers GROUP BY 1 ORDER BY 1`
+        )
+        return rows.map((row) => ({ keyId: row.key_id, servers: Number(row.servers) }))
+      })
+
+      return DatabaseServers.of({ add, list, get, findByName, setStatus, revealAdmin, reencryptAll, keyUsage })
     })
   )
 

@@ -7,7 +7,7 @@
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { loadKeyRing } from "../../library.ts"
-import { TenantDatabases } from "../../library.ts"
+import { DatabaseServers, TenantDatabases } from "../../library.ts"
 import type { ReencryptProgress } from "../../library.ts"
 import { jsonFlag, printJson } from "../../output.ts"
 import { drawBar, endBar } from "./progressBar.ts"
@@ -48,13 +48,18 @@ export const commandKeysRotate = Command.make(
           }
           : {})
       }).pipe(Effect.ensuring(Effect.suspend(() => (drawn ? endBar : Effect.void))))
+      // The servers' admin connection strings are few: one transaction after the batches.
+      const servers = yield* (yield* DatabaseServers).reencryptAll()
       const primaryKeyId = yield* primaryKey
-      if (json) return yield* printJson({ primaryKeyId, ...result })
+      if (json) return yield* printJson({ primaryKeyId, ...result, servers })
       yield* Console.log(summary(result, primaryKeyId))
+      if (servers > 0) {
+        yield* Console.log(`Re-encrypted ${plural(servers, "database server admin connection string", "database server admin connection strings")} too.`)
+      }
     })
 ).pipe(
   Command.withDescription(
-    "Re-encrypt every stored connection string under the primary key (CONTROL_PLANE_PRIMARY_KEY_ID), in batches, each committed on its own: safe to interrupt and run again. Rotation: add the new key to CONTROL_PLANE_ENCRYPTION_KEYS, make it primary, run this, check `keys status`, then retire the old key."
+    "Re-encrypt every stored connection string under the primary key (CONTROL_PLANE_PRIMARY_KEY_ID), tenant databases' in batches, each committed on its own: safe to interrupt and run again. Rotation: add the new key to CONTROL_PLANE_ENCRYPTION_KEYS, make it primary, run this, check `keys status`, then retire the old key."
   ),
   Command.withShortDescription("Re-encrypt every connection string under the primary key.")
 )
