@@ -78,7 +78,13 @@ const historyOf = (database: string) =>
  * project named poison; gives the layers for fleet runs with the scratch
  * template and the tenants' databases in queue order.
  */
-const fleetOf = (label: string, count: number, template: string, poisoned: ReadonlyArray<number> = []) =>
+const fleetOf = (
+  label: string,
+  count: number,
+  template: string,
+  poisoned: ReadonlyArray<number> = [],
+  budget: Layer.Layer<ConnectionBudget> = ConnectionBudget.layerOf(16)
+) =>
   Effect.gen(function*() {
     const { keyRing, prefix } = yield* Fixture
     const controlPlane = yield* Effect.acquireRelease(
@@ -115,7 +121,7 @@ const fleetOf = (label: string, count: number, template: string, poisoned: Reado
           db.query(sql`INSERT INTO public.projects (name) VALUES ('poison')`)))
     }
     const fleet = FleetMigrations.layerNoDeps.pipe(
-      Layer.provideMerge(Layer.mergeAll(TenantSchema.layerAt(template), ConnectionBudget.layerOf(16), locksOn(controlPlane.url))),
+      Layer.provideMerge(Layer.mergeAll(TenantSchema.layerAt(template), budget, locksOn(controlPlane.url))),
       Layer.provideMerge(libraryOn(controlPlane.url, keyRing.ring))
     )
     return { controlPlane, fleet, tenants, env: { DATABASE_URL: controlPlane.url, ...keyRing.env } }
@@ -250,6 +256,37 @@ it.layer(Fixture.layer("fleet_migrations"), { timeout: "240 seconds" })("FleetMi
       assert.strictEqual(summary.failures[0]!.databaseId, dirty.id)
       assert.match(summary.failures[0]!.error, /^the database has no migration history but is not empty/)
       assert.strictEqual((yield* databaseStatuses(controlPlane.url)).get(dirty.id), "error")
+    }))
+
+  it.effect("connections are taken within the budget: a budget of 2 lets one database (two engine connections) through at a time", () =>
+    Effect.gen(function*() {
+      const { root } = yield* scratchTemplate(added)
+      let held = 0
+      let most = 0
+      let permits = 0
+      // The budget of 2, watched: how many connections are held at once, and how many permits were asked.
+      const watched = Layer.effect(
+        ConnectionBudget,
+        Effect.map(Effect.provide(ConnectionBudget, ConnectionBudget.layerOf(2)), (inner) =>
+          ConnectionBudget.of({
+            size: inner.size,
+            permit: (connections) =>
+              Effect.acquireRelease(
+                Effect.tap(inner.permit(connections), () =>
+                  Effect.sync(() => {
+                    permits++
+                    held += connections
+                    most = Math.max(most, held)
+                  })),
+                () => Effect.sync(() => void (held -= connections))
+              )
+          }))
+      )
+      const { fleet } = yield* fleetOf("budget", 3, root, [], watched)
+      const summary = yield* Effect.flatMap(FleetMigrations, (f) => f.migrate({ concurrency: 3 })).pipe(Effect.provide(fleet))
+      assert.deepInclude(summary, { status: "succeeded", succeeded: 3 })
+      assert.strictEqual(permits, 3)
+      assert.strictEqual(most, 2)
     }))
 
   it.effect("only one run at a time: a second is refused with FleetRunInProgress", () =>

@@ -366,7 +366,17 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
         let resumed = false
         if (existing === undefined) {
           const pinned = yield* resolvePinned(input.server)
-          tenant = yield* createAndPlace(input, pinned, prefix, onStep)
+          const created = yield* createAndPlace(input, pinned, prefix, onStep).pipe(
+            // Another process created it in between: carry on as a resume (its lock decides who works on it).
+            Effect.catchTag("TenantNameTaken", (taken) =>
+              tenants.findByName(input.name).pipe(Effect.mapError(() => taken), Effect.map((found) => ({ found }))))
+          )
+          if ("found" in created) {
+            tenant = created.found
+            resumed = true
+          } else {
+            tenant = created
+          }
         } else {
           tenant = existing
           resumed = true
