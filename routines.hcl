@@ -1,11 +1,16 @@
-# The function and triggers that keep updated_at honest on every table.
+# The functions and triggers of the control plane: updated_at kept honest on
+# every table, and the audit trail (control_plane.audit_events: every change
+# recorded in the same transaction, hash-chained, append-only).
 #
 # Atlas Pro manages these blocks itself (add this file to an env's `src`).
 # The community build cannot evaluate them (PLpgSQL, trigger and ROW are not
 # variables it knows), so they live beside schema.hcl rather than inside it,
 # and the project renders them to SQL for both paths: `npm run db:apply` runs
 # that SQL, and `npm run db:routines` writes the same SQL as a migration.
-# Keep exactly one definition here; nothing else spells these out.
+# Keep exactly one definition here; nothing else spells these out (the audit
+# hash's canonical form is also spelled out in src/services/auditChain.ts,
+# which verifies the chain without trusting these functions; a test keeps the
+# two equal).
 
 function "update_updated_at_column" {
   schema = schema.control_plane
@@ -71,5 +76,287 @@ trigger "update_tenant_provisioning_updated_at" {
   for = ROW
   execute {
     function = function.update_updated_at_column
+  }
+}
+
+# Appends an event to the chain, however it is inserted (by the triggers
+# below, by the services, or by hand): the next id, the time, who acted, the
+# previous event's hash and this event's hash are set here, never taken from
+# the inserted row. A purge event becomes a checkpoint here.
+function "audit_events_append" {
+  schema = schema.control_plane
+  lang   = PLpgSQL
+  return = trigger
+  as     = <<-SQL
+  DECLARE
+    last_id bigint;
+    last_hash bytea;
+    first_id bigint;
+    first_kept_id bigint;
+    anchor bytea;
+    occurred_us text;
+    changes_text text;
+  BEGIN
+    -- One appender at a time, until it commits (the key is "cp_audit" in
+    -- ASCII): the chain is a line, so the next appender must see this event.
+    PERFORM pg_advisory_xact_lock(7165331879332440436);
+    SELECT id, hash INTO last_id, last_hash FROM control_plane.audit_events ORDER BY id DESC LIMIT 1;
+    IF NOT FOUND THEN
+      last_id := 0;
+      last_hash := decode(repeat('00', 32), 'hex');
+    END IF;
+    NEW.id := last_id + 1;
+    NEW.occurred_at := clock_timestamp();
+    NEW.actor := coalesce(nullif(current_setting('control_plane.actor', true), ''), session_user);
+    NEW.db_role := session_user;
+    NEW.reason := coalesce(NEW.reason, nullif(current_setting('control_plane.audit_reason', true), ''));
+    NEW.changes := coalesce(NEW.changes, '{}');
+    IF NEW.action = 'purge' THEN
+      -- The checkpoint: the events before `before` may now be deleted (see
+      -- audit_events_guard); the chain then starts at first_kept_id, whose
+      -- prev_hash must be anchor_hash, the hash of the last event purged.
+      IF NEW.changes ->> 'before' IS NULL THEN
+        RAISE EXCEPTION 'a purge event needs changes.before, the time before which events are purged'
+          USING ERRCODE = '22023';
+      END IF;
+      SELECT min(id) INTO first_id FROM control_plane.audit_events;
+      SELECT min(id) INTO first_kept_id FROM control_plane.audit_events
+        WHERE occurred_at >= (NEW.changes ->> 'before')::timestamptz;
+      first_kept_id := coalesce(first_kept_id, NEW.id);
+      IF first_kept_id = NEW.id THEN
+        anchor := last_hash;
+      ELSIF first_kept_id > first_id THEN
+        SELECT hash INTO anchor FROM control_plane.audit_events WHERE id = first_kept_id - 1;
+      ELSE
+        SELECT prev_hash INTO anchor FROM control_plane.audit_events WHERE id = first_kept_id;
+      END IF;
+      NEW.entity_type := 'audit_trail';
+      NEW.entity_id := NULL;
+      NEW.tenant_id := NULL;
+      NEW.changes := jsonb_build_object(
+        'before', NEW.changes -> 'before',
+        'first_kept_id', first_kept_id,
+        'anchor_hash', encode(anchor, 'hex'),
+        'purged', first_kept_id - coalesce(first_id, first_kept_id));
+    END IF;
+    NEW.prev_hash := last_hash;
+    -- The canonical content: a version tag, then each field as a netstring
+    -- (<bytes>:<text>,) or "-" for NULL, in this order.
+    occurred_us := (extract(epoch FROM NEW.occurred_at) * 1000000)::bigint::text;
+    changes_text := NEW.changes::text;
+    NEW.hash := sha256(NEW.prev_hash || convert_to('cp-audit-v1'
+      || coalesce(octet_length(NEW.id::text) || ':' || NEW.id::text || ',', '-')
+      || coalesce(octet_length(occurred_us) || ':' || occurred_us || ',', '-')
+      || coalesce(octet_length(NEW.actor) || ':' || NEW.actor || ',', '-')
+      || coalesce(octet_length(NEW.db_role) || ':' || NEW.db_role || ',', '-')
+      || coalesce(octet_length(NEW.action) || ':' || NEW.action || ',', '-')
+      || coalesce(octet_length(NEW.entity_type) || ':' || NEW.entity_type || ',', '-')
+      || coalesce(octet_length(NEW.entity_id) || ':' || NEW.entity_id || ',', '-')
+      || coalesce(octet_length(NEW.tenant_id::text) || ':' || NEW.tenant_id::text || ',', '-')
+      || coalesce(octet_length(changes_text) || ':' || changes_text || ',', '-')
+      || coalesce(octet_length(NEW.reason) || ':' || NEW.reason || ',', '-'), 'UTF8'));
+    RETURN NEW;
+  END;
+  SQL
+}
+
+# audit_events is append-only for every role, its owner included: no UPDATE,
+# no TRUNCATE, and DELETE only of events that a purge (a checkpoint event,
+# itself chained and recorded) has cut off. Disabling this trigger needs the
+# table's owner or a superuser; `control-plane audit verify` then still finds
+# any event changed behind its back.
+function "audit_events_guard" {
+  schema = schema.control_plane
+  lang   = PLpgSQL
+  return = trigger
+  as     = <<-SQL
+  BEGIN
+    IF TG_OP = 'DELETE' THEN
+      IF OLD.id < (SELECT (changes ->> 'first_kept_id')::bigint FROM control_plane.audit_events
+                   WHERE action = 'purge' ORDER BY id DESC LIMIT 1) THEN
+        RETURN OLD;
+      END IF;
+    END IF;
+    RAISE EXCEPTION 'control_plane.audit_events is append-only: % refused', TG_OP
+      USING ERRCODE = 'CPA01',
+            HINT = 'Old events are removed only by a purge (control-plane audit purge), which records a checkpoint.';
+  END;
+  SQL
+}
+
+# Records every change to tenants, tenant_databases and system_config as an
+# event, in the same transaction: the changed fields with their old and new
+# values (leaving out the row's key, which is the event's entity id, and the
+# timestamps the triggers keep), a connection string only
+# as {"changed": true} plus the id of the key it is encrypted under (a label,
+# not key material). An UPDATE that changes nothing else is not recorded. A
+# TRUNCATE, which fires no row triggers, is recorded as one event.
+function "audit_row_change" {
+  schema = schema.control_plane
+  lang   = PLpgSQL
+  return = trigger
+  as     = <<-SQL
+  DECLARE
+    before_row jsonb := to_jsonb(OLD);
+    after_row jsonb := to_jsonb(NEW);
+    record_row jsonb := coalesce(after_row, before_row);
+    -- A create has no old values, a delete no new ones.
+    absent text := CASE TG_OP WHEN 'INSERT' THEN 'old' WHEN 'DELETE' THEN 'new' ELSE '' END;
+    entity text;
+    key_column text;
+    entity_key text;
+    tenant text;
+    changes jsonb;
+    old_key_id text;
+    new_key_id text;
+  BEGIN
+    CASE TG_TABLE_NAME
+      WHEN 'tenants' THEN
+        entity := 'tenant';
+        key_column := 'tenant_id';
+        tenant := record_row ->> 'tenant_id';
+      WHEN 'tenant_databases' THEN
+        entity := 'tenant_database';
+        key_column := 'id';
+        tenant := record_row ->> 'tenant_id';
+      WHEN 'system_config' THEN
+        entity := 'system_config';
+        key_column := 'key';
+    END CASE;
+    IF TG_OP = 'TRUNCATE' THEN
+      INSERT INTO control_plane.audit_events (action, entity_type) VALUES ('truncate', entity);
+      RETURN NULL;
+    END IF;
+    entity_key := record_row ->> key_column;
+    SELECT coalesce(jsonb_object_agg(
+             CASE field WHEN 'connection_string_encrypted' THEN 'connection_string' ELSE field END,
+             CASE field
+               WHEN 'connection_string_encrypted' THEN '{"changed": true}'::jsonb
+               ELSE jsonb_build_object('old', before_row -> field, 'new', after_row -> field) - absent
+             END), '{}')
+      INTO changes
+      FROM jsonb_object_keys(record_row) AS field
+      WHERE field NOT IN (key_column, 'created_at', 'updated_at')
+        AND (before_row -> field) IS DISTINCT FROM (after_row -> field);
+    IF entity = 'tenant_database' THEN
+      old_key_id := split_part(before_row ->> 'connection_string_encrypted', ':', 2);
+      new_key_id := split_part(after_row ->> 'connection_string_encrypted', ':', 2);
+      IF old_key_id IS DISTINCT FROM new_key_id THEN
+        changes := changes || jsonb_build_object('key_id', jsonb_build_object('old', old_key_id, 'new', new_key_id) - absent);
+      END IF;
+    END IF;
+    IF TG_OP = 'UPDATE' AND changes = '{}' THEN
+      RETURN NULL;
+    END IF;
+    INSERT INTO control_plane.audit_events (action, entity_type, entity_id, tenant_id, changes)
+    VALUES (CASE TG_OP WHEN 'INSERT' THEN 'create' ELSE lower(TG_OP) END, entity, entity_key, tenant::uuid, changes);
+    RETURN NULL;
+  END;
+  SQL
+}
+
+trigger "audit_events_append" {
+  on = table.audit_events
+  before {
+    insert = true
+  }
+  for = ROW
+  execute {
+    function = function.audit_events_append
+  }
+}
+
+trigger "audit_events_guard" {
+  on = table.audit_events
+  before {
+    update = true
+    delete = true
+  }
+  for = ROW
+  execute {
+    function = function.audit_events_guard
+  }
+}
+
+trigger "audit_events_guard_truncate" {
+  on = table.audit_events
+  before {
+    truncate = true
+  }
+  for = STATEMENT
+  execute {
+    function = function.audit_events_guard
+  }
+}
+
+trigger "audit_tenants" {
+  on = table.tenants
+  after {
+    insert = true
+    update = true
+    delete = true
+  }
+  for = ROW
+  execute {
+    function = function.audit_row_change
+  }
+}
+
+trigger "audit_tenants_truncate" {
+  on = table.tenants
+  after {
+    truncate = true
+  }
+  for = STATEMENT
+  execute {
+    function = function.audit_row_change
+  }
+}
+
+trigger "audit_tenant_databases" {
+  on = table.tenant_databases
+  after {
+    insert = true
+    update = true
+    delete = true
+  }
+  for = ROW
+  execute {
+    function = function.audit_row_change
+  }
+}
+
+trigger "audit_tenant_databases_truncate" {
+  on = table.tenant_databases
+  after {
+    truncate = true
+  }
+  for = STATEMENT
+  execute {
+    function = function.audit_row_change
+  }
+}
+
+trigger "audit_system_config" {
+  on = table.system_config
+  after {
+    insert = true
+    update = true
+    delete = true
+  }
+  for = ROW
+  execute {
+    function = function.audit_row_change
+  }
+}
+
+trigger "audit_system_config_truncate" {
+  on = table.system_config
+  after {
+    truncate = true
+  }
+  for = STATEMENT
+  execute {
+    function = function.audit_row_change
   }
 }

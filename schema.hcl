@@ -1,6 +1,7 @@
 # The desired state of the control plane. Atlas plans every change from this
-# file; the function and triggers that keep updated_at honest live beside it
-# in routines.hcl (see the README, "Atlas editions").
+# file; the functions and triggers (updated_at kept honest, the audit trail's
+# recording, chaining and append-only guard) live beside it in routines.hcl
+# (see the README, "Atlas editions").
 
 schema "control_plane" {
   comment = "Control plane for database-per-tenant multi-tenancy: tenants, their databases and system configuration."
@@ -188,6 +189,107 @@ table "system_config" {
 
   primary_key {
     columns = [column.key]
+  }
+}
+
+table "audit_events" {
+  schema  = schema.control_plane
+  comment = "Append-only, hash-chained record of every change to the control plane and of every reveal of a connection string; written by the triggers of routines.hcl and refused to UPDATE, DELETE and TRUNCATE (only a purge removes old events)."
+
+  column "id" {
+    null    = false
+    type    = bigint
+    comment = "The event's position in the hash chain: 1, 2, 3, ... without gaps, assigned under the append lock."
+  }
+
+  column "occurred_at" {
+    null    = false
+    type    = timestamptz
+    default = sql("clock_timestamp()")
+    comment = "When the event was appended (in chain order, so it never goes backwards)."
+  }
+
+  column "actor" {
+    null    = false
+    type    = text
+    comment = "Who acted: the transaction's control_plane.actor setting (the library's Actor), else the database role."
+  }
+
+  column "db_role" {
+    null    = false
+    type    = text
+    comment = "The database role of the session that made the change (session_user)."
+  }
+
+  column "action" {
+    null    = false
+    type    = text
+    comment = "What happened: create, update, delete, truncate, reveal, rotate or purge."
+  }
+
+  column "entity_type" {
+    null    = false
+    type    = text
+    comment = "What it happened to: tenant, tenant_database, system_config, key_ring or audit_trail."
+  }
+
+  column "entity_id" {
+    null    = true
+    type    = text
+    comment = "The id of what it happened to: a tenant or database id, a configuration key, a key id."
+  }
+
+  column "tenant_id" {
+    null    = true
+    type    = uuid
+    comment = "The tenant the event concerns, if any (no foreign key: events outlive their tenant)."
+  }
+
+  column "changes" {
+    null    = false
+    type    = jsonb
+    default = "{}"
+    comment = "The changed fields as {field: {old, new}}; a connection string only as {changed: true}, never its value or ciphertext."
+  }
+
+  column "reason" {
+    null    = true
+    type    = text
+    comment = "Why, when the actor said so."
+  }
+
+  column "prev_hash" {
+    null    = false
+    type    = bytea
+    comment = "The hash of the event before this one (32 zero bytes for the first event ever)."
+  }
+
+  column "hash" {
+    null    = false
+    type    = bytea
+    comment = "sha256(prev_hash || canonical content of this event); see the README, Audit trail."
+  }
+
+  primary_key {
+    columns = [column.id]
+  }
+
+  index "idx_audit_events_tenant_id" {
+    columns = [column.tenant_id, column.id]
+  }
+
+  # Events are appended in time order, so a BRIN index answers --since and
+  # purge for almost nothing per append.
+  index "idx_audit_events_occurred_at" {
+    type    = BRIN
+    columns = [column.occurred_at]
+  }
+
+  # The append-only guard looks up the latest purge for every row a purge
+  # deletes; purges are rare, so this index costs other appends nothing.
+  index "idx_audit_events_purges" {
+    columns = [column.id]
+    where   = "action = 'purge'"
   }
 }
 

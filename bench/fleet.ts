@@ -35,6 +35,7 @@ import { KeyRing } from "../src/crypto/KeyRing.ts"
 import { DatabaseConfig } from "../src/db/DatabaseConfig.ts"
 import { Db } from "../src/db/Db.ts"
 import * as ControlPlane from "../src/ControlPlane.ts"
+import { Actor } from "../src/services/Actor.ts"
 import { DatabaseServers } from "../src/services/DatabaseServers.ts"
 import { applyMigrations } from "../cli/src/schema/apply.ts"
 import { createScratchDatabase, dropDatabase } from "../cli/src/schema/database.ts"
@@ -93,7 +94,9 @@ const controlPlaneOf = async (label: string) => {
         Layer.succeed(ConnectionStringCrypto, ConnectionStringCrypto.fromKeyRing(ring))
       )
     ),
-    Layer.provideMerge(Layer.succeed(References.MinimumLogLevel, "Warn"))
+    Layer.provideMerge(Layer.succeed(References.MinimumLogLevel, "Warn")),
+    // Who acts, for the audit trail.
+    Layer.provideMerge(Actor.layer("bench/fleet.ts"))
   )
   const locks = ControlPlaneLocks.layerNoDeps.pipe(Layer.provide(config))
   const budget = ConnectionBudget.layerOf(2 * 8)
@@ -112,7 +115,7 @@ const controlPlaneOf = async (label: string) => {
 }
 
 /** Provisions `count` tenants, SETUP_CONCURRENCY at a time; gives their ids. */
-const provisionMany = (runtime: ManagedRuntime.ManagedRuntime<Provisioning | DatabaseServers, unknown>, label: string, count: number) =>
+const provisionMany = (runtime: ManagedRuntime.ManagedRuntime<Provisioning | DatabaseServers | Actor, unknown>, label: string, count: number) =>
   runtime.runPromise(
     Effect.gen(function*() {
       yield* (yield* DatabaseServers).add({
@@ -143,7 +146,7 @@ const provisionMany = (runtime: ManagedRuntime.ManagedRuntime<Provisioning | Dat
 
 /** Runs one fleet migration at `concurrency`; gives its wall time in seconds. */
 const migrateFleet = async (
-  runtime: ManagedRuntime.ManagedRuntime<FleetMigrations, unknown>,
+  runtime: ManagedRuntime.ManagedRuntime<FleetMigrations | Actor, unknown>,
   concurrency: number,
   expected: number
 ): Promise<number> => {
@@ -156,7 +159,7 @@ const migrateFleet = async (
   return seconds
 }
 
-const deprovisionAll = (runtime: ManagedRuntime.ManagedRuntime<Provisioning, unknown>, ids: ReadonlyArray<string>) =>
+const deprovisionAll = (runtime: ManagedRuntime.ManagedRuntime<Provisioning | Actor, unknown>, ids: ReadonlyArray<string>) =>
   runtime.runPromise(
     Effect.forEach(ids, (id) => Effect.flatMap(Provisioning, (p) => p.deprovision(id)), {
       concurrency: SETUP_CONCURRENCY,

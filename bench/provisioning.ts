@@ -25,6 +25,7 @@ import { KeyRing } from "../src/crypto/KeyRing.ts"
 import { DatabaseConfig } from "../src/db/DatabaseConfig.ts"
 import { Db } from "../src/db/Db.ts"
 import * as ControlPlane from "../src/ControlPlane.ts"
+import { Actor } from "../src/services/Actor.ts"
 import { DatabaseServers } from "../src/services/DatabaseServers.ts"
 import { applyMigrations } from "../cli/src/schema/apply.ts"
 import { createScratchDatabase, dropDatabase } from "../cli/src/schema/database.ts"
@@ -93,6 +94,8 @@ const main = async (): Promise<boolean> => {
       Provisioning.layerNoDeps.pipe(
         // The services log each step at Info: keep the report readable.
         Layer.provideMerge(Layer.succeed(References.MinimumLogLevel, "Warn")),
+        // Who acts, for the audit trail.
+        Layer.provideMerge(Actor.layer("bench/provisioning.ts")),
         Layer.provideMerge(
           Layer.mergeAll(TenantSchema.layer, ConnectionBudget.layerOf(8), ControlPlaneLocks.layerNoDeps.pipe(Layer.provide(config)))
         ),

@@ -3,10 +3,11 @@
  *
  * The spec's second example: a production tenant, active from the start. A
  * second run finds the name taken and says so: a typed error, handled here.
- *   node examples/02_create-tenant.ts
+ * Creating is a write, so it runs as an Actor, whom the audit trail records.
+ *   npm run example -- 02
  */
 import { Effect } from "effect"
-import { ControlPlane, Tenants } from "../src/index.ts"
+import { Actor, Tenants } from "../src/index.ts"
 
 const program = Effect.gen(function*() {
   const tenants = yield* Tenants
@@ -16,7 +17,12 @@ const program = Effect.gen(function*() {
   Effect.catchTag("TenantNameTaken", (taken) => Effect.log(`${taken.name} exists already`))
 )
 
-Effect.runPromise(program.pipe(Effect.provide(ControlPlane.layer))).catch((error: unknown) => {
-  console.error(String(error))
+// Only Tenants is used, so only its layer: DATABASE_URL is all it needs (no key ring).
+// Providing it opens the pool; running to the end closes it. The Actor names who acts.
+Effect.runPromise(
+  program.pipe(Effect.provide(Actor.layer("examples/02_create-tenant")), Effect.provide(Tenants.layer))
+).catch((error: unknown) => {
+  // The library's errors say in one sentence what went wrong (never a secret).
+  console.error(`error: ${error instanceof Error ? error.message : String(error)}`)
   process.exitCode = 1
 })

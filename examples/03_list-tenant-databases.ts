@@ -3,7 +3,7 @@
  *
  * The spec's third example: every database registered for a tenant, without
  * ever decrypting a connection string (TenantDatabase holds no plaintext).
- *   node examples/03_list-tenant-databases.ts [tenant name, default acme_corp]
+ *   npm run example -- 03 [tenant name, default acme_corp]
  */
 import { Effect } from "effect"
 import { ControlPlane, TenantDatabases, Tenants } from "../src/index.ts"
@@ -20,6 +20,7 @@ const program = Effect.gen(function*() {
 })
 
 Effect.runPromise(program.pipe(Effect.provide(ControlPlane.layer))).catch((error: unknown) => {
-  console.error(String(error))
+  // The library's errors say in one sentence what went wrong (never a secret).
+  console.error(`error: ${error instanceof Error ? error.message : String(error)}`)
   process.exitCode = 1
 })

@@ -8,7 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export ATLAS_NO_UPDATE_NOTIFIER=1 ATLAS_NO_UPGRADE_SUGGESTIONS=1
 quiet=false
-[ "${1:-}" = "--quiet" ] && quiet=true
+npm_only=false # --npm-only: the npm packages alone (what `npm run build` needs), no Go tools
+for arg in "$@"; do
+  case "$arg" in
+    --quiet) quiet=true ;;
+    --npm-only) npm_only=true ;;
+  esac
+done
 say() { $quiet || echo "setup: $*" >&2; }
 
 # npm packages, reinstalled when package-lock.json changes.
@@ -24,6 +30,7 @@ if [ ! -x node_modules/.bin/node ] || [ "$(cat node_modules/.setup-stamp 2>/dev/
   fi
   echo "$lock_sum" > node_modules/.setup-stamp
 fi
+$npm_only && exit 0
 
 # Runs a build quietly: its output (go's download lines) is shown only when it fails.
 quiet_build() {

@@ -8,6 +8,10 @@
  *   CONTROL_PLANE_ENCRYPTION_KEYS      "id:base64,id:base64", 32-byte keys
  *   CONTROL_PLANE_PRIMARY_KEY_ID       the id of the key that encrypts
  *
+ * Writes (and reveals) also need an Actor, which this layer does not provide:
+ * it names who acts, so it belongs to each request or job (`Actor.layer(name)`,
+ * or `Effect.provideService(Actor, ...)` per request).
+ *
  * Building the layer fails with a ConfigError or a KeyRingError that says, in
  * one sentence, what is missing or malformed (never a key or the URL). The pool
  * is closed when the layer's scope closes.
@@ -15,6 +19,7 @@
 import { Layer } from "effect"
 import { ConnectionStringCrypto } from "./crypto/ConnectionStringCrypto.ts"
 import { Db } from "./db/Db.ts"
+import { AuditTrail } from "./services/AuditTrail.ts"
 import { DatabaseServers } from "./services/DatabaseServers.ts"
 import { SystemConfig } from "./services/SystemConfig.ts"
 import { TenantDatabases } from "./services/TenantDatabases.ts"
@@ -25,10 +30,11 @@ export const layerNoDeps = Layer.mergeAll(
   Tenants.layerNoDeps,
   TenantDatabases.layerNoDeps,
   SystemConfig.layerNoDeps,
+  AuditTrail.layerNoDeps,
   DatabaseServers.layerNoDeps
 )
 
-/** Tenants, TenantDatabases, SystemConfig, DatabaseServers, plus the Db and ConnectionStringCrypto they share. */
+/** Tenants, TenantDatabases, SystemConfig, AuditTrail, DatabaseServers, plus the Db and ConnectionStringCrypto they share. */
 export const layer = layerNoDeps.pipe(
   Layer.provideMerge(Layer.merge(Db.layer, ConnectionStringCrypto.layer))
 )

@@ -1,6 +1,8 @@
 /**
  * The control-plane library. Provide `ControlPlane.layer` once, then use the
- * services: `Tenants`, `TenantDatabases`, `SystemConfig`, `DatabaseServers`.
+ * services: `Tenants`, `TenantDatabases`, `SystemConfig`, `AuditTrail`,
+ * `DatabaseServers`. Writes and reveals also need an `Actor` (who acts, for
+ * the audit trail).
  */
 export * as ControlPlane from "./ControlPlane.ts"
 
@@ -19,6 +21,9 @@ export {
   DatabaseServers,
   type DatabaseServersService
 } from "./services/DatabaseServers.ts"
+export { Actor, actorContext, ActorName, type ActorService } from "./services/Actor.ts"
+export { AuditTrail, type AuditTrailService } from "./services/AuditTrail.ts"
+export { canonicalContent, canonicalFields, type CanonicalTexts, eventHash, genesisHash } from "./services/auditChain.ts"
 
 export * from "./domain/enums.ts"
 export { Tenant, TenantId, TenantName, TenantNameTaken, TenantNotFound } from "./domain/Tenant.ts"
@@ -40,6 +45,22 @@ export {
   ServerName
 } from "./domain/DatabaseServer.ts"
 export { ConfigEntry, ConfigKey, ConfigKeyNotFound, ConfigValueInvalid } from "./domain/SystemConfig.ts"
+export {
+  AuditAction,
+  auditActions,
+  AuditChainBroken,
+  AuditEntityType,
+  auditEntityTypes,
+  AuditEvent,
+  AuditEventPage,
+  ChainReport,
+  AuditReason,
+  ChainProblem,
+  ListAuditEventsInput,
+  maxRetentionDays,
+  PurgeAuditEventsInput,
+  PurgeReport
+} from "./domain/AuditEvent.ts"
 export { DbError, type DbErrorReason, InvalidInput } from "./domain/errors.ts"
 
 export {
@@ -49,9 +70,9 @@ export {
   MalformedEnvelope,
   UnknownKeyId
 } from "./crypto/ConnectionStringCrypto.ts"
-export { KeyProvider, KeyRing, KeyRingError } from "./crypto/KeyRing.ts"
+export { KeyId, KeyProvider, KeyRing, KeyRingError } from "./crypto/KeyRing.ts"
 export { Db, type DbService, sql } from "./db/Db.ts"
 /** The row types generated from the database (npm run db:types), one per control_plane table. */
 export type * as Rows from "./db/generated/index.ts"
-export { DatabaseConfig } from "./db/DatabaseConfig.ts"
+export { DatabaseConfig, DatabaseConfigError } from "./db/DatabaseConfig.ts"
 export { ENCRYPTION_KEYS_VAR, loadKeyRing, PRIMARY_KEY_ID_VAR } from "./crypto/EncryptionConfig.ts"

@@ -5,18 +5,9 @@
  * error line of its own.
  */
 import { spawn } from "node:child_process"
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
+import { ChildFailed } from "./failure.ts"
 import { projectRoot } from "./schema/paths.ts"
-
-/** A delegated program exited non-zero, having printed its own explanation. */
-export class ChildFailed extends Schema.TaggedError<ChildFailed>()("ChildFailed", {
-  command: Schema.String,
-  exitCode: Schema.Number
-}) {
-  override get message(): string {
-    return `${this.command} failed (exit code ${this.exitCode})`
-  }
-}
 
 /** Spawns `command args` in the project root with stdio inherited; fails with ChildFailed on a non-zero exit. */
 export const runInherited = (command: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = process.env) =>

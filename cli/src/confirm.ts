@@ -3,9 +3,10 @@
  * the command asks; without a terminal (a script, a pipe) it refuses with a
  * usage error, since silence must never mean yes.
  */
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { Flag, Prompt } from "effect/cli"
-import { UsageError } from "./errors.ts"
+import { NotConfirmed, UsageError } from "./failure.ts"
+import { interactive } from "./terminal.ts"
 
 /** `--yes`/`-y`: do it without asking. */
 export const yesFlag = Flag.Boolean("yes").pipe(
@@ -14,17 +15,10 @@ export const yesFlag = Flag.Boolean("yes").pipe(
   Flag.withDefault(false)
 )
 
-/** The operator answered no; nothing was changed (exit 1). */
-export class NotConfirmed extends Schema.TaggedError<NotConfirmed>()("NotConfirmed", {
-  message: Schema.String
-}) {}
-
-const interactive = (): boolean => process.stdin.isTTY === true && process.stdout.isTTY === true
-
 export const confirm = (options: { readonly yes: boolean; readonly question: string; readonly action: string }) =>
   Effect.gen(function*() {
     if (options.yes) return
-    if (!interactive()) {
+    if (!(yield* interactive)) {
       return yield* new UsageError({
         message: `refusing to ${options.action} without confirmation: pass --yes (there is no terminal to ask on)`
       })

@@ -3,7 +3,7 @@
  * services read it themselves, through DatabaseConfig).
  */
 import { Config, Effect, Redacted } from "effect"
-import { UsageError } from "./errors.ts"
+import { UsageError } from "./failure.ts"
 
 /** DATABASE_URL, checked to be a postgres:// URL; a UsageError (exit 2) when missing or malformed. */
 export const databaseUrl: Effect.Effect<Redacted.Redacted<string>, UsageError> = Effect.gen(function*() {

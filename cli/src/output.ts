@@ -1,8 +1,9 @@
 /**
  * What commands print: aligned tables for people, JSON for machines (every
- * listing and record command takes --json), and short status lines.
+ * listing and record command takes --json, see views.ts), and short status
+ * lines. Everything goes through effect's Console, so a test can capture it.
  */
-import { Console, Effect } from "effect"
+import { Console, Effect, Schema } from "effect"
 import { Flag } from "effect/cli"
 
 /** `--json`: print JSON (one document on stdout) instead of a table. */
@@ -34,8 +35,12 @@ export const renderRecord = (fields: ReadonlyArray<readonly [string, string]>): 
   return fields.map(([label, value]) => `${`${label}:`.padEnd(width + 1)} ${value}`).join("\n")
 }
 
-/** JSON with dates as ISO strings, two-space indented. */
-export const printJson = (value: unknown): Effect.Effect<void> => Console.log(JSON.stringify(value, null, 2))
+/**
+ * `value` as JSON through its view's Schema (dates become ISO strings, as the
+ * Schema's JSON codec says), two-space indented.
+ */
+export const printJson = <S extends Schema.Codec<unknown, unknown, never, never>>(view: S, value: S["Type"]): Effect.Effect<void> =>
+  Effect.suspend(() => Console.log(JSON.stringify(Schema.encodeSync(Schema.toCodecJson(view))(value), null, 2)))
 
 export const printTable = <A>(
   columns: ReadonlyArray<Column<A>>,

@@ -1,20 +1,20 @@
 /**
  * Runs the CLI on an argument list and turns the outcome into an exit code,
- * printing failures as one line on stderr (see errors.ts). `main.ts` calls it
- * with the process's arguments; the quick start calls it in-process.
+ * printing a failure as one line on stderr (see failure.ts). `main.ts` runs it
+ * with Node's services; tests and the quick start run it in-process with
+ * their own console, stdin and configuration.
  */
-import { Cause, Console, Effect, Exit, Layer, Logger, References } from "effect"
-import { CliConfig, CliError, CliOutput, Command, GlobalFlag } from "effect/cli"
-import * as NodeServices from "@effect/platform-node/NodeServices"
-import packageJson from "../../package.json" with { type: "json" }
+import { Cause, Config, Console, Effect, Layer, Logger, Option, References } from "effect"
+import { CliConfig, CliOutput, Command, GlobalFlag } from "effect/cli"
+import packageJson from "../package.json" with { type: "json" }
 import { commandRoot } from "./app.ts"
-import { type ExitCode, messageOfCause } from "./errors.ts"
+import { type CliFailure, cliFailureOf, defectFailure } from "./failure.ts"
 import { redactSecrets } from "./redact.ts"
 
 /**
  * Help and --version go to stdout. Invalid invocations print nothing here:
- * `runCli` reports them as one `error:` line like every other failure,
- * instead of the library's help page followed by the error.
+ * `cli` reports them as one `error:` line like every other failure, instead
+ * of the library's help page followed by the error.
  */
 const presenter: CliOutput.Presenter = {
   present: (event) =>
@@ -42,42 +42,44 @@ const logging = Layer.mergeAll(
 )
 
 const cliLayer = Layer.mergeAll(
-  NodeServices.layer,
   CliConfig.layer({ builtIns: [GlobalFlag.Help, GlobalFlag.Version, GlobalFlag.Completions, GlobalFlag.LogLevel] }),
   CliOutput.layerPresenter(presenter),
   logging
 )
 
-/** The usage hint for a parse error: the help of the command that was being parsed. */
-const helpHint = (cause: Cause.Cause<unknown>): string => {
-  const failure = cause.reasons.find(Cause.isFailReason)?.error
-  return CliError.isCliError(failure) && failure._tag === "ShowHelp" && failure.errors.length > 0
-    ? ` (see: ${failure.commandPath.join(" ")} --help)`
-    : ""
-}
+/** The settings whose values must never be printed, read through the current ConfigProvider. */
+const secretSettings = ["DATABASE_URL", "CONTROL_PLANE_ENCRYPTION_KEYS", "ATLAS_DEV_URL", "CONTROL_PLANE_ADMIN_URL"]
+
+const configuredSecrets: Effect.Effect<Record<string, string>> = Effect.forEach(secretSettings, (name) =>
+  Config.option(Config.String(name)).pipe(
+    Effect.map((value) => [name, Option.getOrUndefined(value)] as const),
+    Effect.orElseSucceed(() => [name, undefined] as const)
+  )).pipe(
+    Effect.map((entries) => Object.fromEntries(entries.filter((entry): entry is readonly [string, string] => entry[1] !== undefined)))
+  )
+
+/** Prints the failure's line (masked) on stderr and gives its exit code. */
+const report = (failure: CliFailure): Effect.Effect<number> =>
+  Effect.gen(function*() {
+    const line = failure.line
+    if (line !== undefined) yield* Console.error(`error: ${redactSecrets(line, yield* configuredSecrets)}`)
+    return failure.exitCode
+  })
 
 /**
  * Runs `args` (without the program name) and succeeds with the exit code:
- * failures have been printed as one line on stderr by then. Interruption
+ * a failure has been printed as one line on stderr by then. Interruption
  * (Ctrl-C) is left to the caller, which knows how the process should end.
  */
-export const cli = (args: ReadonlyArray<string>): Effect.Effect<ExitCode> =>
+export const cli = (args: ReadonlyArray<string>): Effect.Effect<number, never, Command.Environment> =>
   Command.runWith(commandRoot, { version: packageJson.version })(args).pipe(
     Effect.provide(cliLayer),
-    Effect.as<ExitCode>(0),
-    Effect.catchCause((cause) => {
-      if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-      const { message, code } = messageOfCause(cause)
-      return Effect.sync(() => {
-        if (message !== undefined) process.stderr.write(`error: ${redactSecrets(message)}${helpHint(cause)}\n`)
-        return code
-      })
+    Effect.matchCauseEffect({
+      onSuccess: () => Effect.succeed(0),
+      onFailure: (cause) => {
+        if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+        const failure = cause.reasons.find(Cause.isFailReason)
+        return report(failure === undefined ? defectFailure(cause) : cliFailureOf(failure.error))
+      }
     })
   )
-
-/**
- * `cli` as a promise, for running it in-process (the quick start): resolves
- * to the exit code, 130 when `signal` aborted it; never rejects.
- */
-export const runCli = (args: ReadonlyArray<string>, signal?: AbortSignal): Promise<ExitCode | 130> =>
-  Effect.runPromiseExit(cli(args), { signal }).then((exit) => (Exit.isSuccess(exit) ? exit.value : 130))

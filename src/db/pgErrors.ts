@@ -12,6 +12,7 @@ import {
   ForeignKeyViolation,
   InvalidTextRepresentation,
   QueryTimeout,
+  SchemaMissing,
   UniqueViolation,
   Unknown
 } from "../domain/errors.ts"
@@ -62,6 +63,12 @@ export const classifyPgError = (error: unknown): DbErrorReason => {
       return new QueryTimeout({})
     case "CONNECTION_POOL:OPEN_TIMEOUT":
       return new ConnectionError({})
+    // Every statement of the library names control_plane's tables and types,
+    // so an undefined table, schema or type means the schema is not there.
+    case "42P01": // undefined_table
+    case "3F000": // invalid_schema_name
+    case "42704": // undefined_object (an enum type)
+      return new SchemaMissing({})
   }
   if (code !== undefined) {
     if (socketErrorCodes.has(code) || connectionSqlStates.has(code)) return new ConnectionError({})

@@ -61,6 +61,13 @@ export class ConnectionError extends Schema.TaggedClass<ConnectionError>()("Conn
 /** A statement, or the wait for a pooled connection, took longer than allowed. */
 export class QueryTimeout extends Schema.TaggedClass<QueryTimeout>()("QueryTimeout", {}) {}
 
+/**
+ * The control_plane schema (or one of its tables or types) does not exist in
+ * the database: it was never applied, or another database was named (SQLSTATE
+ * 42P01, 3F000, 42704).
+ */
+export class SchemaMissing extends Schema.TaggedClass<SchemaMissing>()("SchemaMissing", {}) {}
+
 /** Anything else; `code` is the SQLSTATE when the server sent one. */
 export class Unknown extends Schema.TaggedClass<Unknown>()("Unknown", {
   code: Schema.optionalKey(Schema.String)
@@ -72,6 +79,7 @@ export const DbErrorReason = Schema.Union([
   InvalidTextRepresentation,
   ConnectionError,
   QueryTimeout,
+  SchemaMissing,
   Unknown
 ])
 export type DbErrorReason = typeof DbErrorReason.Type
@@ -88,6 +96,8 @@ const describeReason = (reason: DbErrorReason): string => {
       return "the database could not be reached or the connection was lost"
     case "QueryTimeout":
       return "the query or the wait for a connection timed out"
+    case "SchemaMissing":
+      return "the control_plane schema is missing from the database"
     case "Unknown":
       return reason.code === undefined ? "unexpected failure" : `unexpected failure (SQLSTATE ${reason.code})`
   }

@@ -10,6 +10,11 @@
  * control_plane.tenant_provisioning, the record provisioning writes for every
  * tenant it places. Inputs are decoded at the edge (InvalidInput, nothing
  * written); a duplicate name is DatabaseServerNameTaken.
+ *
+ * Writes and reveals require an Actor, as everywhere in the library: each
+ * write carries it to the database (actorContext) for the audit trail.
+ * (Audit triggers on database_servers, and an audit event for revealAdmin,
+ * need an entity type of their own in the audit schema; not added here.)
  */
 import { randomUUID } from "node:crypto"
 import { Context, Effect, Layer, Schema } from "effect"
@@ -27,6 +32,7 @@ import {
   ServerName
 } from "../domain/DatabaseServer.ts"
 import { ServerStatus } from "../domain/enums.ts"
+import { Actor, actorContext } from "./Actor.ts"
 import { DbError, decodeInput, InvalidInput } from "../domain/errors.ts"
 import { ConnectionString, DatabaseHost, DatabasePort, defaultDatabasePort } from "../domain/TenantDatabase.ts"
 
@@ -45,7 +51,7 @@ export interface DatabaseServersService {
   /** Encrypts the admin connection string under the primary key and registers the server. */
   readonly add: (
     input: AddDatabaseServerInput
-  ) => Effect.Effect<DatabaseServer, DatabaseServerNameTaken | InvalidInput | DbError>
+  ) => Effect.Effect<DatabaseServer, DatabaseServerNameTaken | InvalidInput | DbError, Actor>
   /** Every server, by name, with the number of tenant databases placed on each. */
   readonly list: () => Effect.Effect<ReadonlyArray<DatabaseServer>, DbError>
   readonly get: (id: string) => Effect.Effect<DatabaseServer, DatabaseServerNotFound | InvalidInput | DbError>
@@ -54,16 +60,16 @@ export interface DatabaseServersService {
   readonly setStatus: (
     id: string,
     status: string
-  ) => Effect.Effect<DatabaseServer, DatabaseServerNotFound | InvalidInput | DbError>
+  ) => Effect.Effect<DatabaseServer, DatabaseServerNotFound | InvalidInput | DbError, Actor>
   /** Decrypts the admin connection string; decrypt only when about to connect. */
   readonly revealAdmin: (
     id: string
-  ) => Effect.Effect<Redacted.Redacted<string>, DatabaseServerNotFound | DecryptError | InvalidInput | DbError>
+  ) => Effect.Effect<Redacted.Redacted<string>, DatabaseServerNotFound | DecryptError | InvalidInput | DbError, Actor>
   /**
    * Re-encrypts every admin connection string not yet under the primary key,
    * in one transaction (servers are few); gives how many were re-encrypted.
    */
-  readonly reencryptAll: () => Effect.Effect<number, DecryptError | DbError>
+  readonly reencryptAll: () => Effect.Effect<number, DecryptError | DbError, Actor>
   /** Servers per key id (from each envelope's header), e.g. to check that no server is left under a key before retiring it. */
   readonly keyUsage: () => Effect.Effect<ReadonlyArray<{ readonly keyId: string; readonly servers: number }>, DbError>
 }
@@ -119,14 +125,16 @@ export class DatabaseServers extends Context.Service<DatabaseServers, DatabaseSe
 
       const add = Effect.fn("DatabaseServers.add")(function*(input: AddDatabaseServerInput) {
         const valid = yield* decodeAdd(input)
+        const actor = yield* Actor
         const id = randomUUID()
         const envelope = yield* crypto.encryptServerAdmin(valid.adminConnectionString, { serverId: id })
         const rows = yield* db.query<DatabaseServers_Row>(
           sql`INSERT INTO control_plane.database_servers
                 (id, name, host, port, admin_connection_string_encrypted, max_databases, status)
-              VALUES (${id}, ${valid.name}, ${valid.host}, ${valid.port ?? defaultDatabasePort}, ${envelope},
-                      ${valid.maxDatabases}, ${valid.status ?? "open"})
-              RETURNING *`
+              SELECT ${id}::uuid, ${valid.name}, ${valid.host}, ${valid.port ?? defaultDatabasePort}::integer, ${envelope},
+                     ${valid.maxDatabases}::integer, ${valid.status ?? "open"}::control_plane.server_status
+              FROM ${actorContext(actor)}
+              RETURNING database_servers.*`
         ).pipe(
           Effect.mapError((error) => isNameTaken(error) ? new DatabaseServerNameTaken({ name: valid.name }) : error)
         )
@@ -158,9 +166,11 @@ export class DatabaseServers extends Context.Service<DatabaseServers, DatabaseSe
       const setStatus = Effect.fn("DatabaseServers.setStatus")(function*(id: string, status: string) {
         const valid = yield* decodeId(id)
         const validStatus = yield* decodeStatus(status)
+        const actor = yield* Actor
         yield* one(
           sql`UPDATE control_plane.database_servers SET status = ${validStatus}, updated_at = now()
-              WHERE id = ${valid} RETURNING *, 0::bigint AS databases`,
+              FROM ${actorContext(actor)}
+              WHERE id = ${valid} RETURNING database_servers.*, 0::bigint AS databases`,
           valid
         )
         yield* Effect.logInfo("Changed a database server's status").pipe(
@@ -171,11 +181,18 @@ export class DatabaseServers extends Context.Service<DatabaseServers, DatabaseSe
 
       const revealAdmin = Effect.fn("DatabaseServers.revealAdmin")(function*(id: string) {
         const valid = yield* decodeId(id)
+        const actor = yield* Actor
         const row = yield* byId(valid)
-        return yield* crypto.decryptServerAdmin(row.admin_connection_string_encrypted, { serverId: row.id })
+        const adminConnectionString = yield* crypto.decryptServerAdmin(row.admin_connection_string_encrypted, { serverId: row.id })
+        // By ids only, like every reveal; the audit trail has no event type for servers yet.
+        yield* Effect.logInfo("Revealed a database server's admin connection string").pipe(
+          Effect.annotateLogs({ serverId: row.id, actor: actor.name })
+        )
+        return adminConnectionString
       })
 
       const reencryptAll = Effect.fn("DatabaseServers.reencryptAll")(function*() {
+        const actor = yield* Actor
         return yield* db.transaction(Effect.gen(function*() {
           const rows = yield* db.query<Pick<DatabaseServers_Row, "id" | "admin_connection_string_encrypted">>(
             sql`SELECT id, admin_connection_string_encrypted FROM control_plane.database_servers ORDER BY id FOR UPDATE`
@@ -187,7 +204,8 @@ export class DatabaseServers extends Context.Service<DatabaseServers, DatabaseSe
             const envelope = yield* crypto.encryptServerAdmin(plaintext, server)
             yield* db.query(
               sql`UPDATE control_plane.database_servers
-                  SET admin_connection_string_encrypted = ${envelope}, updated_at = now() WHERE id = ${row.id}`
+                  SET admin_connection_string_encrypted = ${envelope}, updated_at = now()
+                  FROM ${actorContext(actor)} WHERE id = ${row.id}`
             )
           }
           return stale.length

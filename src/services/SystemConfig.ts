@@ -6,6 +6,9 @@
  * a Date becomes an ISO string, a bigint a string, and so on), so a value
  * written with a Schema reads back with it. A stored value that does not fit
  * the reader's Schema is a ConfigValueInvalid, never a crash.
+ *
+ * `set` and `delete` require an Actor, which the audit trigger records with
+ * each change (the old and new values: keep secrets out of system_config).
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import { Db, sql } from "../db/Db.ts"
@@ -14,6 +17,7 @@ import { checkInput, InvalidInput } from "../domain/errors.ts"
 import type { DbError } from "../domain/errors.ts"
 import { ConfigKey, ConfigKeyNotFound, ConfigValueInvalid } from "../domain/SystemConfig.ts"
 import type { ConfigEntry } from "../domain/SystemConfig.ts"
+import { Actor, actorContext } from "./Actor.ts"
 
 /** A Schema whose values can be stored: no services needed to decode or encode it. */
 export type ConfigSchema<A> = Schema.Codec<A, unknown, never, never>
@@ -25,9 +29,9 @@ export interface SystemConfigService {
     schema: ConfigSchema<A>
   ) => Effect.Effect<A, ConfigKeyNotFound | ConfigValueInvalid | InvalidInput | DbError>
   /** Stores `value` under `key` (insert or replace), encoded with `schema`. A value the schema refuses is InvalidInput. */
-  readonly set: <A>(key: string, schema: ConfigSchema<A>, value: A) => Effect.Effect<ConfigEntry, InvalidInput | DbError>
+  readonly set: <A>(key: string, schema: ConfigSchema<A>, value: A) => Effect.Effect<ConfigEntry, InvalidInput | DbError, Actor>
   /** Removes `key`. */
-  readonly delete: (key: string) => Effect.Effect<void, ConfigKeyNotFound | InvalidInput | DbError>
+  readonly delete: (key: string) => Effect.Effect<void, ConfigKeyNotFound | InvalidInput | DbError, Actor>
   /** Every entry, by key, values as raw JSON. */
   readonly list: () => Effect.Effect<ReadonlyArray<ConfigEntry>, DbError>
 }
@@ -43,6 +47,25 @@ const jsonCodecOf = <A>(schema: ConfigSchema<A>): Schema.Codec<A, Schema.Json> =
     jsonCodecs.set(schema, codec)
   }
   return codec as Schema.Codec<A, Schema.Json>
+}
+
+/**
+ * What PostgreSQL's jsonb cannot store, found before it refuses it: a NUL
+ * character or a lone UTF-16 surrogate in any string or key. Undefined when
+ * the value is storable.
+ */
+export const jsonbIssue = (value: unknown): string | undefined => {
+  // With the u flag, \p{Cs} matches only surrogates that are not part of a pair.
+  const badText = (text: string) => /\u0000|\p{Cs}/u.test(text)
+  const visit = (node: unknown): boolean => {
+    if (typeof node === "string") return badText(node)
+    if (Array.isArray(node)) return node.some(visit)
+    if (typeof node === "object" && node !== null) {
+      return Object.entries(node).some(([key, child]) => badText(key) || visit(child))
+    }
+    return false
+  }
+  return visit(value) ? "strings must not contain NUL or lone surrogates (PostgreSQL's jsonb cannot store them)" : undefined
 }
 
 // jsonb comes back parsed by the driver (typed `unknown` by the generated
@@ -76,9 +99,13 @@ export class SystemConfig extends Context.Service<SystemConfig, SystemConfigServ
         const json = yield* Schema.encodeUnknownEffect(jsonCodecOf(schema))(value, { errors: "all" }).pipe(
           Effect.mapError((error) => new InvalidInput({ message: `Invalid value for ${JSON.stringify(valid)}: ${error.message}` }))
         )
+        const issue = jsonbIssue(json)
+        if (issue !== undefined) return yield* new InvalidInput({ message: `Invalid value for ${JSON.stringify(valid)}: ${issue}` })
+        const actor = yield* Actor
         // @databases/pg would send a JS array as a PostgreSQL array: pass jsonb as JSON text.
         const rows = yield* db.query<SystemConfig_Row>(sql`
-          INSERT INTO control_plane.system_config (key, value) VALUES (${valid}, ${JSON.stringify(json)}::jsonb)
+          INSERT INTO control_plane.system_config (key, value)
+          SELECT ${valid}, ${JSON.stringify(json)}::jsonb FROM ${actorContext(actor)}
           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
           RETURNING *`)
         const row = rows[0]
@@ -87,7 +114,10 @@ export class SystemConfig extends Context.Service<SystemConfig, SystemConfigServ
 
       const remove = Effect.fn("SystemConfig.delete")(function*(key: string) {
         const valid = yield* decodeKey(key)
-        const rows = yield* db.query(sql`DELETE FROM control_plane.system_config WHERE key = ${valid} RETURNING key`)
+        const actor = yield* Actor
+        const rows = yield* db.query(
+          sql`DELETE FROM control_plane.system_config USING ${actorContext(actor)} WHERE key = ${valid} RETURNING key`
+        )
         if (rows.length === 0) return yield* new ConfigKeyNotFound({ key: valid })
       })
 

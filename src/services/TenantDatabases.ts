@@ -10,6 +10,10 @@
  * TenantNotFound, mapped from the foreign key. Updates set updated_at = now()
  * themselves, as the spec's application-level listener does, and the trigger
  * sets the same value.
+ *
+ * Writes require an Actor, which the audit trigger records with each change;
+ * so does `reveal`, which appends a reveal event before it hands out the
+ * plaintext, and `reencryptAll`, which records the run as a rotate event.
  */
 import { randomUUID } from "node:crypto"
 import { Context, Effect, Layer, Schema } from "effect"
@@ -36,6 +40,7 @@ import {
   TenantDatabaseId,
   TenantDatabaseNotFound
 } from "../domain/TenantDatabase.ts"
+import { Actor, actorContext } from "./Actor.ts"
 
 /**
  * Input of `register`. `port` defaults to 5432; `status` defaults to
@@ -84,31 +89,37 @@ export interface TenantDatabasesService {
   /** Encrypts the connection string under the primary key and stores a new record. */
   readonly register: (
     input: RegisterTenantDatabaseInput
-  ) => Effect.Effect<TenantDatabase, TenantNotFound | InvalidInput | DbError>
+  ) => Effect.Effect<TenantDatabase, TenantNotFound | InvalidInput | DbError, Actor>
   /** The tenant's databases, oldest first; TenantNotFound when the tenant does not exist. */
   readonly listForTenant: (
     tenantId: string
   ) => Effect.Effect<ReadonlyArray<TenantDatabase>, TenantNotFound | InvalidInput | DbError>
   readonly get: (id: string) => Effect.Effect<TenantDatabase, TenantDatabaseNotFound | InvalidInput | DbError>
-  /** Decrypts the connection string; decrypt only when about to connect. */
+  /**
+   * Decrypts the connection string; decrypt only when about to connect. The
+   * reveal is recorded in the audit trail (with the actor) before the
+   * plaintext is handed out: no record, no plaintext.
+   */
   readonly reveal: (
     id: string
-  ) => Effect.Effect<Redacted.Redacted<string>, TenantDatabaseNotFound | DecryptError | InvalidInput | DbError>
+  ) => Effect.Effect<Redacted.Redacted<string>, TenantDatabaseNotFound | DecryptError | InvalidInput | DbError, Actor>
   readonly setStatus: (
     id: string,
     status: string
-  ) => Effect.Effect<TenantDatabase, TenantDatabaseNotFound | InvalidInput | DbError>
+  ) => Effect.Effect<TenantDatabase, TenantDatabaseNotFound | InvalidInput | DbError, Actor>
   /** Deletes the record (not the database itself); gives the deleted record. */
-  readonly remove: (id: string) => Effect.Effect<TenantDatabase, TenantDatabaseNotFound | InvalidInput | DbError>
+  readonly remove: (id: string) => Effect.Effect<TenantDatabase, TenantDatabaseNotFound | InvalidInput | DbError, Actor>
   /**
    * Re-encrypts every row not yet under the primary key, in batches, each
    * committed on its own. Resumable: run it again after an interruption and it
    * skips what is done. Fails on the first row that does not decrypt (the error
-   * names it; batches before it stay committed).
+   * names it; batches before it stay committed). Each re-encrypted row is an
+   * update event of the audit trail (its key id, old and new), and a completed
+   * run one rotate event with the counts.
    */
   readonly reencryptAll: (
     options?: ReencryptOptions
-  ) => Effect.Effect<ReencryptProgress, DecryptError | InvalidInput | DbError>
+  ) => Effect.Effect<ReencryptProgress, DecryptError | InvalidInput | DbError, Actor>
   /** Rows per key id, e.g. to check that no row is left under a key before retiring it. */
   readonly keyUsage: () => Effect.Effect<ReadonlyArray<KeyUsage>, DbError>
 }
@@ -117,9 +128,16 @@ const decodeRegister = decodeInput(RegisterTenantDatabaseInput, "tenant database
 const decodeId = decodeInput(TenantDatabaseId, "tenant database id")
 const decodeTenantId = decodeInput(TenantId, "tenant id")
 const decodeStatus = decodeInput(DatabaseStatus, "database status")
-const decodeBatchSize = decodeInput(
-  Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: maxBatchSize })),
-  "re-encryption batch size"
+const decodeReencryptOptions = decodeInput(
+  Schema.Struct({
+    batchSize: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: maxBatchSize }))),
+    onProgress: Schema.optionalKey(
+      Schema.declare((u): u is (progress: ReencryptProgress) => Effect.Effect<void> => typeof u === "function", {
+        expected: "a function"
+      })
+    )
+  }),
+  "re-encryption options"
 )
 
 // The generated row types match the domain (enums, uuids), so records are
@@ -166,13 +184,16 @@ export class TenantDatabases extends Context.Service<TenantDatabases, TenantData
 
       const register = Effect.fn("TenantDatabases.register")(function*(input: RegisterTenantDatabaseInput) {
         const valid = yield* decodeRegister(input)
+        const actor = yield* Actor
         const id = randomUUID()
         const envelope = yield* crypto.encrypt(valid.connectionString, { tenantId: valid.tenantId, databaseId: id })
         const rows = yield* db.query<TenantDatabases_Row>(
           sql`INSERT INTO control_plane.tenant_databases
                 (id, tenant_id, connection_string_encrypted, database_name, host, port, status)
-              VALUES (${id}, ${valid.tenantId}, ${envelope}, ${valid.databaseName}, ${valid.host},
-                      ${valid.port ?? defaultDatabasePort}, ${valid.status ?? defaultDatabaseStatus})
+              SELECT ${id}::uuid, ${valid.tenantId}::uuid, ${envelope}, ${valid.databaseName}, ${valid.host},
+                     ${valid.port ?? defaultDatabasePort}::integer,
+                     ${valid.status ?? defaultDatabaseStatus}::control_plane.database_status
+              FROM ${actorContext(actor)}
               RETURNING *`
         ).pipe(
           Effect.mapError((error) => isMissingTenant(error) ? new TenantNotFound({ tenantId: valid.tenantId }) : error)
@@ -204,12 +225,17 @@ export class TenantDatabases extends Context.Service<TenantDatabases, TenantData
 
       const reveal = Effect.fn("TenantDatabases.reveal")(function*(id: string) {
         const valid = yield* decodeId(id)
+        const actor = yield* Actor
         const row = yield* one(sql`SELECT * FROM control_plane.tenant_databases WHERE id = ${valid}`, valid)
         const connectionString = yield* crypto.decrypt(row.connection_string_encrypted, {
           tenantId: row.tenant_id,
           databaseId: row.id
         })
-        // An audit trail of who needed which database, by ids only.
+        // Recorded (committed) before the plaintext leaves this function.
+        yield* db.query(
+          sql`INSERT INTO control_plane.audit_events (action, entity_type, entity_id, tenant_id)
+              SELECT 'reveal', 'tenant_database', ${row.id}, ${row.tenant_id}::uuid FROM ${actorContext(actor)}`
+        )
         yield* Effect.logInfo("Revealed a tenant database connection string").pipe(
           Effect.annotateLogs({ databaseId: row.id, tenantId: row.tenant_id })
         )
@@ -219,10 +245,12 @@ export class TenantDatabases extends Context.Service<TenantDatabases, TenantData
       const setStatus = Effect.fn("TenantDatabases.setStatus")(function*(id: string, status: string) {
         const valid = yield* decodeId(id)
         const validStatus = yield* decodeStatus(status)
+        const actor = yield* Actor
         return toTenantDatabase(
           yield* one(
             sql`UPDATE control_plane.tenant_databases SET status = ${validStatus}, updated_at = now()
-                WHERE id = ${valid} RETURNING *`,
+                FROM ${actorContext(actor)}
+                WHERE id = ${valid} RETURNING tenant_databases.*`,
             valid
           )
         )
@@ -230,7 +258,12 @@ export class TenantDatabases extends Context.Service<TenantDatabases, TenantData
 
       const remove = Effect.fn("TenantDatabases.remove")(function*(id: string) {
         const valid = yield* decodeId(id)
-        const row = yield* one(sql`DELETE FROM control_plane.tenant_databases WHERE id = ${valid} RETURNING *`, valid)
+        const actor = yield* Actor
+        const row = yield* one(
+          sql`DELETE FROM control_plane.tenant_databases USING ${actorContext(actor)}
+              WHERE id = ${valid} RETURNING tenant_databases.*`,
+          valid
+        )
         yield* Effect.logInfo("Removed a tenant database").pipe(
           Effect.annotateLogs({ databaseId: row.id, tenantId: row.tenant_id })
         )
@@ -243,7 +276,7 @@ export class TenantDatabases extends Context.Service<TenantDatabases, TenantData
        * last id, or undefined when none is left. The rows are locked, so a
        * concurrent run cannot write them in between.
        */
-      const reencryptBatch = (prefix: string, after: string, batchSize: number) =>
+      const reencryptBatch = (prefix: string, after: string, batchSize: number, actor: Actor["Service"]) =>
         db.transaction(Effect.gen(function*() {
           const rows = yield* db.query<RowToReencrypt>(
             sql`SELECT id, tenant_id, connection_string_encrypted FROM control_plane.tenant_databases
@@ -261,15 +294,18 @@ export class TenantDatabases extends Context.Service<TenantDatabases, TenantData
           yield* db.query(
             sql`UPDATE control_plane.tenant_databases AS d
                 SET connection_string_encrypted = v.envelope, updated_at = now()
-                FROM unnest(${rows.map((row) => row.id)}::uuid[], ${envelopes}::text[]) AS v(id, envelope)
+                FROM unnest(${rows.map((row) => row.id)}::uuid[], ${envelopes}::text[]) AS v(id, envelope),
+                     ${actorContext(actor)}
                 WHERE d.id = v.id`
           )
           return { count: rows.length, lastId: last.id }
         }))
 
       const reencryptAll = Effect.fn("TenantDatabases.reencryptAll")(function*(options: ReencryptOptions = {}) {
-        const batchSize = yield* decodeBatchSize(options.batchSize ?? defaultBatchSize)
-        const onProgress = options.onProgress ?? (() => Effect.void)
+        const valid = yield* decodeReencryptOptions(options)
+        const batchSize = valid.batchSize ?? defaultBatchSize
+        const actor = yield* Actor
+        const onProgress = valid.onProgress ?? (() => Effect.void)
         const prefix = envelopePrefix(crypto.primaryKeyId)
         const counts = yield* db.query<{ total: bigint; current: bigint }>(
           sql`SELECT count(*) AS total,
@@ -284,12 +320,20 @@ export class TenantDatabases extends Context.Service<TenantDatabases, TenantData
         yield* onProgress(progress)
         let after = "00000000-0000-0000-0000-000000000000"
         while (true) {
-          const batch = yield* reencryptBatch(prefix, after, batchSize)
+          const batch = yield* reencryptBatch(prefix, after, batchSize, actor)
           if (batch === undefined) break
           after = batch.lastId
           progress = { ...progress, reencrypted: progress.reencrypted + batch.count }
           yield* onProgress(progress)
         }
+        yield* db.query(
+          sql`INSERT INTO control_plane.audit_events (action, entity_type, entity_id, changes)
+              SELECT 'rotate', 'key_ring', ${crypto.primaryKeyId},
+                     jsonb_build_object('primary_key_id', ${crypto.primaryKeyId}::text, 'total', ${progress.total}::int,
+                                        'already_current', ${progress.alreadyCurrent}::int,
+                                        'reencrypted', ${progress.reencrypted}::int)
+              FROM ${actorContext(actor)}`
+        )
         yield* Effect.logInfo("Re-encrypted tenant database connection strings").pipe(
           Effect.annotateLogs({ primaryKeyId: crypto.primaryKeyId, ...progress })
         )

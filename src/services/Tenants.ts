@@ -7,6 +7,10 @@
  * Tenant. A duplicate name, whether caught by the unique index or lost in a
  * race, is TenantNameTaken. Updates set updated_at = now() themselves, as the
  * spec's application-level listener does, and the trigger sets the same value.
+ *
+ * Writes require an Actor: each write statement carries it to the database
+ * (actorContext), whose audit trigger records the change under that name in
+ * the same transaction. Reads need none.
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import { Db, sql } from "../db/Db.ts"
@@ -16,6 +20,7 @@ import { TenantEnvironment, TenantStatus } from "../domain/enums.ts"
 import { checkInput, DbError, decodeInput, InvalidInput } from "../domain/errors.ts"
 import { TenantId, TenantName, TenantNameTaken, TenantNotFound } from "../domain/Tenant.ts"
 import type { Tenant } from "../domain/Tenant.ts"
+import { Actor, actorContext } from "./Actor.ts"
 
 /** Input of `create`. `status` defaults to "pending": a tenant is activated once its database exists. */
 export const CreateTenantInput = Schema.Struct({
@@ -45,7 +50,7 @@ export interface TenantPage {
 }
 
 export interface TenantsService {
-  readonly create: (input: CreateTenantInput) => Effect.Effect<Tenant, TenantNameTaken | InvalidInput | DbError>
+  readonly create: (input: CreateTenantInput) => Effect.Effect<Tenant, TenantNameTaken | InvalidInput | DbError, Actor>
   readonly get: (tenantId: string) => Effect.Effect<Tenant, TenantNotFound | InvalidInput | DbError>
   readonly findByName: (name: string) => Effect.Effect<Tenant, TenantNotFound | InvalidInput | DbError>
   /**
@@ -54,11 +59,17 @@ export interface TenantsService {
    * they appear on a later page, or not at all if they sort before the cursor.
    */
   readonly list: (input?: ListTenantsInput) => Effect.Effect<TenantPage, InvalidInput | DbError>
-  readonly rename: (tenantId: string, name: string) => Effect.Effect<Tenant, TenantNotFound | TenantNameTaken | InvalidInput | DbError>
-  readonly setEnvironment: (tenantId: string, environment: string) => Effect.Effect<Tenant, TenantNotFound | InvalidInput | DbError>
-  readonly setStatus: (tenantId: string, status: string) => Effect.Effect<Tenant, TenantNotFound | InvalidInput | DbError>
+  readonly rename: (
+    tenantId: string,
+    name: string
+  ) => Effect.Effect<Tenant, TenantNotFound | TenantNameTaken | InvalidInput | DbError, Actor>
+  readonly setEnvironment: (
+    tenantId: string,
+    environment: string
+  ) => Effect.Effect<Tenant, TenantNotFound | InvalidInput | DbError, Actor>
+  readonly setStatus: (tenantId: string, status: string) => Effect.Effect<Tenant, TenantNotFound | InvalidInput | DbError, Actor>
   /** Deletes the tenant and, by the foreign key's ON DELETE CASCADE, its tenant_databases rows. Gives the deleted tenant. */
-  readonly delete: (tenantId: string) => Effect.Effect<Tenant, TenantNotFound | InvalidInput | DbError>
+  readonly delete: (tenantId: string) => Effect.Effect<Tenant, TenantNotFound | InvalidInput | DbError, Actor>
 }
 
 const decodeCreate = decodeInput(CreateTenantInput, "tenant")
@@ -107,7 +118,7 @@ const isNameTaken = (error: DbError): boolean =>
   error.reason._tag === "UniqueViolation" && error.reason.constraint === "tenants_name_key"
 
 /** Runs `self`, turning the name's unique violation into TenantNameTaken. */
-const withNameTaken = <A, E>(self: Effect.Effect<A, E>, name: string): Effect.Effect<A, E | TenantNameTaken> =>
+const withNameTaken = <A, E, R>(self: Effect.Effect<A, E, R>, name: string): Effect.Effect<A, E | TenantNameTaken, R> =>
   Effect.mapError(self, (error) =>
     error instanceof DbError && isNameTaken(error) ? new TenantNameTaken({ name }) : error
   )
@@ -125,19 +136,25 @@ export class Tenants extends Context.Service<Tenants, TenantsService>()("control
 
       const byId = (tenantId: string) => () => new TenantNotFound({ tenantId })
 
-      /** UPDATE one tenant's column; updated_at is set here as well as by the trigger. */
+      /** UPDATE one tenant's column as the actor; updated_at is set here as well as by the trigger. */
       const update = (tenantId: TenantId, assignment: SQLQuery) =>
-        one(
-          sql`UPDATE control_plane.tenants SET ${assignment}, updated_at = now()
-              WHERE tenant_id = ${tenantId} RETURNING *`,
-          byId(tenantId)
-        )
+        Effect.gen(function*() {
+          const actor = yield* Actor
+          return yield* one(
+            sql`UPDATE control_plane.tenants SET ${assignment}, updated_at = now()
+                FROM ${actorContext(actor)}
+                WHERE tenant_id = ${tenantId} RETURNING tenants.*`,
+            byId(tenantId)
+          )
+        })
 
       const create = Effect.fn("Tenants.create")(function*(input: CreateTenantInput) {
         const { name, environment, status = "pending" } = yield* decodeCreate(input)
+        const actor = yield* Actor
         const insert = db.query<Tenants_Row>(
           sql`INSERT INTO control_plane.tenants (name, environment, status)
-              VALUES (${name}, ${environment}, ${status}) RETURNING *`
+              SELECT ${name}, ${environment}::control_plane.tenant_environment, ${status}::control_plane.tenant_status
+              FROM ${actorContext(actor)} RETURNING *`
         ).pipe(
           // INSERT ... RETURNING gives its row or fails: no row is a bug, not a case to handle.
           Effect.flatMap((rows) => (rows[0] === undefined ? Effect.die("INSERT gave no row") : Effect.succeed(toTenant(rows[0]))))
@@ -209,7 +226,11 @@ export class Tenants extends Context.Service<Tenants, TenantsService>()("control
 
       const remove = Effect.fn("Tenants.delete")(function*(tenantId: string) {
         const id = yield* decodeTenantId(tenantId)
-        return yield* one(sql`DELETE FROM control_plane.tenants WHERE tenant_id = ${id} RETURNING *`, byId(id))
+        const actor = yield* Actor
+        return yield* one(
+          sql`DELETE FROM control_plane.tenants USING ${actorContext(actor)} WHERE tenant_id = ${id} RETURNING tenants.*`,
+          byId(id)
+        )
       })
 
       return Tenants.of({ create, get, findByName, list, rename, setEnvironment, setStatus, delete: remove })

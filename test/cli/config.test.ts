@@ -1,5 +1,5 @@
 /**
- * `control-plane config ...` as a subprocess: JSON values in and out, bad
+ * `control-plane config ...` in-process (a failing stdin in a subprocess): JSON values in and out, bad
  * JSON or a bad key exits 2 with nothing written, a missing key exits 1.
  */
 import { sql } from "@databases/pg"
@@ -137,8 +137,9 @@ describe("config list / unset", () => {
     expect(lines[0]).toMatch(/^KEY\s+VALUE\s+UPDATED$/)
     expect(lines.slice(1).map((line) => line.split(/\s+/)[0])).toEqual((await stored()).map((row) => row.key))
     expect(result.stdout).toMatch(/long\.value\s+\{"text":"x+…\s/)
-    const json = JSON.parse((await cli.run(["config", "list", "--json"])).stdout) as Array<{ key: string; value: unknown }>
-    expect(json.find((e) => e.key === "long.value")?.value).toEqual(long)
+    const json = JSON.parse((await cli.run(["config", "list", "--json"])).stdout) as { entries: Array<{ key: string; value: unknown; updatedAt: string }> }
+    expect(json.entries.find((e) => e.key === "long.value")?.value).toEqual(long)
+    expect(new Date(json.entries[0]!.updatedAt).getTime()).not.toBeNaN()
   })
 
   it("unset removes the key; unsetting it again is exit 1", async () => {

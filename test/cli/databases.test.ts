@@ -1,5 +1,5 @@
 /**
- * `control-plane databases ...` as a subprocess: registering reads the
+ * `control-plane databases ...` in-process (the terminal prompt in a real one): registering reads the
  * connection string from stdin or --from-env only, nothing but `reveal` ever
  * prints it, bad input exits 2 and writes nothing.
  */
@@ -149,9 +149,13 @@ describe("databases list / show / reveal", () => {
     expect(result.stdout.split("\n")[0]).toMatch(/^ID\s+DATABASE\s+HOST\s+STATUS\s+KEY\s+CREATED$/)
     expect(result.stdout).toMatch(/acme_main\s+db1\.acme\.internal:6432\s+inactive\s+test-1/)
     expect(result.stdout).toMatch(/acme_reports\s+db2\.acme\.internal:5444\s+active/)
-    const json = JSON.parse((await cli.run(["databases", "list", "-t", "acme", "--json"])).stdout) as Array<Record<string, unknown>>
-    expect(json.map((d) => d["databaseName"])).toEqual(["acme_main", "acme_reports", "acme_kv"])
-    for (const entry of json) expect(Object.keys(entry)).not.toContain("connectionString")
+    const json = JSON.parse((await cli.run(["databases", "list", "-t", "acme", "--json"])).stdout) as {
+      tenantId: string
+      databases: Array<Record<string, unknown>>
+    }
+    expect(json.tenantId).toMatch(/^[0-9a-f-]{36}$/)
+    expect(json.databases.map((d) => d["databaseName"])).toEqual(["acme_main", "acme_reports", "acme_kv"])
+    for (const entry of json.databases) expect(Object.keys(entry)).not.toContain("connectionString")
   })
 
   it("list for a tenant without databases says so", async () => {

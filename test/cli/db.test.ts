@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
 import { withConnection } from "../../cli/src/schema/database.ts"
 import { sql } from "@databases/pg"
-import { expectOneErrorLine, makeCli } from "./harness.ts"
+import { expectOneErrorLine, makeCliProcess as makeCli } from "./harness.ts"
 
 let database: TestDatabase
 let cli: ReturnType<typeof makeCli>

@@ -1,6 +1,6 @@
 /**
- * `control-plane servers|tenants provision|tenants deprovision|fleet ...` as
- * subprocesses, against a control plane of the file's own and the local
+ * `control-plane servers|tenants provision|tenants deprovision|fleet ...` in-process
+ * (makeCli), against a control plane of the file's own and the local
  * PostgreSQL as the database server: what an operator types and sees, exit
  * codes (2 for usage, 1 for refusals and failures), one error line, nothing
  * written by refused input, and no connection string in any output.

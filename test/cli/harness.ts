@@ -1,15 +1,22 @@
 /**
- * Runs the `control-plane` CLI as a subprocess, the way an operator does:
- * through cli/bin/control-plane.js, with the environment given, optionally
- * feeding stdin. Every run's stdout and stderr are checked for secrets (the
- * test database URL, registered connection strings, key material): only
- * stdout of a run that explicitly allows it (`databases reveal`) may hold one.
+ * Runs the `control-plane` CLI the way the tests need it. `makeCli` runs it
+ * in-process (`cli(args)` with a capturing console, a scripted stdin and the
+ * environment given as its ConfigProvider): fast, and what most tests use.
+ * `makeCliProcess` runs it as a subprocess through cli/bin/control-plane.js,
+ * the way an operator does, for exit codes and what reaches the real stdout
+ * and stderr. Every run's stdout and stderr are checked for secrets (the test
+ * database URL, registered connection strings, key material): only stdout of
+ * a run that explicitly allows it (`databases reveal`) may hold one.
  */
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { fileURLToPath } from "node:url"
+import { format } from "node:util"
+import { ConfigProvider, Console, Effect, Exit, Layer, Sink, Stdio, Stream } from "effect"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { expect } from "vitest"
-
+import { KeyRingFile } from "../../cli/src/keyRingFile.ts"
+import { cli } from "../../cli/src/run.ts"
 export const launcher = fileURLToPath(new URL("../../cli/bin/control-plane.js", import.meta.url))
 
 export interface CliResult {
@@ -50,12 +57,72 @@ const baseEnvironment = (): NodeJS.ProcessEnv => {
 
 const connectionStringPattern = /postgres(ql)?:\/\//i
 
+/** `env` with `overrides` applied: a value sets a variable, undefined removes it. */
+const withOverrides = (env: Record<string, string | undefined>, overrides: Record<string, string | undefined> = {}) => {
+  const result: Record<string, string> = {}
+  for (const [name, value] of Object.entries({ ...env, ...overrides })) if (value !== undefined) result[name] = value
+  return result
+}
+
+/** A Console that appends what is logged to `output.stdout` and what is printed as an error to `output.stderr`. */
+const capturingConsole = (output: { stdout: string; stderr: string }): Console.Console => {
+  const out = (...args: ReadonlyArray<unknown>) => void (output.stdout += `${format(...args)}\n`)
+  const err = (...args: ReadonlyArray<unknown>) => void (output.stderr += `${format(...args)}\n`)
+  const none = () => {}
+  return {
+    assert: none, clear: none, count: none, countReset: none, debug: err, dir: out, dirxml: out, error: err,
+    group: none, groupCollapsed: none, groupEnd: none, info: out, log: out, table: out, time: none, timeEnd: none,
+    timeLog: none, trace: err, warn: err
+  }
+}
+
+/**
+ * Runs the CLI in-process: `cli(args)` with the environment as its only
+ * configuration, `stdin` as its standard input (not a terminal) and a console
+ * that captures stdout and stderr.
+ */
+export const runInProcess = async (
+  env: Record<string, string>,
+  args: ReadonlyArray<string>,
+  stdin = "",
+  keyRingFile?: string
+): Promise<CliResult> => {
+  const output = { stdout: "", stderr: "" }
+  const collect = (key: "stdout" | "stderr") => () =>
+    Sink.forEach((chunk: string | Uint8Array) => Effect.sync(() => void (output[key] += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"))))
+  const stdio = Stdio.layerTest({
+    stdin: stdin === "" ? Stream.empty : Stream.make(new TextEncoder().encode(stdin)),
+    stdout: collect("stdout"),
+    stderr: collect("stderr")
+  })
+  const exit = await Effect.runPromiseExit(
+    cli(args).pipe(
+      Effect.provide(Layer.mergeAll(stdio, ConfigProvider.layer(ConfigProvider.fromEnv({ env })))),
+      Effect.provide(NodeServices.layer),
+      Effect.provideService(KeyRingFile, keyRingFile),
+      Effect.provideService(Console.Console, capturingConsole(output))
+    )
+  )
+  if (Exit.isFailure(exit)) throw new Error("the CLI was interrupted")
+  return { code: exit.value, ...output }
+}
+
 /**
  * A CLI bound to an environment (DATABASE_URL, key ring) and a list of
  * secrets that no output may contain. `secrets` grows as tests register
- * connection strings.
+ * connection strings. Runs in-process.
  */
 export const makeCli = (env: Record<string, string>, secrets: Array<string> = []) => {
+  const run = async (args: ReadonlyArray<string>, options: RunOptions = {}): Promise<CliResult> => {
+    const result = await runInProcess(withOverrides(env, options.env), args, options.stdin)
+    checkNoSecrets(result, [...secrets, ...Object.values(env).filter(isSecretSetting)], options.stdoutMayShow ?? [])
+    return result
+  }
+  return { run, secrets }
+}
+
+/** As makeCli, but each run is a subprocess through cli/bin/control-plane.js. */
+export const makeCliProcess = (env: Record<string, string>, secrets: Array<string> = []) => {
   const run = (args: ReadonlyArray<string>, options: RunOptions = {}): Promise<CliResult> =>
     new Promise((resolve, reject) => {
       const childEnv = { ...baseEnvironment(), ...env }

@@ -16,7 +16,8 @@ const commands = [
   ["servers"], ["servers", "add"], ["servers", "list"], ["servers", "drain"],
   ["fleet"], ["fleet", "migrate"], ["fleet", "status"],
   ["config"], ["config", "get"], ["config", "set"], ["config", "unset"], ["config", "list"],
-  ["keys"], ["keys", "rotate"], ["keys", "status"],
+  ["keys"], ["keys", "add"], ["keys", "rotate"], ["keys", "status"],
+  ["audit"], ["audit", "list"], ["audit", "verify"], ["audit", "purge"],
   ["db"], ["db", "apply"], ["db", "migrate"], ["db", "lint"], ["db", "drift"], ["db", "status"]
 ] as const
 
@@ -39,7 +40,7 @@ describe("help", () => {
   it("the root lists the command groups; a group alone prints its help (exit 0)", async () => {
     const root = await cli.run([])
     expect(root.code).toBe(0)
-    for (const group of ["tenants", "databases", "servers", "fleet", "config", "keys", "db"]) expect(root.stdout).toMatch(new RegExp(`^ {2}${group}\\s{2,}\\S`, "m"))
+    for (const group of ["tenants", "databases", "servers", "fleet", "config", "keys", "audit", "db"]) expect(root.stdout).toMatch(new RegExp(`^ {2}${group}\\s{2,}\\S`, "m"))
     const group = await cli.run(["databases"])
     expect(group.code).toBe(0)
     expect(group.stdout).toMatch(/^ {2}register\s+Register a tenant database/m)

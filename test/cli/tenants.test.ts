@@ -1,12 +1,12 @@
 /**
- * `control-plane tenants ...` as a subprocess against a migrated test
+ * `control-plane tenants ...` in-process against a migrated test
  * database: output and exit code of each command, bad input refused with exit
  * 2 and nothing written (checked in the table), domain errors exit 1.
  */
 import { sql } from "@databases/pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { withConnection } from "../../cli/src/schema/database.ts"
-import { createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
+import { createMigratedTestDatabase, createTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
 import { expectOneErrorLine, expectUnchanged, makeCli } from "./harness.ts"
 
 let database: TestDatabase
@@ -216,13 +216,40 @@ describe("tenants delete", () => {
 
 describe("tenants: configuration", () => {
   it("without DATABASE_URL the command exits 2 saying so", async () => {
-    expectOneErrorLine(await cli.run(["tenants", "list"], { env: { DATABASE_URL: undefined } }), 2, /DATABASE_URL is not set/)
+    expectOneErrorLine(
+      await cli.run(["tenants", "list"], { env: { DATABASE_URL: undefined } }),
+      2,
+      /^error: DATABASE_URL is not set: set it to the connection string of the control-plane database$/
+    )
   })
 
   it("an invalid setting is exit 2 naming the variable and what it expects, not the value", async () => {
     const result = await cli.run(["tenants", "list"], { env: { CONTROL_PLANE_POOL_SIZE: "lots" } })
     expectOneErrorLine(result, 2, /CONTROL_PLANE_POOL_SIZE is invalid: Expected .*number/)
     expect(result.stderr).not.toContain("lots")
+  })
+
+  it("a DATABASE_URL that is not a PostgreSQL URL is exit 2 naming the variable, never its value", async () => {
+    for (const value of ["notaurl", "mysql://operator:pa55word-not-shown@db.internal/control_plane"]) {
+      const result = await makeCli({ DATABASE_URL: value }, ["pa55word-not-shown"]).run(["tenants", "list"])
+      expectOneErrorLine(result, 2, /^error: DATABASE_URL is invalid: must be a PostgreSQL connection URL \(scheme postgres or postgresql\)$/)
+      expect(result.stderr.includes(value), "stderr shows the value").toBe(false)
+    }
+  })
+
+  it("a database without the control_plane schema is exit 1 saying to apply it", async () => {
+    const empty = await createTestDatabase("cli_tenants_empty")
+    try {
+      for (const args of [["tenants", "list"], ["tenants", "show", "acme"], ["tenants", "create", "acme", "-e", "staging"]]) {
+        expectOneErrorLine(
+          await makeCli({ DATABASE_URL: empty.url }).run(args),
+          1,
+          /^error: the control_plane schema is missing: run control-plane db apply$/
+        )
+      }
+    } finally {
+      await empty.drop()
+    }
   })
 
   it("an unreachable database is exit 1 with a one-line reason and no URL", async () => {

@@ -1,6 +1,6 @@
 /**
  * DatabaseConfig read from a ConfigProvider: defaults, overrides, a missing or
- * malformed variable failing with a ConfigError that names it, and the URL
+ * malformed variable failing with a DatabaseConfigError, one sentence that names it, and the URL
  * held as Redacted.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -51,10 +51,24 @@ describe("DatabaseConfig", () => {
       }
     }))
 
-  it.effect("a missing DATABASE_URL is a ConfigError naming it", () =>
+  it.effect("a missing DATABASE_URL is a DatabaseConfigError saying so in one sentence", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(readWith({}))
-      assert.include(error.message, "DATABASE_URL")
+      for (const env of [{}, { DATABASE_URL: "  " }]) {
+        const error = yield* Effect.flip(readWith(env))
+        assert.strictEqual(error._tag, "DatabaseConfigError")
+        assert.strictEqual(error.message, "DATABASE_URL is not set: set it to the connection string of the control-plane database")
+      }
+    }))
+
+  it.effect("a DATABASE_URL that is not a PostgreSQL URL is a DatabaseConfigError naming it, never quoting it", () =>
+    Effect.gen(function*() {
+      for (const value of ["notaurl", "mysql://control:pa55word@db.internal/control_plane", "postgres://control:pa55word@[::1"]) {
+        const error = yield* Effect.flip(readWith({ DATABASE_URL: value }))
+        assert.include(error.message, "DATABASE_URL")
+        assert.include(error.message, "must be a PostgreSQL connection URL")
+        assert.isFalse(error.message.includes(value), "the message quotes the value")
+        assert.isFalse(error.message.includes("pa55word"), "the message quotes the password")
+      }
     }))
 
   it.effect("a pool size or timeout that is not a positive integer is a ConfigError naming it", () =>
@@ -66,7 +80,7 @@ describe("DatabaseConfig", () => {
         ["CONTROL_PLANE_QUEUE_TIMEOUT_MS", "1.5"]
       ] as const) {
         const error = yield* Effect.flip(readWith({ DATABASE_URL: url, [name]: value }))
-        assert.include(error.message, name)
+        assert.match(error.message, new RegExp(`^${name} is invalid: [^\n]+$`))
         assert.notInclude(error.message, "pa55word")
       }
     }))

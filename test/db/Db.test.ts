@@ -89,12 +89,19 @@ it.layer(testDbLayer("db"), { timeout: "120 seconds" })("Db", (it) => {
       assertShowsNoInternals(badEnum, "sleeping")
     }))
 
-  it.effect("any other failure is Unknown with its SQLSTATE only", () =>
+  it.effect("a missing table (the schema not applied) is SchemaMissing, naming nothing of the query", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Db.use((db) => db.query(sql`SELECT * FROM control_plane.no_such_table`)))
-      assert.strictEqual(error.reason._tag, "Unknown")
-      assert.strictEqual(error.reason._tag === "Unknown" ? error.reason.code : "", "42P01")
+      assert.strictEqual(error.reason._tag, "SchemaMissing")
       assertShowsNoInternals(error, "no_such_table")
+    }))
+
+  it.effect("any other failure is Unknown with its SQLSTATE only", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Db.use((db) => db.query(sql`SELECT 1 / (0 * ${7}::int) AS no_such_value`)))
+      assert.strictEqual(error.reason._tag, "Unknown")
+      assert.strictEqual(error.reason._tag === "Unknown" ? error.reason.code : "", "22012")
+      assertShowsNoInternals(error, "no_such_value")
     }))
 
   it.effect("a transaction runs its queries on one connection and commits on success", () =>

@@ -29,6 +29,7 @@ describe("generated row types", () => {
       const written = yield* Effect.promise(() => generateRowTypes(adminUrl(), directory))
       assert.deepStrictEqual(written, [
         "_enums.ts",
+        "audit_events.ts",
         "database_servers.ts",
         "fleet_migrations.ts",
         "fleet_runs.ts",

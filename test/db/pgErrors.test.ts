@@ -53,8 +53,15 @@ describe("classifyPgError", () => {
     }
   })
 
+  it("maps an undefined table, schema or type to SchemaMissing", () => {
+    for (const code of ["42P01", "3F000", "42704"]) {
+      assert.strictEqual(classifyPgError(sqlError(code))._tag, "SchemaMissing", code)
+    }
+    assert.strictEqual(toDbError(sqlError("42P01")).message, "Database error: the control_plane schema is missing from the database")
+  })
+
   it("keeps an unknown SQLSTATE and nothing else", () => {
-    assert.deepStrictEqual(classifyPgError(sqlError("42P01")), new Unknown({ code: "42P01" }))
+    assert.deepStrictEqual(classifyPgError(sqlError("42P02")), new Unknown({ code: "42P02" }))
     assert.deepStrictEqual(classifyPgError(sqlError("not-a-sqlstate")), new Unknown({}))
     assert.deepStrictEqual(classifyPgError(new Error("Aborted")), new Unknown({}))
     assert.deepStrictEqual(classifyPgError("a string"), new Unknown({}))

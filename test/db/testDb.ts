@@ -9,6 +9,7 @@ import { Effect, Layer, Redacted } from "effect"
 import { DatabaseConfig } from "../../src/db/DatabaseConfig.ts"
 import type { DatabaseSettings } from "../../src/db/DatabaseConfig.ts"
 import { Db } from "../../src/db/Db.ts"
+import { Actor } from "../../src/services/Actor.ts"
 import { MigratedDatabase } from "../support/testDatabase.ts"
 
 /** Db over MigratedDatabase, with optional overrides of the default settings. */
@@ -26,14 +27,17 @@ export const dbOnMigratedDatabase = (settings: Partial<Omit<DatabaseSettings, "u
 export const testDbLayer = (label: string, settings: Partial<Omit<DatabaseSettings, "url">> = {}) =>
   dbOnMigratedDatabase(settings).pipe(Layer.provideMerge(MigratedDatabase.layer(label)))
 
+/** The Actor the services' writes run as in tests (the audit trail records it). */
+export const testActor = (name = "test-suite") => Layer.succeed(Actor, Actor.of({ name }))
+
 /** A Db whose server refuses every connection: nothing listens on port 1. */
 export const unreachableDbLayer = Db.layerNoDeps.pipe(
   Layer.provide(DatabaseConfig.layerWith({ url: Redacted.make("postgres://control:pw@127.0.0.1:1/control_plane") }))
 )
 
 /** Runs every operation, all at once, and asserts that each fails with DbError(ConnectionError). */
-export const assertEachFailsWithConnectionError = (
-  operations: ReadonlyArray<Effect.Effect<unknown, { readonly _tag: string; readonly reason?: { readonly _tag: string } }>>
+export const assertEachFailsWithConnectionError = <R>(
+  operations: ReadonlyArray<Effect.Effect<unknown, { readonly _tag: string; readonly reason?: { readonly _tag: string } }, R>>
 ) =>
   Effect.gen(function*() {
     const errors = yield* Effect.all(operations.map((operation) => Effect.flip(operation)), { concurrency: "unbounded" })

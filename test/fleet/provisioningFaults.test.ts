@@ -6,7 +6,8 @@
  *   there (fixtures/provisionUntil.ts);
  * - the server refusing: the tenant's server (its admin and tenant
  *   connections) or the control plane, each behind an in-process TCP proxy
- *   that cuts and resets connections from the start of a step.
+ *   (test/faults/proxy.ts) that cuts open connections and refuses new ones
+ *   from the start of a step.
  *
  * After each fault: no tenant exists without its provisioning record, a
  * failed step is recorded with a one-line reason (and the database is
@@ -21,7 +22,7 @@ import { TenantDatabases } from "../../src/services/TenantDatabases.ts"
 import { sql } from "../../src/db/Db.ts"
 import { type ProvisioningStep, provisioningSteps } from "../../src/domain/enums.ts"
 import { Provisioning } from "../../cli/src/fleet/Provisioning.ts"
-import { startTcpProxy, type TcpProxy } from "../support/tcpProxy.ts"
+import { TcpProxy } from "../faults/proxy.ts"
 import { adminUrl } from "../support/testDatabase.ts"
 import { adminUrlVia, controlPlaneRows, Fixture, provisioningOn, tenantName, tenantsWithoutRecord } from "./support.ts"
 
@@ -119,7 +120,7 @@ it.layer(Fixture.layer("provisioning_faults"), { timeout: "240 seconds" })("Prov
     Effect.gen(function*() {
       const { controlPlane, keyRing, prefix } = yield* Fixture
       const proxy = yield* Effect.acquireRelease(
-        Effect.promise(() => startTcpProxy({ host: "127.0.0.1", port: 5432 })),
+        Effect.promise(() => TcpProxy.start({ host: "127.0.0.1", port: 5432 })),
         (p) => Effect.promise(() => p.close())
       )
       const layer = provisioningOn(controlPlane.url, keyRing.ring)
@@ -138,8 +139,8 @@ it.layer(Fixture.layer("provisioning_faults"), { timeout: "240 seconds" })("Prov
           Effect.flatMap(Provisioning, (provisioning) =>
             provisioning.provision(
               { name, environment: "development", server: server.id, namePrefix: prefix },
-              { onStep: (event) => Effect.sync(() => event.step === refusedAt && event.phase === "start" && proxy.refuse()) }
-            )).pipe(Effect.provide(layer), Effect.ensuring(Effect.sync(() => proxy.accept())))
+              { onStep: (event) => event.step === refusedAt && event.phase === "start" ? Effect.promise(() => proxy.refuse()) : Effect.void }
+            )).pipe(Effect.provide(layer), Effect.ensuring(Effect.promise(() => proxy.accept())))
         )
         assert.strictEqual(error._tag, "ProvisioningFailed", refusedAt)
         assert.deepInclude(error, { tenant: name, step: refusedAt })
@@ -161,8 +162,8 @@ it.layer(Fixture.layer("provisioning_faults"), { timeout: "240 seconds" })("Prov
   it.effect("the control plane refusing at each step that writes it: no tenant without a record, and a re-run finishes", () =>
     Effect.gen(function*() {
       const { controlPlane, keyRing, prefix } = yield* Fixture
-      const proxy: TcpProxy = yield* Effect.acquireRelease(
-        Effect.promise(() => startTcpProxy({ host: "127.0.0.1", port: 5432 })),
+      const proxy = yield* Effect.acquireRelease(
+        Effect.promise(() => TcpProxy.start({ host: "127.0.0.1", port: 5432 })),
         (p) => Effect.promise(() => p.close())
       )
       const viaProxy = new URL(controlPlane.url)
@@ -185,8 +186,8 @@ it.layer(Fixture.layer("provisioning_faults"), { timeout: "240 seconds" })("Prov
           Effect.flatMap(Provisioning, (provisioning) =>
             provisioning.provision(
               { name, environment: "development", server: server.id, namePrefix: prefix },
-              { onStep: (event) => Effect.sync(() => event.step === refusedAt && event.phase === "start" && proxy.refuse()) }
-            )).pipe(Effect.provide(throughProxy), Effect.ensuring(Effect.sync(() => proxy.accept())))
+              { onStep: (event) => event.step === refusedAt && event.phase === "start" ? Effect.promise(() => proxy.refuse()) : Effect.void }
+            )).pipe(Effect.provide(throughProxy), Effect.ensuring(Effect.promise(() => proxy.accept())))
         )
         assert.include(["DbError", "ProvisioningFailed"], error._tag, refusedAt)
         assert.strictEqual(yield* Effect.promise(() => tenantsWithoutRecord(controlPlane.url, "cp-refused-")), 0)

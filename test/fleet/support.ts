@@ -17,6 +17,7 @@ import { KeyRing } from "../../src/crypto/KeyRing.ts"
 import { DatabaseConfig } from "../../src/db/DatabaseConfig.ts"
 import { Db, sql } from "../../src/db/Db.ts"
 import * as ControlPlane from "../../src/ControlPlane.ts"
+import { Actor } from "../../src/services/Actor.ts"
 import { withConnection } from "../../cli/src/schema/database.ts"
 import { projectFile } from "../../cli/src/schema/paths.ts"
 import { ControlPlaneLocks } from "../../cli/src/fleet/advisoryLock.ts"
@@ -79,13 +80,14 @@ export class Fixture extends Context.Service<Fixture, FleetFixture>()("test/flee
     )
 }
 
-/** The library's services on `url` with `ring`: Tenants, TenantDatabases, DatabaseServers, SystemConfig, Db, crypto. */
+/** The library's services on `url` with `ring` (Tenants, TenantDatabases, DatabaseServers, ..., Db, crypto), acting as "fleet-test". */
 export const libraryOn = (url: string, ring: KeyRing) =>
   ControlPlane.layerNoDeps.pipe(
     Layer.provideMerge(
-      Layer.merge(
+      Layer.mergeAll(
         Db.layerNoDeps.pipe(Layer.provide(DatabaseConfig.layerWith({ url: Redacted.make(url), poolSize: 4 }))),
-        Layer.succeed(ConnectionStringCrypto, ConnectionStringCrypto.fromKeyRing(ring))
+        Layer.succeed(ConnectionStringCrypto, ConnectionStringCrypto.fromKeyRing(ring)),
+        Layer.orDie(Actor.layer("fleet-test"))
       )
     )
   )

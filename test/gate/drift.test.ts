@@ -72,6 +72,21 @@ describe("detectDrift", () => {
     ])
     expect(report.routines[0]!.expectedOnly).toContain("  NEW.updated_at = now();")
   })
+
+  it("the audit trail is watched too: a disabled guard, a dropped recording trigger and a dropped index are named", async () => {
+    const database = await migrated(
+      "audit",
+      `ALTER TABLE control_plane.audit_events DISABLE TRIGGER audit_events_guard;
+       DROP TRIGGER audit_tenants ON control_plane.tenants;
+       DROP INDEX control_plane.idx_audit_events_tenant_id;`
+    )
+    const report = await detectDrift(database.url)
+    expect(report.tablePlan).toContain(`"idx_audit_events_tenant_id"`)
+    expect(report.routines.map((r) => `${r.kind} ${r.name} ${r.problem}`)).toEqual([
+      "trigger audit_events.audit_events_guard different",
+      "trigger tenants.audit_tenants missing"
+    ])
+  })
 })
 
 describe("npm run db:drift", () => {

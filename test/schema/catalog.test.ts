@@ -43,10 +43,11 @@ const timestamp = { type: "timestamp with time zone", not_null: true, default_va
 const required = (type: string) => ({ type, not_null: true, default_value: null })
 
 describe("catalog: the control_plane schema matches the spec", () => {
-  it("has the spec's three tables, plus the servers, provisioning and fleet ledger tables", async () => {
+  it("has the spec's three tables, the audit trail, and the servers, provisioning and fleet ledger tables", async () => {
     const tables = await db.query(sql`
       SELECT tablename FROM pg_tables WHERE schemaname = 'control_plane' ORDER BY tablename`)
     expect(tables.map((t) => t.tablename)).toEqual([
+      "audit_events",
       "database_servers",
       "fleet_migrations",
       "fleet_runs",
@@ -108,6 +109,23 @@ describe("catalog: the control_plane schema matches the spec", () => {
     ])
   })
 
+  it("audit_events: columns, types, NOT NULL and defaults", async () => {
+    expect(await columnsOf("audit_events")).toEqual([
+      { column_name: "id", ...required("bigint") },
+      { column_name: "occurred_at", type: "timestamp with time zone", not_null: true, default_value: "clock_timestamp()" },
+      { column_name: "actor", ...required("text") },
+      { column_name: "db_role", ...required("text") },
+      { column_name: "action", ...required("text") },
+      { column_name: "entity_type", ...required("text") },
+      { column_name: "entity_id", type: "text", not_null: false, default_value: null },
+      { column_name: "tenant_id", type: "uuid", not_null: false, default_value: null },
+      { column_name: "changes", type: "jsonb", not_null: true, default_value: "'{}'::jsonb" },
+      { column_name: "reason", type: "text", not_null: false, default_value: null },
+      { column_name: "prev_hash", ...required("bytea") },
+      { column_name: "hash", ...required("bytea") }
+    ])
+  })
+
   it("has the primary keys, the unique tenant name and the spec's indexes", async () => {
     const rows = await db.query(sql`
       SELECT c.relname AS table_name, i.relname AS index_name, x.indisunique AS is_unique,
@@ -116,9 +134,13 @@ describe("catalog: the control_plane schema matches the spec", () => {
               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum) AS columns
       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
       JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = 'control_plane' AND c.relname IN ('tenants', 'tenant_databases', 'system_config')
+      WHERE n.nspname = 'control_plane' AND c.relname IN ('tenants', 'tenant_databases', 'system_config', 'audit_events')
       ORDER BY c.relname, i.relname`)
     expect(rows.map((r) => ({ ...r, columns: parseArray(r.columns) }))).toEqual([
+      { table_name: "audit_events", index_name: "audit_events_pkey", is_unique: true, is_primary: true, columns: ["id"] },
+      { table_name: "audit_events", index_name: "idx_audit_events_occurred_at", is_unique: false, is_primary: false, columns: ["occurred_at"] },
+      { table_name: "audit_events", index_name: "idx_audit_events_purges", is_unique: false, is_primary: false, columns: ["id"] },
+      { table_name: "audit_events", index_name: "idx_audit_events_tenant_id", is_unique: false, is_primary: false, columns: ["tenant_id", "id"] },
       { table_name: "system_config", index_name: "system_config_pkey", is_unique: true, is_primary: true, columns: ["key"] },
       { table_name: "tenant_databases", index_name: "idx_tenant_databases_status", is_unique: false, is_primary: false, columns: ["status"] },
       { table_name: "tenant_databases", index_name: "idx_tenant_databases_tenant_id", is_unique: false, is_primary: false, columns: ["tenant_id"] },
@@ -152,7 +174,7 @@ describe("catalog: the control_plane schema matches the spec", () => {
     const rows = await db.query(sql`
       SELECT c.relname AS table_name, t.tgname, pg_get_triggerdef(t.oid) AS definition, t.tgenabled
       FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = 'control_plane' AND NOT t.tgisinternal ORDER BY c.relname`)
+      WHERE n.nspname = 'control_plane' AND NOT t.tgisinternal AND t.tgname LIKE 'update_%' ORDER BY c.relname`)
     expect(rows.map((r) => r.table_name)).toEqual([
       "database_servers",
       "system_config",
@@ -167,6 +189,34 @@ describe("catalog: the control_plane schema matches the spec", () => {
           `FOR EACH ROW EXECUTE FUNCTION control_plane.update_updated_at_column()`
       )
     }
+  })
+
+  it("has the audit trail's trigger functions, plpgsql", async () => {
+    const rows = await db.query(sql`
+      SELECT p.proname AS name, l.lanname AS language, format_type(p.prorettype, NULL) AS returns
+      FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang JOIN pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname = 'control_plane' AND p.proname LIKE 'audit%' ORDER BY p.proname`)
+    expect(rows).toEqual(
+      ["audit_events_append", "audit_events_guard", "audit_row_change"].map((name) => ({ name, language: "plpgsql", returns: "trigger" }))
+    )
+  })
+
+  it("has the audit triggers: chaining and the append-only guard on audit_events, recording on the three tables", async () => {
+    const rows = await db.query(sql`
+      SELECT t.tgname, pg_get_triggerdef(t.oid) AS definition, t.tgenabled
+      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'control_plane' AND NOT t.tgisinternal AND t.tgname LIKE 'audit%' ORDER BY t.tgname`)
+    const on = (table: string) => `ON control_plane.${table}`
+    expect(rows.every((r) => r.tgenabled === "O")).toBe(true)
+    expect(Object.fromEntries(rows.map((r) => [r.tgname, r.definition.replace(/^CREATE TRIGGER \S+ /, "")]))).toEqual({
+      audit_events_append: `BEFORE INSERT ${on("audit_events")} FOR EACH ROW EXECUTE FUNCTION control_plane.audit_events_append()`,
+      audit_events_guard: `BEFORE DELETE OR UPDATE ${on("audit_events")} FOR EACH ROW EXECUTE FUNCTION control_plane.audit_events_guard()`,
+      audit_events_guard_truncate: `BEFORE TRUNCATE ${on("audit_events")} FOR EACH STATEMENT EXECUTE FUNCTION control_plane.audit_events_guard()`,
+      ...Object.fromEntries(["system_config", "tenant_databases", "tenants"].flatMap((table) => [
+        [`audit_${table}`, `AFTER INSERT OR DELETE OR UPDATE ${on(table)} FOR EACH ROW EXECUTE FUNCTION control_plane.audit_row_change()`],
+        [`audit_${table}_truncate`, `AFTER TRUNCATE ${on(table)} FOR EACH STATEMENT EXECUTE FUNCTION control_plane.audit_row_change()`]
+      ]))
+    })
   })
 
   it("comments the schema, every table and every column", async () => {
@@ -259,6 +309,97 @@ describe("behaviour: what the schema enforces, through plain SQL", () => {
   it("defaults port to 5432", async () => {
     const { port } = await insertDatabase(await insertTenant("default_port"))
     expect(port).toBe(5432)
+  })
+
+  const eventsAbout = (entityId: string) =>
+    db.query(sql`
+      SELECT actor, db_role, action, entity_type, changes, reason FROM control_plane.audit_events
+      WHERE entity_id = ${entityId} ORDER BY id`)
+
+  it("records a change made in plain SQL, with the database role as the actor", async () => {
+    const tenantId = await insertTenant("audited_by_role")
+    await db.query(sql`UPDATE control_plane.tenants SET status = 'active' WHERE tenant_id = ${tenantId}`)
+    await db.query(sql`UPDATE control_plane.tenants SET status = 'active' WHERE tenant_id = ${tenantId}`) // no change: no event
+    expect(await eventsAbout(tenantId)).toEqual([
+      {
+        actor: "postgres", db_role: "postgres", action: "create", entity_type: "tenant", reason: null,
+        changes: { name: { new: "audited_by_role" }, environment: { new: "development" }, status: { new: "pending" } }
+      },
+      {
+        actor: "postgres", db_role: "postgres", action: "update", entity_type: "tenant", reason: null,
+        changes: { status: { old: "pending", new: "active" } }
+      }
+    ])
+  })
+
+  it("records the actor and reason set for the transaction, in the same transaction as the change", async () => {
+    const name = "audited_by_actor"
+    await db.tx(async (tx) => {
+      await tx.query(sql`SELECT set_config('control_plane.actor', 'alice', true), set_config('control_plane.audit_reason', 'ticket 7', true)`)
+      await tx.query(sql`INSERT INTO control_plane.tenants (name, environment, status) VALUES (${name}, 'staging', 'pending')`)
+    })
+    const rolledBack = "rolled_back_tenant"
+    await expect(db.tx(async (tx) => {
+      await tx.query(sql`INSERT INTO control_plane.tenants (name, environment, status) VALUES (${rolledBack}, 'staging', 'pending')`)
+      throw new Error("roll back")
+    })).rejects.toThrow("roll back")
+    const events = await db.query(sql`
+      SELECT actor, reason, changes -> 'name' ->> 'new' AS name FROM control_plane.audit_events
+      WHERE action = 'create' AND changes -> 'name' ->> 'new' IN (${name}, ${rolledBack})`)
+    expect(events).toEqual([{ actor: "alice", reason: "ticket 7", name }])
+  })
+
+  it("records a connection string only as changed, with its key id: never the ciphertext", async () => {
+    const tenantId = await insertTenant("audited_secret")
+    const { id } = await insertDatabase(tenantId)
+    await db.query(sql`UPDATE control_plane.tenant_databases SET connection_string_encrypted = 'v1:next:QkJCQg' WHERE id = ${id}`)
+    const events = await eventsAbout(id)
+    expect(events.map((e) => [e.action, e.changes.connection_string, e.changes.key_id])).toEqual([
+      ["create", { changed: true }, { new: "test" }],
+      ["update", { changed: true }, { old: "test", new: "next" }]
+    ])
+    const [leak] = await db.query(sql`
+      SELECT count(*)::int AS n FROM control_plane.audit_events
+      WHERE changes::text LIKE '%AAAA%' OR changes::text LIKE '%QkJCQg%' OR changes ? 'connection_string_encrypted'`)
+    expect(leak.n).toBe(0)
+  })
+
+  it("records a TRUNCATE of a recorded table as one event", async () => {
+    await db.query(sql`INSERT INTO control_plane.system_config (key, value) VALUES ('truncated', '1')`)
+    await db.query(sql`TRUNCATE control_plane.system_config`)
+    const [last] = await db.query(sql`SELECT action, entity_type FROM control_plane.audit_events ORDER BY id DESC LIMIT 1`)
+    expect(last).toEqual({ action: "truncate", entity_type: "system_config" })
+  })
+
+  it("refuses UPDATE, DELETE and TRUNCATE of audit_events, even for its owner (a superuser here), with SQLSTATE CPA01", async () => {
+    const [owner] = await db.query(sql`
+      SELECT pg_get_userbyid(relowner) AS owner, current_user AS me FROM pg_class WHERE oid = 'control_plane.audit_events'::regclass`)
+    expect(owner.owner).toBe(owner.me)
+    await insertTenant("guarded_events")
+    const count = async () => (await db.query(sql`SELECT count(*)::int AS n FROM control_plane.audit_events`))[0].n
+    const before = await count()
+    for (const statement of [
+      sql`UPDATE control_plane.audit_events SET actor = 'mallory'`,
+      sql`DELETE FROM control_plane.audit_events`,
+      sql`DELETE FROM control_plane.audit_events WHERE id = (SELECT max(id) FROM control_plane.audit_events)`,
+      sql`TRUNCATE control_plane.audit_events`
+    ]) {
+      expect((await codeOf(db.query(statement))).code).toBe("CPA01")
+    }
+    expect(await count()).toBe(before)
+  })
+
+  it("chains whatever is inserted: id, time, actor, role and hashes come from the trigger, not the row", async () => {
+    await db.query(sql`
+      INSERT INTO control_plane.audit_events (id, occurred_at, actor, db_role, action, entity_type, prev_hash, hash)
+      VALUES (1, '2000-01-01', 'forged', 'forged', 'reveal', 'tenant_database', '\\x00', '\\x00')`)
+    const [last] = await db.query(sql`
+      SELECT e.id, e.actor, e.db_role, e.occurred_at > now() - interval '1 minute' AS recent,
+             e.prev_hash = p.hash AS linked, length(e.hash) AS hash_bytes
+      FROM control_plane.audit_events e JOIN control_plane.audit_events p ON p.id = e.id - 1
+      ORDER BY e.id DESC LIMIT 1`)
+    expect(last).toMatchObject({ actor: "postgres", db_role: "postgres", recent: true, linked: true, hash_bytes: 32 })
+    expect(last.id).toBeGreaterThan(1)
   })
 
   it("seeds system_admin as an active production tenant", async () => {

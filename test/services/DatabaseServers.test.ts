@@ -9,6 +9,7 @@ import { Effect, Layer, Redacted, Result } from "effect"
 import { ConnectionStringCrypto } from "../../src/crypto/ConnectionStringCrypto.ts"
 import { type EncryptionKey, KeyRing } from "../../src/crypto/KeyRing.ts"
 import { Db, sql } from "../../src/db/Db.ts"
+import { Actor } from "../../src/services/Actor.ts"
 import { DatabaseServers } from "../../src/services/DatabaseServers.ts"
 import { testDbLayer } from "../db/testDb.ts"
 import { assertNoSecrets, makeLogCapture, renderings, withLogCapture } from "../crypto/leaks.ts"
@@ -25,7 +26,8 @@ const withRing = (keyRing: KeyRing) => <A, E, R>(effect: Effect.Effect<A, E, R>)
   Effect.provide(
     effect,
     Layer.fresh(DatabaseServers.layerNoDeps).pipe(
-      Layer.provide(Layer.succeed(ConnectionStringCrypto, ConnectionStringCrypto.fromKeyRing(keyRing)))
+      Layer.provide(Layer.succeed(ConnectionStringCrypto, ConnectionStringCrypto.fromKeyRing(keyRing))),
+      Layer.provideMerge(Layer.orDie(Actor.layer("servers-test")))
     )
   )
 const withK1 = withRing(ring([k1], "k1"))

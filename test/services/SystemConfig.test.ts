@@ -8,7 +8,7 @@ import { Effect, Layer, Schema } from "effect"
 import { Db, sql } from "../../src/db/Db.ts"
 import { ConfigEntry } from "../../src/domain/SystemConfig.ts"
 import { SystemConfig } from "../../src/services/SystemConfig.ts"
-import { assertEachFailsWithConnectionError, testDbLayer, unreachableDbLayer } from "../db/testDb.ts"
+import { assertEachFailsWithConnectionError, testActor, testDbLayer, unreachableDbLayer } from "../db/testDb.ts"
 
 const uniqueKey = (label: string) => `test.${label}.${crypto.randomUUID()}`
 
@@ -23,7 +23,7 @@ const storedJson = (key: string) =>
     Effect.map((rows) => rows[0])
   )
 
-const TestLayer = SystemConfig.layerNoDeps.pipe(Layer.provideMerge(testDbLayer("system_config")))
+const TestLayer = SystemConfig.layerNoDeps.pipe(Layer.provideMerge(testDbLayer("system_config")), Layer.merge(testActor()))
 
 it.layer(TestLayer, { timeout: "120 seconds" })("SystemConfig", (it) => {
   it.effect("set stores the Schema's JSON form and get decodes it back", () =>
@@ -138,6 +138,19 @@ it.layer(TestLayer, { timeout: "120 seconds" })("SystemConfig", (it) => {
       assert.isUndefined(yield* storedJson(key))
     }))
 
+  it.effect("a value jsonb cannot store (NUL, a lone surrogate, in a string or a key) is InvalidInput, nothing written", () =>
+    Effect.gen(function*() {
+      const config = yield* SystemConfig
+      const key = uniqueKey("jsonb")
+      for (const value of ["a\u0000b", "\ud800", { "\udc00": 1 }, ["ok", { deep: "x\u0000" }]]) {
+        const error = yield* Effect.flip(config.set(key, Schema.Json, value as Schema.Json))
+        assert.strictEqual(error._tag, "InvalidInput")
+        assert.match(error.message, /must not contain NUL or lone surrogates/)
+      }
+      assert.isUndefined(yield* storedJson(key))
+      yield* config.set(key, Schema.Json, { "😀": "paired surrogates are fine" })
+    }))
+
   it.effect("a malformed key is InvalidInput for every operation", () =>
     Effect.gen(function*() {
       const config = yield* SystemConfig
@@ -184,7 +197,7 @@ it.layer(TestLayer, { timeout: "120 seconds" })("SystemConfig", (it) => {
 })
 
 // Every operation surfaces database trouble as DbError.
-const Unreachable = SystemConfig.layerNoDeps.pipe(Layer.provide(unreachableDbLayer))
+const Unreachable = SystemConfig.layerNoDeps.pipe(Layer.provide(unreachableDbLayer), Layer.merge(testActor()))
 
 it.layer(Unreachable)("SystemConfig without a database", (it) => {
   it.effect("every operation fails with DbError(ConnectionError)", () =>

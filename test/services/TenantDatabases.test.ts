@@ -12,7 +12,7 @@ import { type EncryptionKey, KeyRing } from "../../src/crypto/KeyRing.ts"
 import { Db, sql } from "../../src/db/Db.ts"
 import { ConnectionError, DbError } from "../../src/domain/errors.ts"
 import { type ReencryptProgress, TenantDatabases } from "../../src/services/TenantDatabases.ts"
-import { testDbLayer } from "../db/testDb.ts"
+import { testActor, testDbLayer } from "../db/testDb.ts"
 import { assertNoSecrets, makeLogCapture, renderings } from "../crypto/leaks.ts"
 
 const keyOf = (id: string): EncryptionKey => ({
@@ -112,7 +112,7 @@ const revealAll = (keyRing: KeyRing, databases: ReadonlyArray<{ id: string; text
     }
   }).pipe(withRing(keyRing))
 
-it.layer(testDbLayer("tenant_databases"), { timeout: "120 seconds" })("TenantDatabases", (it) => {
+it.layer(Layer.merge(testDbLayer("tenant_databases"), testActor()), { timeout: "120 seconds" })("TenantDatabases", (it) => {
   it.effect("register encrypts before SQL, defaults port 5432 and status inactive, and reveal gives the string back", () =>
     Effect.gen(function*() {
       const service = yield* TenantDatabases
@@ -443,5 +443,5 @@ it.effect("a database failure reaches the caller as DbError, without the connect
       assert.strictEqual((error as DbError).reason._tag, "ConnectionError")
     }
     assertNoSecrets(errors.flatMap(renderings), [text, password, base64Of(k1)])
-  }).pipe(withRing(ringK1), Effect.provide(failing))
+  }).pipe(withRing(ringK1), Effect.provide(failing), Effect.provide(testActor()))
 })

@@ -8,7 +8,7 @@ import { Effect, Layer } from "effect"
 import { Db, sql } from "../../src/db/Db.ts"
 import type { Tenant } from "../../src/domain/Tenant.ts"
 import { Tenants } from "../../src/services/Tenants.ts"
-import { assertEachFailsWithConnectionError, testDbLayer, unreachableDbLayer } from "../db/testDb.ts"
+import { assertEachFailsWithConnectionError, testActor, testDbLayer, unreachableDbLayer } from "../db/testDb.ts"
 
 const uniqueName = (label: string) => `tenants-${label}-${crypto.randomUUID()}`
 const missingId = () => crypto.randomUUID()
@@ -29,7 +29,7 @@ const stored = (tenantId: string) =>
 const createTenant = (label: string, environment: "development" | "staging" | "production" = "development") =>
   Tenants.use((tenants) => tenants.create({ name: uniqueName(label), environment }))
 
-const TestLayer = Tenants.layerNoDeps.pipe(Layer.provideMerge(testDbLayer("tenants")))
+const TestLayer = Tenants.layerNoDeps.pipe(Layer.provideMerge(testDbLayer("tenants")), Layer.merge(testActor()))
 
 it.layer(TestLayer, { timeout: "120 seconds" })("Tenants", (it) => {
   describe("create", () => {
@@ -339,7 +339,7 @@ it.layer(TestLayer, { timeout: "120 seconds" })("Tenants", (it) => {
 
 // Every operation surfaces database trouble as DbError: a Tenants whose
 // server refuses connections.
-const Unreachable = Tenants.layerNoDeps.pipe(Layer.provide(unreachableDbLayer))
+const Unreachable = Tenants.layerNoDeps.pipe(Layer.provide(unreachableDbLayer), Layer.merge(testActor()))
 
 it.layer(Unreachable)("Tenants without a database", (it) => {
   it.effect("every operation fails with DbError(ConnectionError)", () =>

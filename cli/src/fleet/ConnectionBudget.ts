@@ -22,7 +22,7 @@ export interface ConnectionBudgetService {
   readonly permit: (connections: number) => Effect.Effect<void, never, Scope.Scope>
 }
 
-/** CONTROL_PLANE_CONNECTION_BUDGET is below 1. */
+/** CONTROL_PLANE_CONNECTION_BUDGET is not a whole number of at least 1. */
 export class ConnectionBudgetConfigError extends Schema.TaggedError<ConnectionBudgetConfigError>()(
   "ConnectionBudgetConfigError",
   { message: Schema.String }
@@ -51,12 +51,15 @@ export class ConnectionBudget extends Context.Service<ConnectionBudget, Connecti
   static readonly layer = Layer.effect(
     ConnectionBudget,
     Effect.gen(function*() {
-      const size = yield* Config.Int("CONTROL_PLANE_CONNECTION_BUDGET").pipe(Config.withDefault(defaultConnectionBudget))
-      if (size < 1) {
-        return yield* new ConnectionBudgetConfigError({
-          message: "CONTROL_PLANE_CONNECTION_BUDGET must be at least 1: it is how many connections to tenant databases may be open at once"
-        })
-      }
+      const invalid = new ConnectionBudgetConfigError({
+        message: "CONTROL_PLANE_CONNECTION_BUDGET must be a whole number of at least 1: it is how many connections to tenant databases may be open at once"
+      })
+      // The config error itself is not passed on: its text may quote what was read.
+      const size = yield* Config.Int("CONTROL_PLANE_CONNECTION_BUDGET").pipe(
+        Config.withDefault(defaultConnectionBudget),
+        Effect.mapError(() => invalid)
+      )
+      if (size < 1) return yield* invalid
       return yield* makeBudget(size)
     })
   )

@@ -33,9 +33,15 @@
  *
  * One run at a time: the run holds an advisory lock on the control plane for
  * its whole length (released by PostgreSQL if the process dies).
+ *
+ * Both need an Actor: a run reveals connection strings and changes database
+ * statuses through TenantDatabases, and writes its ledger as the actor
+ * (actorContext), for the audit trail. `status` reveals too.
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import {
+  Actor,
+  actorContext,
   ControlPlane,
   Db,
   type DbError,
@@ -132,9 +138,9 @@ export interface FleetMigrationsService {
   readonly migrate: (
     options?: FleetMigrateOptions,
     callbacks?: FleetMigrateCallbacks
-  ) => Effect.Effect<FleetRunSummary, FleetRunInProgress | InvalidInput | DbError>
+  ) => Effect.Effect<FleetRunSummary, FleetRunInProgress | InvalidInput | DbError, Actor>
   /** The versions across the fleet (read from each database's revision table) and the last run. */
-  readonly status: (options?: { readonly concurrency?: number }) => Effect.Effect<FleetStatus, InvalidInput | DbError>
+  readonly status: (options?: { readonly concurrency?: number }) => Effect.Effect<FleetStatus, InvalidInput | DbError, Actor>
 }
 
 type RunRow = Rows.FleetRuns
@@ -176,9 +182,11 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
       /** Opens a new run with its ledger, in one transaction. */
       const startRun = (concurrency: number, canary: number, maxFailures: number | undefined) =>
         db.transaction(Effect.gen(function*() {
+          const audit = actorContext(yield* Actor)
           const [run] = yield* db.query<RunRow>(
             sql`INSERT INTO control_plane.fleet_runs (status, target_version, concurrency, canary, max_failures)
-                VALUES ('running', ${template.latest}, ${concurrency}, ${canary}, ${maxFailures ?? null}) RETURNING *`
+                SELECT 'running', ${template.latest}, ${concurrency}::integer, ${canary}::integer, ${maxFailures ?? null}::integer
+                FROM ${audit} RETURNING fleet_runs.*`
           )
           // The queue: every tenant database worth migrating, oldest environments first.
           yield* db.query(
@@ -192,15 +200,19 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
                   LEFT JOIN control_plane.tenant_provisioning p ON p.database_id = d.id
                   WHERE d.status IN ('active', 'migrating', 'error')
                     AND (p.tenant_id IS NULL OR (p.completed_at IS NOT NULL AND p.deprovision_started_at IS NULL))
-                ) q`
+                ) q, ${audit}`
           )
           return run!
         }))
 
+      /** Writes the run's records as the actor (the audit trail's context, as the library's writes do). */
+      const write = <Row = Record<string, unknown>>(statement: (audit: ReturnType<typeof actorContext>) => ReturnType<typeof sql>) =>
+        Effect.flatMap(Actor, (actor) => db.query<Row>(statement(actorContext(actor))))
+
       const setLedger = (runId: string, databaseId: string, assignment: ReturnType<typeof sql>) =>
-        db.query(
+        write((audit) =>
           sql`UPDATE control_plane.fleet_migrations SET ${assignment}
-              WHERE run_id = ${runId} AND database_id = ${databaseId}`
+              FROM ${audit} WHERE run_id = ${runId} AND database_id = ${databaseId}`
         )
 
       /** Takes one database through the steps above; never fails (failures are recorded). */
@@ -302,7 +314,7 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
         onSettled: (outcome: "succeeded" | "failed" | "skipped") => Effect.Effect<void, DbError>
       ) => {
         let next = 0
-        const worker: Effect.Effect<void, DbError> = Effect.suspend(() => {
+        const worker: Effect.Effect<void, DbError, Actor> = Effect.suspend(() => {
           if (next >= queue.length || stop()) return Effect.void
           const row = queue[next++]!
           return migrateOne(runId, row).pipe(Effect.flatMap(onSettled), Effect.andThen(worker))
@@ -312,9 +324,9 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
       }
 
       const skipRemaining = (runId: string, reason: string) =>
-        db.query(
+        write((audit) =>
           sql`UPDATE control_plane.fleet_migrations SET status = 'skipped', finished_at = now(), error = ${reason}
-              WHERE run_id = ${runId} AND status IN ('pending', 'running')`
+              FROM ${audit} WHERE run_id = ${runId} AND status IN ('pending', 'running')`
         )
 
       const summaryOf = (run: RunRow, resumed: boolean) =>
@@ -367,7 +379,9 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
           ? yield* startRun(concurrency, options.canary ?? 0, options.maxFailures)
           : unfinished
         if (resumed) {
-          yield* db.query(sql`UPDATE control_plane.fleet_runs SET concurrency = ${concurrency} WHERE id = ${run.id}`)
+          yield* write((audit) =>
+            sql`UPDATE control_plane.fleet_runs SET concurrency = ${concurrency} FROM ${audit} WHERE id = ${run.id}`
+          )
         }
         yield* Effect.logInfo(resumed ? "Resuming a fleet migration run" : "Started a fleet migration run").pipe(
           Effect.annotateLogs({ runId: run.id, targetVersion: run.target_version, concurrency })
@@ -403,9 +417,9 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
           const final = yield* progressOf(run.id)
           status = final.skipped > 0 && limitReached() ? "stopped" : final.failed > 0 ? "failed" : "succeeded"
         }
-        const [finished] = yield* db.query<RunRow>(
+        const [finished] = yield* write<RunRow>((audit) =>
           sql`UPDATE control_plane.fleet_runs SET status = ${status}, finished_at = now()
-              WHERE id = ${run.id} RETURNING *`
+              FROM ${audit} WHERE id = ${run.id} RETURNING fleet_runs.*`
         )
         progress = yield* progressOf(run.id)
         yield* onProgress(progress)
@@ -426,7 +440,7 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
               FROM control_plane.tenant_databases d JOIN control_plane.tenants t ON t.tenant_id = d.tenant_id
               ORDER BY t.environment, t.created_at, d.created_at, d.id`
         )
-        const read = (row: (typeof rows)[number]): Effect.Effect<FleetDatabaseVersion> => {
+        const read = (row: (typeof rows)[number]): Effect.Effect<FleetDatabaseVersion, never, Actor> => {
           const base = { databaseId: row.id, tenantId: row.tenant_id, tenant: row.tenant, status: row.status }
           if (row.status === "inactive") return Effect.succeed({ ...base, version: null, pending: null, error: "inactive: not read" })
           return Effect.gen(function*() {

@@ -30,10 +30,17 @@
  * Deprovisioning goes in reverse: tenant and database inactive, the database
  * and role dropped, then the records removed in one transaction; safe to run
  * again after a crash at any point.
+ *
+ * Both need an Actor, like every write of the library: the tenant and
+ * database changes go through Tenants and TenantDatabases, and the writes of
+ * the provisioning record carry the actor too (actorContext), for the audit
+ * trail.
  */
 import { Context, Effect, Layer, Redacted, Schema } from "effect"
 import type { Scope } from "effect"
 import {
+  Actor,
+  actorContext,
   ControlPlane,
   type DatabaseServer,
   DatabaseServerNotFound,
@@ -136,13 +143,14 @@ export type ProvisionError =
 
 export interface ProvisioningService {
   /** Provisions the tenant named in `input`, or resumes its unfinished provisioning. */
-  readonly provision: (input: ProvisionInput, options?: ProvisionOptions) => Effect.Effect<Provisioned, ProvisionError>
+  readonly provision: (input: ProvisionInput, options?: ProvisionOptions) => Effect.Effect<Provisioned, ProvisionError, Actor>
   /** Removes a provisioned tenant: its database and role, then its records. */
   readonly deprovision: (
     tenantId: string
   ) => Effect.Effect<
     Deprovisioned,
-    TenantNotFound | TenantNotProvisioned | ProvisioningInProgress | DeprovisioningFailed | InvalidInput | DbError
+    TenantNotFound | TenantNotProvisioned | ProvisioningInProgress | DeprovisioningFailed | InvalidInput | DbError,
+    Actor
   >
 }
 
@@ -234,19 +242,25 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
           yield* onStep({ step: "place", phase: "start" })
           const server = yield* choose(input.name, pinned)
           const names = yield* Effect.fromResult(deriveNames(tenant.tenantId, prefix))
+          const actor = yield* Actor
           yield* db.query(
             sql`INSERT INTO control_plane.tenant_provisioning (tenant_id, server_id, database_name, role_name, step)
-                VALUES (${tenant.tenantId}, ${server.id}, ${names.database}, ${names.role}, 'place')`
+                SELECT ${tenant.tenantId}::uuid, ${server.id}::uuid, ${names.database}, ${names.role}, 'place'
+                FROM ${actorContext(actor)}`
           )
           yield* onStep({ step: "place", phase: "done" })
           return tenant
         }))
 
+      /** Writes the record as the actor (the audit trail's context, as the library's writes do). */
+      const writeRecord = (statement: (audit: ReturnType<typeof actorContext>) => ReturnType<typeof sql>) =>
+        Effect.flatMap(Actor, (actor) => db.query(statement(actorContext(actor))))
+
       const recordStep = (tenantId: string, step: ProvisioningStep, extra = sql``) =>
-        db.query(
+        writeRecord((audit) =>
           sql`UPDATE control_plane.tenant_provisioning
               SET step = ${step}, failed_step = NULL, error = NULL, updated_at = now() ${extra}
-              WHERE tenant_id = ${tenantId}`
+              FROM ${audit} WHERE tenant_id = ${tenantId}`
         )
 
       /** Runs the steps after the record's last one, for a tenant whose lock this fiber holds. */
@@ -262,7 +276,7 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
             databaseId === undefined ? Effect.die("the database is not registered yet") : databases.reveal(databaseId)
           )
 
-          const work: Record<Exclude<ProvisioningStep, "create_tenant" | "place">, Effect.Effect<void, unknown>> = {
+          const work: Record<Exclude<ProvisioningStep, "create_tenant" | "place">, Effect.Effect<void, unknown, Actor>> = {
             register: Effect.gen(function*() {
               const admin = yield* servers.revealAdmin(server.id)
               const password = generatePassword()
@@ -320,10 +334,10 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
       const failStep = (tenant: Tenant, step: ProvisioningStep, databaseId: string | undefined, error: unknown) => {
         const reason = oneLineReason(error instanceof Error ? error.message : String(error))
         const record = Effect.gen(function*() {
-          yield* db.query(
+          yield* writeRecord((audit) =>
             sql`UPDATE control_plane.tenant_provisioning
                 SET failed_step = ${step}, error = ${reason}, updated_at = now()
-                WHERE tenant_id = ${tenant.tenantId}`
+                FROM ${audit} WHERE tenant_id = ${tenant.tenantId}`
           )
           if (databaseId !== undefined) yield* databases.setStatus(databaseId, "error")
         }).pipe(Effect.ignore)
@@ -387,9 +401,9 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
         if (record === undefined) return yield* new TenantNotProvisioned({ tenant: tenant.name })
         if (record.deprovision_started_at !== null) return yield* new TenantBeingDeprovisioned({ tenant: tenant.name })
         if (resumed && record.completed_at === null) {
-          yield* db.query(
+          yield* writeRecord((audit) =>
             sql`UPDATE control_plane.tenant_provisioning SET attempts = attempts + 1, updated_at = now()
-                WHERE tenant_id = ${tenant.tenantId}`
+                FROM ${audit} WHERE tenant_id = ${tenant.tenantId}`
           )
           // The last attempt left the database `error`: it is being worked on again.
           if (record.database_id !== null && (yield* databases.get(record.database_id).pipe(mustExist)).status === "error") {
@@ -426,10 +440,10 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
 
         yield* Effect.gen(function*() {
           // From here on the tenant cannot be provisioned again until this finishes.
-          yield* db.query(
+          yield* writeRecord((audit) =>
             sql`UPDATE control_plane.tenant_provisioning
                 SET deprovision_started_at = coalesce(deprovision_started_at, now()), updated_at = now()
-                WHERE tenant_id = ${tenant.tenantId}`
+                FROM ${audit} WHERE tenant_id = ${tenant.tenantId}`
           )
           // Stop serving first: the tenant and its database become inactive.
           if (tenant.status !== "inactive") yield* tenants.setStatus(tenant.tenantId, "inactive")
@@ -447,11 +461,11 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
           }))
           // The records go last, together, in reverse order of their creation.
           yield* db.transaction(Effect.gen(function*() {
-            if (database !== undefined) {
-              yield* db.query(sql`DELETE FROM control_plane.tenant_databases WHERE id = ${database.id}`)
-            }
-            yield* db.query(sql`DELETE FROM control_plane.tenant_provisioning WHERE tenant_id = ${tenant.tenantId}`)
-            yield* db.query(sql`DELETE FROM control_plane.tenants WHERE tenant_id = ${tenant.tenantId}`)
+            if (database !== undefined) yield* databases.remove(database.id).pipe(mustExist)
+            yield* writeRecord((audit) =>
+              sql`DELETE FROM control_plane.tenant_provisioning USING ${audit} WHERE tenant_id = ${tenant.tenantId}`
+            )
+            yield* tenants.delete(tenant.tenantId).pipe(mustExist)
           }))
         }).pipe(Effect.catch(failed))
 

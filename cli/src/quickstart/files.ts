@@ -1,27 +1,30 @@
 /**
  * The quick start's folder (`.data/` at the repository root, git-ignored, or
- * CONTROL_PLANE_DATA_DIR): the embedded PostgreSQL cluster, its generated
- * password and a generated encryption key ring. The two secrets are files of
- * mode 0600 that a second run reads back instead of generating new ones, so
- * the data stays readable across runs.
+ * CONTROL_PLANE_DATA_DIR): the embedded PostgreSQL cluster (see server.ts for
+ * where it goes when the folder is out of the `postgres` user's reach), its
+ * generated password and a generated encryption key ring. The two secrets are
+ * files of mode 0600 that later runs read back instead of generating new
+ * ones, so the data stays readable across runs.
  */
 import { randomBytes } from "node:crypto"
 import { chmod, link, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import path from "node:path"
-import { ENCRYPTION_KEYS_VAR, PRIMARY_KEY_ID_VAR } from "../library.ts"
+import { formatKeyRingFile, newKeyMaterial } from "../keyRingFile.ts"
 import { projectFile } from "../schema/paths.ts"
 
 export interface QuickStartFiles {
   /** The folder holding everything below. */
   readonly root: string
-  /** The PostgreSQL cluster (initdb's data directory). */
+  /** The PostgreSQL cluster (initdb's data directory), unless server.ts moves it. */
   readonly cluster: string
   /** The generated superuser password. */
   readonly password: string
-  /** The generated key ring, as `NAME=value` lines. */
+  /** The generated key ring, as `NAME=value` lines (keyRingFile.ts). */
   readonly keyRing: string
-  /** What the embedded server writes about itself. */
-  readonly serverLog: string
+  /** Taken while the server is started or stopped, so concurrent commands share one server. */
+  readonly serverLock: string
+  /** The port the server last listened on, tried first next time (exported settings stay valid). */
+  readonly port: string
 }
 
 export const dataDirVar = "CONTROL_PLANE_DATA_DIR"
@@ -32,7 +35,8 @@ export const quickStartFiles = (root: string = defaultDataDir()): QuickStartFile
   cluster: path.join(root, "postgres"),
   password: path.join(root, "postgres-password"),
   keyRing: path.join(root, "encryption-keys"),
-  serverLog: path.join(root, "postgres.log")
+  serverLock: path.join(root, "server.lock"),
+  port: path.join(root, "port")
 })
 
 export const defaultDataDir = (): string => {
@@ -40,7 +44,7 @@ export const defaultDataDir = (): string => {
   return fromEnv !== undefined && fromEnv !== "" ? path.resolve(fromEnv) : projectFile(".data")
 }
 
-const runningAsRoot = (): boolean => process.getuid?.() === 0
+export const runningAsRoot = (): boolean => process.getuid?.() === 0
 
 /**
  * Creates the folder: 0700 normally; as root 0755, because PostgreSQL then
@@ -52,28 +56,11 @@ export const ensureRoot = async (files: QuickStartFiles): Promise<void> => {
   if (runningAsRoot()) await chmod(files.root, 0o755)
 }
 
-/**
- * As root, the first folder above the cluster that the `postgres` user
- * cannot enter (no execute bit for others), if any: initdb would fail there
- * with a message about permissions deep in its log.
- */
-export const unreachableByPostgres = async (files: QuickStartFiles): Promise<string | undefined> => {
-  if (!runningAsRoot()) return undefined
-  for (let dir = path.dirname(files.cluster); ; dir = path.dirname(dir)) {
-    const info = await stat(dir).catch(() => undefined)
-    if (info !== undefined && (info.mode & 0o001) === 0) return dir
-    if (path.dirname(dir) === dir) return undefined
-  }
-}
-
 export const exists = async (file: string): Promise<boolean> =>
   stat(file).then(() => true, (error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return false
     throw error
   })
-
-/** Whether a cluster was initialised in the folder before. */
-export const clusterExists = (files: QuickStartFiles): Promise<boolean> => exists(path.join(files.cluster, "PG_VERSION"))
 
 /**
  * Reads a secret file, or creates it with `generate()` (mode 0600). Creation
@@ -109,27 +96,6 @@ export const generatePassword = (): string => `${randomBytes(24).toString("base6
 /** The id of the quick start's first key. */
 export const quickStartKeyId = "quickstart-1"
 
-/** A fresh ring of one 32-byte key, in the format `parseKeyRingFile` reads. */
+/** A fresh ring of one 32-byte key, in the format keyRingFile.ts reads. */
 export const generateKeyRing = (): string =>
-  [
-    "# The quick start's encryption key ring: keep this file secret (mode 0600).",
-    "# Losing it makes every stored connection string unreadable.",
-    "# To rotate: add a key (`openssl rand -base64 32`) to the list, make it primary,",
-    "# then run `npm run cli -- keys rotate`; drop the old key only after that.",
-    `${ENCRYPTION_KEYS_VAR}=${quickStartKeyId}:${randomBytes(32).toString("base64")}`,
-    `${PRIMARY_KEY_ID_VAR}=${quickStartKeyId}`,
-    ""
-  ].join("\n")
-
-/** The `NAME=value` lines of a key ring file (comments and blank lines skipped). */
-export const parseKeyRingFile = (content: string): Record<string, string> => {
-  const settings: Record<string, string> = {}
-  for (const line of content.split("\n")) {
-    const trimmed = line.trim()
-    if (trimmed === "" || trimmed.startsWith("#")) continue
-    const separator = trimmed.indexOf("=")
-    if (separator === -1) continue
-    settings[trimmed.slice(0, separator).trim()] = trimmed.slice(separator + 1).trim()
-  }
-  return settings
-}
+  formatKeyRingFile([{ id: quickStartKeyId, material: newKeyMaterial() }], quickStartKeyId)

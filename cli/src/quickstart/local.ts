@@ -1,75 +1,69 @@
 /**
- * The control plane the quick start and `npm run cli` talk to: the server of
- * DATABASE_URL when it is set, otherwise the embedded PostgreSQL of the quick
- * start's folder, started for the life of a scope. The key ring comes from
- * CONTROL_PLANE_ENCRYPTION_KEYS when it is set, otherwise from the folder's
- * generated key ring file.
+ * The control plane the quick start, `npm run cli` and `npm run env` talk
+ * to: the server of DATABASE_URL when it is set, otherwise the quick start's
+ * embedded PostgreSQL (started when it is not running, and left running). The
+ * key ring comes from CONTROL_PLANE_ENCRYPTION_KEYS when it is set, otherwise
+ * from the folder's key ring file, which `keys add` and `keys rotate` then
+ * keep up to date.
  *
- * The settings are written into `process.env`, where the CLI (and the schema
- * tools it spawns) read them, exactly as if the operator had exported them.
+ * The result is a set of settings, handed to the CLI as its configuration
+ * (never written into process.env).
  */
 import { readFile } from "node:fs/promises"
-import path from "node:path"
-import { Effect, Redacted } from "effect"
-import type { Scope } from "effect"
+import { ConfigProvider, Effect, Layer, Redacted } from "effect"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { KeyRingFile, parseKeyRingFile } from "../keyRingFile.ts"
 import { ENCRYPTION_KEYS_VAR, PRIMARY_KEY_ID_VAR } from "../library.ts"
-import { embeddedPostgres, type EmbeddedPostgresError } from "./embedded.ts"
-import {
-  clusterExists,
-  ensureRoot,
-  generateKeyRing,
-  parseKeyRingFile,
-  type QuickStartFiles,
-  readOrCreateSecret
-} from "./files.ts"
+import { cli } from "../run.ts"
+import { ensureRoot, generateKeyRing, type QuickStartFiles, readOrCreateSecret } from "./files.ts"
+import { type EmbeddedPostgresError, type EmbeddedServer, ensureServer } from "./server.ts"
 
 export type DatabaseSource =
   | { readonly _tag: "Environment"; readonly host: string; readonly database: string }
-  | { readonly _tag: "Embedded"; readonly created: boolean; readonly port: number; readonly version: string }
+  | ({ readonly _tag: "Embedded" } & Omit<EmbeddedServer, "url">)
 
 export type KeyRingSource =
   | { readonly _tag: "Environment" }
-  | { readonly _tag: "File"; readonly created: boolean }
+  | { readonly _tag: "File"; readonly path: string; readonly created: boolean }
   | { readonly _tag: "None" }
 
 export interface LocalControlPlane {
+  /** The environment the CLI and the schema tools run with: the process's, plus the database and the key ring. */
+  readonly settings: Readonly<Record<string, string>>
   readonly url: Redacted.Redacted<string>
   readonly database: DatabaseSource
   readonly keyRing: KeyRingSource
 }
 
-const isSet = (name: string): boolean => (process.env[name] ?? "").trim() !== ""
+const isSet = (env: NodeJS.ProcessEnv, name: string): boolean => (env[name] ?? "").trim() !== ""
 
-/** A path as the user would type it from the current directory. */
-export const displayPath = (file: string): string => {
-  const relative = path.relative(process.cwd(), file)
-  return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : file
-}
+/** The variables of the process's environment that are set. */
+const processEnvironment = (): Record<string, string> =>
+  Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined))
 
 /**
- * Fills the key ring settings from the folder's file. `create`: generate the
- * file when it is missing (the quick start); otherwise a missing file leaves
- * the settings unset, and commands that need keys say so.
+ * The key ring settings: the environment's when set; else the folder's file
+ * (generated when missing and `create`; without it a missing file leaves the
+ * settings unset, and the commands that need keys say so).
  */
-const useKeyRingFile = (files: QuickStartFiles, create: boolean): Effect.Effect<KeyRingSource> =>
-  Effect.promise(async (): Promise<KeyRingSource> => {
-    if (isSet(ENCRYPTION_KEYS_VAR)) return { _tag: "Environment" }
-    let content: string
+const keyRingSettings = (files: QuickStartFiles, create: boolean) =>
+  Effect.promise(async (): Promise<{ readonly source: KeyRingSource; readonly settings: Record<string, string> }> => {
+    if (isSet(process.env, ENCRYPTION_KEYS_VAR)) return { source: { _tag: "Environment" }, settings: {} }
+    let content: string | undefined
     let created = false
     if (create) {
       await ensureRoot(files)
       ;({ content, created } = await readOrCreateSecret(files.keyRing, generateKeyRing))
     } else {
-      const existing = await readFile(files.keyRing, "utf8").catch(() => undefined)
-      if (existing === undefined) return { _tag: "None" }
-      content = existing
+      content = await readFile(files.keyRing, "utf8").catch(() => undefined)
     }
-    const settings = parseKeyRingFile(content)
+    if (content === undefined) return { source: { _tag: "None" }, settings: {} }
+    const fromFile = parseKeyRingFile(content)
+    const settings: Record<string, string> = {}
     for (const name of [ENCRYPTION_KEYS_VAR, PRIMARY_KEY_ID_VAR]) {
-      const value = settings[name]
-      if (value !== undefined && !isSet(name)) process.env[name] = value
+      if (fromFile[name] !== undefined && !isSet(process.env, name)) settings[name] = fromFile[name]
     }
-    return { _tag: "File", created }
+    return { source: { _tag: "File", path: files.keyRing, created }, settings }
   })
 
 const describeUrl = (url: string): { readonly host: string; readonly database: string } => {
@@ -81,42 +75,50 @@ const describeUrl = (url: string): { readonly host: string; readonly database: s
   }
 }
 
-const postgresVersion = (files: QuickStartFiles): Promise<string> =>
-  readFile(path.join(files.cluster, "PG_VERSION"), "utf8").then((v) => v.trim(), () => "")
-
 /**
- * Resolves (and, for the embedded server, starts) the control plane and puts
- * its settings into `process.env`. `createIfMissing`: initialise a new
- * cluster and key ring when the folder has none (the quick start); without
- * it, a missing cluster is reported as `undefined` (`npm run cli` before the
- * first `npm start`).
+ * Resolves (and, for the embedded server, starts when needed) the control
+ * plane. `create`: initialise a new cluster and key ring when the folder has
+ * none (`npm start`); without it a missing cluster gives `undefined`.
  */
 export const localControlPlane = (
   files: QuickStartFiles,
-  options: { readonly createIfMissing: boolean }
-): Effect.Effect<LocalControlPlane | undefined, EmbeddedPostgresError, Scope.Scope> =>
+  options: { readonly create: boolean }
+): Effect.Effect<LocalControlPlane | undefined, EmbeddedPostgresError> =>
   Effect.gen(function*() {
-    const fromEnv = process.env["DATABASE_URL"]
+    const environment = processEnvironment()
+    const fromEnv = environment["DATABASE_URL"]
     if (fromEnv !== undefined && fromEnv.trim() !== "") {
-      const keyRing = yield* useKeyRingFile(files, options.createIfMissing)
+      const keyRing = yield* keyRingSettings(files, options.create)
       return {
+        settings: { ...environment, ...keyRing.settings },
         url: Redacted.make(fromEnv),
         database: { _tag: "Environment", ...describeUrl(fromEnv) },
-        keyRing
+        keyRing: keyRing.source
       } satisfies LocalControlPlane
     }
-    if (!options.createIfMissing && !(yield* Effect.promise(() => clusterExists(files)))) return undefined
-    const server = yield* embeddedPostgres(files)
-    const keyRing = yield* useKeyRingFile(files, options.createIfMissing)
-    process.env["DATABASE_URL"] = Redacted.value(server.url)
+    const server = yield* ensureServer(files, options)
+    if (server === undefined) return undefined
+    const keyRing = yield* keyRingSettings(files, options.create)
+    const { url, ...embedded } = server
     return {
-      url: server.url,
-      database: {
-        _tag: "Embedded",
-        created: server.created,
-        port: server.port,
-        version: yield* Effect.promise(() => postgresVersion(files))
-      },
-      keyRing
+      settings: { ...environment, ...keyRing.settings, DATABASE_URL: Redacted.value(url) },
+      url,
+      database: { _tag: "Embedded", ...embedded },
+      keyRing: keyRing.source
     } satisfies LocalControlPlane
   })
+
+/** Runs the CLI in-process on Node's services with `settings` as its configuration (and the key ring file, if any). */
+export const runCli = (
+  args: ReadonlyArray<string>,
+  local?: Pick<LocalControlPlane, "settings" | "keyRing">
+): Effect.Effect<number> =>
+  cli(args).pipe(
+    Effect.provideService(KeyRingFile, local?.keyRing._tag === "File" ? local.keyRing.path : undefined),
+    Effect.provide(
+      Layer.mergeAll(
+        NodeServices.layer,
+        ConfigProvider.layer(ConfigProvider.fromEnv({ env: local?.settings ?? processEnvironment() }))
+      )
+    )
+  )

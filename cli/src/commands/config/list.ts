@@ -3,13 +3,14 @@ import { Effect } from "effect"
 import { Command } from "effect/cli"
 import { SystemConfig } from "../../library.ts"
 import { formatDate, jsonFlag, printJson, printTable } from "../../output.ts"
+import { ConfigListView } from "../../views.ts"
 import { preview } from "./shared.ts"
 
 export const commandConfigList = Command.make("list", { json: jsonFlag }, ({ json }) =>
   Effect.gen(function*() {
     const entries = yield* (yield* SystemConfig).list()
     if (json) {
-      return yield* printJson(entries.map((e) => ({ key: e.key, value: e.value, updatedAt: e.updatedAt.toISOString() })))
+      return yield* printJson(ConfigListView, { entries })
     }
     yield* printTable(
       [

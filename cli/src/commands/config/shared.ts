@@ -1,7 +1,7 @@
 /** What the config commands share: the key argument and JSON values. */
 import { Effect, Schema } from "effect"
 import { Argument } from "effect/cli"
-import { UsageError } from "../../errors.ts"
+import { UsageError } from "../../failure.ts"
 
 /** `<key>`: a configuration key. */
 export const keyArgument = Argument.String("key").pipe(

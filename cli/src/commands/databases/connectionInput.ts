@@ -7,16 +7,8 @@
  */
 import { Config, Effect, Option, Redacted } from "effect"
 import { Prompt } from "effect/cli"
-import { UsageError } from "../../errors.ts"
-
-/** Reads all of stdin (not a terminal). */
-const readStdin = Effect.callback<string>((resume) => {
-  const chunks: Array<Buffer> = []
-  process.stdin.on("data", (chunk: Buffer) => chunks.push(chunk))
-  process.stdin.on("end", () => resume(Effect.succeed(Buffer.concat(chunks).toString("utf8"))))
-  process.stdin.on("error", () => resume(Effect.succeed("")))
-  process.stdin.resume()
-})
+import { UsageError } from "../../failure.ts"
+import { readStdin, stdinIsTerminal } from "../../terminal.ts"
 
 const fromEnvironment = (name: string) =>
   Config.option(Config.Redacted(name)).pipe(
@@ -29,7 +21,7 @@ const fromEnvironment = (name: string) =>
   )
 
 const fromStdin = Effect.gen(function*() {
-  if (process.stdin.isTTY === true) {
+  if (yield* stdinIsTerminal) {
     const answer = yield* Prompt.run(Prompt.Hidden({ message: "Connection string (input hidden)" }))
     return Redacted.make(Redacted.value(answer).trim())
   }

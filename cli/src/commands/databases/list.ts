@@ -4,13 +4,14 @@ import { Command } from "effect/cli"
 import { TenantDatabases } from "../../library.ts"
 import { jsonFlag, printJson, printTable } from "../../output.ts"
 import { resolveTenant } from "../tenants/shared.ts"
-import { databaseColumns, databaseJson, tenantFlag } from "./shared.ts"
+import { TenantDatabaseListView } from "../../views.ts"
+import { databaseColumns, tenantFlag } from "./shared.ts"
 
 export const commandDatabasesList = Command.make("list", { tenant: tenantFlag, json: jsonFlag }, ({ tenant, json }) =>
   Effect.gen(function*() {
     const found = yield* resolveTenant(tenant)
     const databases = yield* (yield* TenantDatabases).listForTenant(found.tenantId)
-    if (json) return yield* printJson(databases.map(databaseJson))
+    if (json) return yield* printJson(TenantDatabaseListView, { tenantId: found.tenantId, databases })
     yield* printTable(databaseColumns, databases, `No databases registered for tenant ${JSON.stringify(found.name)}.`)
   })
 ).pipe(

@@ -4,11 +4,11 @@
  * prompt on a terminal) or from the environment variable --from-env names;
  * there is deliberately no flag or argument for it.
  */
-import { Effect, Option } from "effect"
+import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { databaseStatuses } from "../../library.ts"
 import { TenantDatabases } from "../../library.ts"
-import { UsageError } from "../../errors.ts"
+import { UsageError } from "../../failure.ts"
 import { jsonFlag } from "../../output.ts"
 import { resolveTenant } from "../tenants/shared.ts"
 import { describeConnectionString, readConnectionString } from "./connectionInput.ts"
@@ -42,7 +42,12 @@ export const commandDatabasesRegister = Command.make(
       Flag.withDescription("Its status to begin with (default: inactive, until someone marks it active)."),
       Flag.optional
     ),
-    json: jsonFlag
+    json: jsonFlag,
+    quiet: Flag.Boolean("quiet").pipe(
+      Flag.withAlias("q"),
+      Flag.withDescription("Print only the new record's id, e.g. for DB=$(control-plane databases register ... --quiet)."),
+      Flag.withDefault(false)
+    )
   },
   (flags) =>
     Effect.gen(function*() {
@@ -70,7 +75,7 @@ export const commandDatabasesRegister = Command.make(
         ...optionalField("port", Option.getOrUndefined(flags.port) ?? target.port),
         ...optionalField("status", Option.getOrUndefined(flags.status))
       })
-      yield* printDatabase(database, flags.json)
+      yield* flags.quiet ? Console.log(database.id) : printDatabase(database, flags.json)
     })
 ).pipe(
   Command.withDescription(

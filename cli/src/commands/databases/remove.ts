@@ -4,7 +4,8 @@ import { Command } from "effect/cli"
 import { TenantDatabases } from "../../library.ts"
 import { confirm, yesFlag } from "../../confirm.ts"
 import { jsonFlag, printJson } from "../../output.ts"
-import { databaseIdArgument, databaseJson } from "./shared.ts"
+import { RemovedDatabaseView } from "../../views.ts"
+import { databaseIdArgument } from "./shared.ts"
 
 export const commandDatabasesRemove = Command.make(
   "remove",
@@ -17,7 +18,7 @@ export const commandDatabasesRemove = Command.make(
       yield* confirm({ yes, question: `Remove the record of ${what}?`, action: `remove the record of ${what}` })
       const removed = yield* databases.remove(found.id)
       yield* json
-        ? printJson({ removed: databaseJson(removed) })
+        ? printJson(RemovedDatabaseView, { removed })
         : Console.log(`Removed the record of database ${JSON.stringify(removed.databaseName)} on ${removed.host}:${removed.port} (${removed.id}).`)
     })
 ).pipe(

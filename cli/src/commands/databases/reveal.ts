@@ -3,13 +3,14 @@ import { Console, Effect, Redacted } from "effect"
 import { Command } from "effect/cli"
 import { TenantDatabases } from "../../library.ts"
 import { jsonFlag, printJson } from "../../output.ts"
+import { RevealedView } from "../../views.ts"
 import { databaseIdArgument } from "./shared.ts"
 
 export const commandDatabasesReveal = Command.make("reveal", { id: databaseIdArgument, json: jsonFlag }, ({ id, json }) =>
   Effect.gen(function*() {
     const secret = yield* (yield* TenantDatabases).reveal(id)
     // The only place the plaintext leaves its Redacted wrapper: stdout, because the operator asked.
-    yield* json ? printJson({ id, connectionString: Redacted.value(secret) }) : Console.log(Redacted.value(secret))
+    yield* json ? printJson(RevealedView, { id, connectionString: Redacted.value(secret) }) : Console.log(Redacted.value(secret))
   })
 ).pipe(
   Command.withDescription(

@@ -1,7 +1,7 @@
 /** What the databases commands share: the id argument, the --tenant flag and how a record is printed. */
 import { Console, Effect } from "effect"
 import { Argument, Flag } from "effect/cli"
-import type { TenantDatabase } from "../../library.ts"
+import { TenantDatabase } from "../../library.ts"
 import { type Column, formatDate, printJson, renderRecord } from "../../output.ts"
 
 /** `<id>`: a tenant database record's id. */
@@ -24,22 +24,9 @@ export const databaseColumns: ReadonlyArray<Column<TenantDatabase>> = [
   { header: "CREATED", value: (d) => formatDate(d.createdAt) }
 ]
 
-/** The record as plain JSON: never the connection string, which the record does not hold. */
-export const databaseJson = (database: TenantDatabase) => ({
-  id: database.id,
-  tenantId: database.tenantId,
-  databaseName: database.databaseName,
-  host: database.host,
-  port: database.port,
-  status: database.status,
-  keyId: database.keyId,
-  createdAt: database.createdAt.toISOString(),
-  updatedAt: database.updatedAt.toISOString()
-})
-
 export const printDatabase = (database: TenantDatabase, json: boolean): Effect.Effect<void> =>
   json
-    ? printJson(databaseJson(database))
+    ? printJson(TenantDatabase, database)
     : Console.log(
       renderRecord([
         ["id", database.id],

@@ -1,5 +1,5 @@
 /** `db apply`: the declarative path (schema.hcl, routines, seeds), as `npm run db:apply`. */
-import { Console, Effect } from "effect"
+import { Console, Effect, Schema } from "effect"
 import { Command } from "effect/cli"
 import { jsonFlag, printJson } from "../../output.ts"
 import { withDatabaseUrl } from "./schemaTool.ts"
@@ -9,7 +9,7 @@ export const commandDbApply = Command.make("apply", { json: jsonFlag }, ({ json 
     const report = yield* withDatabaseUrl("atlas schema apply", async (url) =>
       (await import("../../schema/apply.ts")).applyDesiredState(url)
     )
-    if (json) return yield* printJson(report)
+    if (json) return yield* printJson(Schema.Json, report as unknown as Schema.Json)
     yield* Console.log(report.plan === "" ? "Schema: already in the desired state." : report.plan)
     yield* Console.log(`Routines: ${report.routines.join(", ")}`)
     yield* Console.log(`Seeds: ${report.seeds.join(", ")}`)

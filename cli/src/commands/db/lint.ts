@@ -1,7 +1,7 @@
 /** `db lint`: the migration safety gate of `npm run db:lint`. */
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { UsageError } from "../../errors.ts"
+import { UsageError } from "../../failure.ts"
 import { runSchemaScript } from "./script.ts"
 
 export const commandDbLint = Command.make(

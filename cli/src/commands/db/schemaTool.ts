@@ -2,14 +2,10 @@
  * Calls into src/schema (the same code as `npm run db:*`) from a command:
  * promise-returning functions become effects whose failure is one line.
  */
-import { Effect, Redacted, Schema } from "effect"
+import { Effect, Redacted } from "effect"
 import type { AtlasFailed } from "../../schema/atlas.ts"
 import { databaseUrl } from "../../database.ts"
-
-/** Atlas or the database refused; the message is the tool's first line of explanation. */
-export class SchemaToolFailed extends Schema.TaggedError<SchemaToolFailed>()("SchemaToolFailed", {
-  message: Schema.String
-}) {}
+import { SchemaToolFailed } from "../../failure.ts"
 
 const firstLine = (text: string): string => text.split("\n").map((l) => l.trim()).find((l) => l !== "") ?? ""
 

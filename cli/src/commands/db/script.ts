@@ -10,8 +10,9 @@ import { runInherited } from "../../childProcess.ts"
 // `.ts` in a checkout, `.js` in the built package (dist/): the scripts sit beside this module's tree either way.
 const extension = import.meta.url.endsWith(".ts") ? ".ts" : ".js"
 
-export const runSchemaScript = (script: "lint" | "drift", args: ReadonlyArray<string> = []) =>
+/** `env`: settings the script needs beyond the process's environment (the CLI's own DATABASE_URL). */
+export const runSchemaScript = (script: "lint" | "drift", args: ReadonlyArray<string> = [], env: Record<string, string> = {}) =>
   runInherited(process.execPath, [
     fileURLToPath(new URL(`../../schema/cli/${script}${extension}`, import.meta.url)),
     ...args
-  ])
+  ], { ...process.env, ...env })

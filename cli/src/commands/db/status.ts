@@ -1,5 +1,5 @@
 /** `db status`: `atlas migrate status --env local` against DATABASE_URL. */
-import { Console, Effect } from "effect"
+import { Console, Effect, Schema } from "effect"
 import { Command } from "effect/cli"
 import { jsonFlag, printJson } from "../../output.ts"
 import { withDatabaseUrl } from "./schemaTool.ts"
@@ -17,7 +17,7 @@ export const commandDbStatus = Command.make("status", { json: jsonFlag }, ({ jso
     if (!json) return yield* Console.log(stdout.trimEnd())
     // Env describes the connection (host, database): not the reader's business, and kept off stdout.
     const { Env: _env, ...status } = JSON.parse(stdout) as Record<string, unknown>
-    yield* printJson(status)
+    yield* printJson(Schema.Json, status as Schema.Json)
   })
 ).pipe(
   Command.withDescription(

@@ -4,13 +4,15 @@
  * Exit 1 when any database failed or was not migrated; run it again to retry
  * them, or to resume a run that was interrupted.
  */
-import { Effect, Option } from "effect"
+import { Effect, Option, Stdio } from "effect"
 import { Command, Flag } from "effect/cli"
 import { FleetRunIncomplete } from "../../fleet/errors.ts"
 import { defaultConcurrency, FleetMigrations, type FleetProgress } from "../../fleet/FleetMigrations.ts"
 import { jsonFlag, printJson } from "../../output.ts"
+import { stderrIsTerminal } from "../../terminal.ts"
+import { FleetRunView } from "../../views.ts"
 import { drawBar, endBar } from "../keys/progressBar.ts"
-import { printRun, runJson } from "./shared.ts"
+import { printRun } from "./shared.ts"
 
 const optional = <K extends string>(key: K, value: Option.Option<number>): { readonly [P in K]?: number } =>
   Option.match(value, { onNone: () => ({}), onSome: (n) => ({ [key]: n }) }) as { readonly [P in K]?: number }
@@ -34,7 +36,9 @@ export const commandFleetMigrate = Command.make(
   },
   ({ concurrency, canary, maxFailures, json }) =>
     Effect.gen(function*() {
-      const onTerminal = process.stderr.isTTY === true && !json
+      const onTerminal = !json && (yield* stderrIsTerminal)
+      // The progress callback runs inside the service: it gets our Stdio with it.
+      const stdio = yield* Stdio.Stdio
       let drawn = false
       const summary = yield* (yield* FleetMigrations).migrate(
         { ...optional("concurrency", concurrency), ...optional("canary", canary), ...optional("maxFailures", maxFailures) },
@@ -42,12 +46,14 @@ export const commandFleetMigrate = Command.make(
           ? {
             onProgress: (progress: FleetProgress) => {
               drawn = true
-              return drawBar(progress.succeeded + progress.failed + progress.skipped, progress.total)
+              return drawBar(progress.succeeded + progress.failed + progress.skipped, progress.total).pipe(
+                Effect.provideService(Stdio.Stdio, stdio)
+              )
             }
           }
           : {}
       ).pipe(Effect.ensuring(Effect.suspend(() => (drawn ? endBar : Effect.void))))
-      if (json) yield* printJson(runJson(summary))
+      if (json) yield* printJson(FleetRunView, summary)
       else yield* printRun(summary)
       if (summary.status !== "succeeded") {
         const first = summary.failures.find((f) => f.status === "failed") ?? summary.failures[0]

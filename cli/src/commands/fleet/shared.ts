@@ -3,21 +3,6 @@ import { Console, Effect } from "effect"
 import type { FleetRunSummary } from "../../fleet/FleetMigrations.ts"
 import { type Column, formatDate, renderTable } from "../../output.ts"
 
-export const runJson = (run: FleetRunSummary) => ({
-  runId: run.runId,
-  status: run.status,
-  resumed: run.resumed,
-  targetVersion: run.targetVersion,
-  total: run.total,
-  succeeded: run.succeeded,
-  failed: run.failed,
-  skipped: run.skipped,
-  applied: run.applied,
-  startedAt: run.startedAt.toISOString(),
-  finishedAt: run.finishedAt?.toISOString() ?? null,
-  failures: run.failures
-})
-
 const failureColumns: ReadonlyArray<Column<FleetRunSummary["failures"][number]>> = [
   { header: "TENANT", value: (f) => f.tenant ?? f.tenantId },
   { header: "DATABASE", value: (f) => f.databaseId },

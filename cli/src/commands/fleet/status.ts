@@ -3,7 +3,8 @@ import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { FleetMigrations, type FleetStatus } from "../../fleet/FleetMigrations.ts"
 import { jsonFlag, printJson, renderTable } from "../../output.ts"
-import { renderRun, runJson } from "./shared.ts"
+import { FleetStatusView } from "../../views.ts"
+import { renderRun } from "./shared.ts"
 
 const render = (status: FleetStatus): string => {
   const lines = [
@@ -43,9 +44,7 @@ export const commandFleetStatus = Command.make(
       const status = yield* (yield* FleetMigrations).status(
         Option.match(concurrency, { onNone: () => ({}), onSome: (n) => ({ concurrency: n }) })
       )
-      if (json) {
-        return yield* printJson({ ...status, lastRun: status.lastRun === null ? null : runJson(status.lastRun) })
-      }
+      if (json) return yield* printJson(FleetStatusView, status)
       yield* Console.log(render(status))
     })
 ).pipe(

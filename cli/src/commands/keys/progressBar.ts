@@ -3,6 +3,8 @@
  * keeps only the result).
  */
 import { Effect } from "effect"
+import type { Stdio } from "effect"
+import { writeStderr } from "../../terminal.ts"
 
 const width = 30
 
@@ -12,11 +14,7 @@ export const renderBar = (done: number, total: number): string => {
   return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} (${Math.round(ratio * 100)}%)`
 }
 
-export const drawBar = (done: number, total: number): Effect.Effect<void> =>
-  Effect.sync(() => {
-    process.stderr.write(`\r${renderBar(done, total)}`)
-  })
+export const drawBar = (done: number, total: number): Effect.Effect<void, never, Stdio.Stdio> =>
+  writeStderr(`\r${renderBar(done, total)}`)
 
-export const endBar: Effect.Effect<void> = Effect.sync(() => {
-  process.stderr.write("\n")
-})
+export const endBar: Effect.Effect<void, never, Stdio.Stdio> = writeStderr("\n")

@@ -4,14 +4,9 @@ import { Command } from "effect/cli"
 import { loadKeyRing } from "../../library.ts"
 import { DatabaseServers, TenantDatabases } from "../../library.ts"
 import { jsonFlag, printJson, printTable } from "../../output.ts"
+import { type KeyStatus, KeyStatusView } from "../../views.ts"
 
-interface KeyRow {
-  readonly keyId: string
-  readonly primary: boolean
-  readonly inRing: boolean
-  readonly databases: number
-  readonly servers: number
-}
+type KeyRow = KeyStatus
 
 export const commandKeysStatus = Command.make("status", { json: jsonFlag }, ({ json }) =>
   Effect.gen(function*() {
@@ -32,7 +27,7 @@ export const commandKeysStatus = Command.make("status", { json: jsonFlag }, ({ j
     for (const keyId of [...missing].sort()) {
       rows.push({ keyId, primary: false, inRing: false, databases: counts.get(keyId) ?? 0, servers: serverCounts.get(keyId) ?? 0 })
     }
-    if (json) return yield* printJson({ primaryKeyId: ring.primary.id, keys: rows })
+    if (json) return yield* printJson(KeyStatusView, { primaryKeyId: ring.primary.id, keys: rows })
     yield* printTable(
       [
         { header: "KEY", value: (r: KeyRow) => r.keyId },

@@ -8,7 +8,7 @@
 import { Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { DatabaseServers } from "../../library.ts"
-import { UsageError } from "../../errors.ts"
+import { UsageError } from "../../failure.ts"
 import { jsonFlag } from "../../output.ts"
 import { describeConnectionString, readConnectionString } from "../databases/connectionInput.ts"
 import { printServer } from "./shared.ts"

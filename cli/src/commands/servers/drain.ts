@@ -1,15 +1,15 @@
 /** `servers drain <server>`: no new tenant databases are placed on the server; those on it stay. */
 import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
-import { DatabaseServers } from "../../library.ts"
+import { DatabaseServer, DatabaseServers } from "../../library.ts"
 import { jsonFlag, printJson } from "../../output.ts"
-import { resolveServer, serverArgument, serverJson } from "./shared.ts"
+import { resolveServer, serverArgument } from "./shared.ts"
 
 export const commandServersDrain = Command.make("drain", { server: serverArgument, json: jsonFlag }, ({ server, json }) =>
   Effect.gen(function*() {
     const found = yield* resolveServer(server)
     const drained = yield* (yield* DatabaseServers).setStatus(found.id, "drained")
-    if (json) return yield* printJson(serverJson(drained))
+    if (json) return yield* printJson(DatabaseServer, drained)
     yield* Console.log(
       `Drained server ${drained.name}: no new tenant databases are placed on it; the ${drained.databases} on it stay.`
     )

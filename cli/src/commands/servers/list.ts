@@ -3,12 +3,13 @@ import { Effect } from "effect"
 import { Command } from "effect/cli"
 import { DatabaseServers } from "../../library.ts"
 import { jsonFlag, printJson, printTable } from "../../output.ts"
-import { serverColumns, serverJson } from "./shared.ts"
+import { ServerListView } from "../../views.ts"
+import { serverColumns } from "./shared.ts"
 
 export const commandServersList = Command.make("list", { json: jsonFlag }, ({ json }) =>
   Effect.gen(function*() {
     const servers = yield* (yield* DatabaseServers).list()
-    if (json) return yield* printJson(servers.map(serverJson))
+    if (json) return yield* printJson(ServerListView, { servers })
     yield* printTable(serverColumns, servers, "No database servers registered: add one with `control-plane servers add`.")
   })
 ).pipe(

@@ -1,8 +1,7 @@
 /** What the servers commands share: how a server is named on the command line and how one is printed. */
 import { Console, Effect, Schema } from "effect"
 import { Argument } from "effect/cli"
-import { DatabaseServers } from "../../library.ts"
-import type { DatabaseServer } from "../../library.ts"
+import { DatabaseServer, DatabaseServers } from "../../library.ts"
 import { type Column, formatDate, printJson, renderRecord } from "../../output.ts"
 
 /** `<server>`: a server's name or id. */
@@ -25,23 +24,10 @@ export const serverColumns: ReadonlyArray<Column<DatabaseServer>> = [
   { header: "ID", value: (s) => s.id }
 ]
 
-/** The server as plain JSON: never its admin connection string, which the record does not hold. */
-export const serverJson = (server: DatabaseServer) => ({
-  id: server.id,
-  name: server.name,
-  host: server.host,
-  port: server.port,
-  status: server.status,
-  databases: server.databases,
-  maxDatabases: server.maxDatabases,
-  keyId: server.keyId,
-  createdAt: server.createdAt.toISOString(),
-  updatedAt: server.updatedAt.toISOString()
-})
-
+/** One server, as `field: value` lines or JSON (never its admin connection string: the record holds none). */
 export const printServer = (server: DatabaseServer, json: boolean): Effect.Effect<void> =>
   json
-    ? printJson(serverJson(server))
+    ? printJson(DatabaseServer, server)
     : Console.log(
       renderRecord([
         ["id", server.id],

@@ -3,8 +3,9 @@ import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
 import { Tenants } from "../../library.ts"
 import { confirm, yesFlag } from "../../confirm.ts"
-import { jsonFlag } from "../../output.ts"
-import { resolveTenant, tenantArgument, tenantJson } from "./shared.ts"
+import { jsonFlag, printJson } from "../../output.ts"
+import { DeletedTenantView } from "../../views.ts"
+import { resolveTenant, tenantArgument } from "./shared.ts"
 
 export const commandTenantsDelete = Command.make(
   "delete",
@@ -18,7 +19,7 @@ export const commandTenantsDelete = Command.make(
         action: `delete tenant ${JSON.stringify(found.name)}`
       })
       const deleted = yield* (yield* Tenants).delete(found.tenantId)
-      if (json) return yield* Console.log(JSON.stringify({ deleted: tenantJson(deleted) }, null, 2))
+      if (json) return yield* printJson(DeletedTenantView, { deleted })
       yield* Console.log(`Deleted tenant ${JSON.stringify(deleted.name)} (${deleted.tenantId}) and its registered databases.`)
     })
 ).pipe(

@@ -4,6 +4,7 @@ import { Command } from "effect/cli"
 import { confirm, yesFlag } from "../../confirm.ts"
 import { Provisioning } from "../../fleet/Provisioning.ts"
 import { jsonFlag, printJson } from "../../output.ts"
+import { DeprovisionedView } from "../../views.ts"
 import { resolveTenant, tenantArgument } from "./shared.ts"
 
 export const commandTenantsDeprovision = Command.make(
@@ -18,7 +19,7 @@ export const commandTenantsDeprovision = Command.make(
         action: `deprovision tenant ${JSON.stringify(found.name)}`
       })
       const removed = yield* (yield* Provisioning).deprovision(found.tenantId)
-      if (json) return yield* printJson({ deprovisioned: removed })
+      if (json) return yield* printJson(DeprovisionedView, { deprovisioned: removed })
       yield* Console.log(
         `Deprovisioned tenant ${JSON.stringify(removed.name)} (${removed.tenantId}): dropped database and role ${removed.database} on server ${removed.server} and removed its records.`
       )

@@ -4,7 +4,8 @@ import { Command, Flag } from "effect/cli"
 import { tenantEnvironments, tenantStatuses } from "../../library.ts"
 import { Tenants } from "../../library.ts"
 import { jsonFlag, printJson, printTable } from "../../output.ts"
-import { tenantColumns, tenantJson } from "./shared.ts"
+import { TenantPageView } from "../../views.ts"
+import { tenantColumns } from "./shared.ts"
 
 export const commandTenantsList = Command.make(
   "list",
@@ -35,7 +36,7 @@ export const commandTenantsList = Command.make(
         ...Option.match(flags.after, { onNone: () => ({}), onSome: (after) => ({ after }) })
       })
       if (flags.json) {
-        return yield* printJson({ tenants: page.tenants.map(tenantJson), nextCursor: page.nextCursor })
+        return yield* printJson(TenantPageView, page)
       }
       yield* printTable(tenantColumns, page.tenants, "No tenants.")
       if (page.nextCursor !== null) yield* Console.log(`More: control-plane tenants list --after ${page.nextCursor}`)

@@ -4,32 +4,24 @@
  * seeds, then active. Idempotent: run it again to resume after a failure or
  * a crash, or to confirm a tenant is provisioned.
  */
-import { Console, Effect, Option } from "effect"
+import { Clock, Console, Effect, Option, Stdio } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { tenantEnvironments } from "../../library.ts"
-import { Provisioning, type Provisioned, type StepEvent } from "../../fleet/Provisioning.ts"
+import { Provisioning, type StepEvent } from "../../fleet/Provisioning.ts"
 import { jsonFlag, printJson, renderRecord } from "../../output.ts"
-import { databaseJson } from "../databases/shared.ts"
-import { serverJson } from "../servers/shared.ts"
-import { tenantJson } from "./shared.ts"
+import { stderrIsTerminal, writeStderr } from "../../terminal.ts"
+import { ProvisionedView } from "../../views.ts"
 
-const provisionedJson = (result: Provisioned) => ({
-  tenant: tenantJson(result.tenant),
-  database: databaseJson(result.database),
-  server: serverJson(result.server),
-  version: result.version,
-  ran: result.ran,
-  resumed: result.resumed
-})
-
-/** One line per finished step on stderr, when it is a terminal: stdout keeps the result. */
-const stepPrinter = (onTerminal: boolean) => {
+/** One line per finished step on stderr (a terminal only): stdout keeps the result. */
+const stepPrinter = (stdio: Stdio.Stdio) => {
   let started = 0
   return (event: StepEvent) =>
-    Effect.sync(() => {
-      if (!onTerminal) return
-      if (event.phase === "start") started = Date.now()
-      else process.stderr.write(`  ${event.step} (${Date.now() - started} ms)\n`)
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      if (event.phase === "start") {
+        started = now
+        return Effect.void
+      }
+      return writeStderr(`  ${event.step} (${now - started} ms)\n`).pipe(Effect.provideService(Stdio.Stdio, stdio))
     })
 }
 
@@ -58,6 +50,9 @@ export const commandTenantsProvision = Command.make(
   ({ name, environment, server, namePrefix, json }) =>
     Effect.gen(function*() {
       const provisioning = yield* Provisioning
+      // The step callback runs inside the service: it gets our Stdio with it.
+      const onTerminal = !json && (yield* stderrIsTerminal)
+      const stdio = yield* Stdio.Stdio
       const result = yield* provisioning.provision(
         {
           name,
@@ -65,9 +60,9 @@ export const commandTenantsProvision = Command.make(
           ...Option.match(server, { onNone: () => ({}), onSome: (server) => ({ server }) }),
           ...Option.match(namePrefix, { onNone: () => ({}), onSome: (namePrefix) => ({ namePrefix }) })
         },
-        { onStep: stepPrinter(process.stderr.isTTY === true && !json) }
+        onTerminal ? { onStep: stepPrinter(stdio) } : {}
       )
-      if (json) return yield* printJson(provisionedJson(result))
+      if (json) return yield* printJson(ProvisionedView, result)
       yield* Console.log(
         renderRecord([
           ["tenant", `${result.tenant.name} (${result.tenant.tenantId})`],

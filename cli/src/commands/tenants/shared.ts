@@ -4,8 +4,7 @@
  */
 import { Console, Effect, Schema } from "effect"
 import { Argument } from "effect/cli"
-import { Tenants } from "../../library.ts"
-import type { Tenant } from "../../library.ts"
+import { Tenant, Tenants } from "../../library.ts"
 import { type Column, formatDate, printJson, renderRecord } from "../../output.ts"
 
 /** `<tenant>`: a tenant id (UUID) or a tenant name. */
@@ -40,20 +39,10 @@ export const tenantColumns: ReadonlyArray<Column<Tenant>> = [
   { header: "CREATED", value: (t) => formatDate(t.createdAt) }
 ]
 
-/** The tenant as plain JSON (dates as ISO strings). */
-export const tenantJson = (tenant: Tenant) => ({
-  tenantId: tenant.tenantId,
-  name: tenant.name,
-  environment: tenant.environment,
-  status: tenant.status,
-  createdAt: tenant.createdAt.toISOString(),
-  updatedAt: tenant.updatedAt.toISOString()
-})
-
 /** One tenant, as `field: value` lines or JSON. */
 export const printTenant = (tenant: Tenant, json: boolean): Effect.Effect<void> =>
   json
-    ? printJson(tenantJson(tenant))
+    ? printJson(Tenant, tenant)
     : Console.log(
       renderRecord([
         ["id", tenant.tenantId],

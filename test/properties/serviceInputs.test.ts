@@ -1,0 +1,225 @@
+/**
+ * Property-based tests (fast-check) of every service input: Tenants,
+ * TenantDatabases, SystemConfig, AuditTrail and Actor get random strings
+ * (any code point, lone surrogates, NUL), numbers (NaN, -0, huge), objects,
+ * arrays, dates, bigints and near-valid values. Each call must end in success
+ * or in one of the typed errors its signature declares, never in a defect or
+ * an undeclared error; and a call that fails must not have written anything
+ * (the tables and the head of the audit trail read the same before and after).
+ *
+ * The calls run one at a time on this file's own database.
+ */
+import * as nodeCrypto from "node:crypto"
+import { Cause, Effect, Exit, Layer, ManagedRuntime, Redacted, Result, Schema } from "effect"
+import fc from "fast-check"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ConnectionStringCrypto } from "../../src/crypto/ConnectionStringCrypto.ts"
+import { KeyRing } from "../../src/crypto/KeyRing.ts"
+import { Db, sql } from "../../src/db/Db.ts"
+import { Actor } from "../../src/services/Actor.ts"
+import { AuditTrail } from "../../src/services/AuditTrail.ts"
+import { SystemConfig } from "../../src/services/SystemConfig.ts"
+import { TenantDatabases } from "../../src/services/TenantDatabases.ts"
+import { Tenants } from "../../src/services/Tenants.ts"
+import { testActor, testDbLayer } from "../db/testDb.ts"
+
+const ring = Result.getOrThrow(
+  KeyRing.make([{ id: "p1" as never, material: Redacted.make(new Uint8Array(nodeCrypto.randomBytes(32))) }], "p1")
+)
+const ServicesLayer = Layer.mergeAll(
+  Tenants.layerNoDeps,
+  SystemConfig.layerNoDeps,
+  AuditTrail.layerNoDeps,
+  TenantDatabases.layerNoDeps.pipe(Layer.provide(Layer.succeed(ConnectionStringCrypto, ConnectionStringCrypto.fromKeyRing(ring))))
+).pipe(Layer.provideMerge(testDbLayer("properties")), Layer.provideMerge(testActor("property-tests")))
+
+type Services = Layer.Success<typeof ServicesLayer>
+let runtime: ManagedRuntime.ManagedRuntime<Services, unknown>
+
+/** Real rows for the near-valid inputs to hit: a tenant and one of its databases. */
+let existing: { readonly tenantId: string; readonly name: string; readonly databaseId: string }
+
+beforeAll(async () => {
+  runtime = ManagedRuntime.make(ServicesLayer)
+  existing = await runtime.runPromise(Effect.gen(function*() {
+    const tenant = yield* Tenants.use((t) => t.create({ name: "property-base", environment: "staging" }))
+    const database = yield* TenantDatabases.use((r) =>
+      r.register({ tenantId: tenant.tenantId, connectionString: Redacted.make("postgres://a:b@h/d"), databaseName: "d", host: "h" })
+    )
+    return { tenantId: tenant.tenantId, name: tenant.name, databaseId: database.id }
+  }))
+}, 120_000)
+afterAll(() => runtime?.dispose())
+
+/** Everything a write could change, hashed: the three tables and the head of the audit trail. */
+const fingerprint = Db.use((db) =>
+  db.query<{ print: string }>(sql`
+    SELECT md5(coalesce((SELECT string_agg(t::text, '|' ORDER BY t::text) FROM control_plane.tenants t), '') || '#' ||
+               coalesce((SELECT string_agg(d::text, '|' ORDER BY d::text) FROM control_plane.tenant_databases d), '') || '#' ||
+               coalesce((SELECT string_agg(c::text, '|' ORDER BY c::text) FROM control_plane.system_config c), '') || '#' ||
+               coalesce((SELECT max(id)::text FROM control_plane.audit_events), '')) AS print`)
+).pipe(Effect.map((rows) => rows[0]!.print))
+
+/**
+ * Runs `call` and checks the property: success, or a failure whose tag is one
+ * of `allowed` (no defect, no interruption) that wrote nothing.
+ */
+const holds = async (allowed: ReadonlyArray<string>, call: Effect.Effect<unknown, unknown, Services>): Promise<void> => {
+  const before = await runtime.runPromise(fingerprint)
+  const exit = await runtime.runPromiseExit(call)
+  if (Exit.isSuccess(exit)) return
+  const failure = exit.cause.reasons.find(Cause.isFailReason)
+  expect(failure, `not a typed failure: ${Cause.pretty(exit.cause).split("\n")[0]}`).toBeDefined()
+  expect(exit.cause.reasons.every(Cause.isFailReason), "a defect or interruption beside the failure").toBe(true)
+  const tag = (failure!.error as { readonly _tag?: unknown })._tag
+  expect(allowed, `undeclared error ${String(tag)}: ${String((failure!.error as Error).message)}`).toContain(tag)
+  expect(await runtime.runPromise(fingerprint), `${String(tag)} after a write`).toBe(before)
+}
+
+/** A code point of any kind: ASCII controls and NUL, any Unicode, and lone surrogate halves. */
+const anyCodePoint = fc.oneof(
+  fc.string({ unit: "binary-ascii", minLength: 1, maxLength: 1 }),
+  fc.string({ unit: "binary", minLength: 1, maxLength: 1 }),
+  fc.string({ unit: "grapheme", minLength: 1, maxLength: 1 }),
+  fc.integer({ min: 0xd800, max: 0xdfff }).map((unit) => String.fromCharCode(unit))
+)
+const anyString = fc.oneof(
+  fc.string({ unit: anyCodePoint, maxLength: 40 }),
+  fc.string({ unit: "grapheme", minLength: 250, maxLength: 260 }),
+  fc.constantFrom("", " ", "acme", " acme", "system_admin", "00000000-0000-0000-0000-000000000000", "null", "'; DROP TABLE x; --")
+)
+const anyNumber = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -0, Number.NaN, Infinity, -Infinity, 2 ** 53, 65536, 5432))
+const anyValue = fc.oneof(
+  anyString,
+  anyNumber,
+  fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withNullPrototype: true, withBoxedValues: true, stringUnit: "binary" })
+)
+const orAny = <A>(arbitrary: fc.Arbitrary<A>) => fc.oneof(arbitrary, anyValue)
+/** A record whose keys may be missing and whose values are near-valid or anything. */
+const looseRecord = <T extends Record<string, fc.Arbitrary<unknown>>>(model: T) =>
+  fc.oneof(fc.record(model, { requiredKeys: [] }), anyValue)
+
+const tenantIdLike = () => orAny(fc.oneof(fc.constant(existing.tenantId), fc.uuid(), fc.constant(existing.name)))
+const databaseIdLike = () => orAny(fc.oneof(fc.constant(existing.databaseId), fc.uuid()))
+const environment = orAny(fc.constantFrom("development", "staging", "production"))
+const tenantStatus = orAny(fc.constantFrom("active", "inactive", "suspended", "pending"))
+const databaseStatus = orAny(fc.constantFrom("active", "inactive", "migrating", "error"))
+const newName = orAny(fc.string({ unit: "grapheme", minLength: 1, maxLength: 30 }).map((name) => `p-${name}`))
+
+const runs = { numRuns: 60 }
+const property = <A>(arbitrary: fc.Arbitrary<A>, allowed: ReadonlyArray<string>, call: (input: A) => Effect.Effect<unknown, unknown, Services>) =>
+  fc.assert(fc.asyncProperty(arbitrary, (input) => holds(allowed, call(input))), runs)
+
+// Inputs are `never`-typed on purpose: the point is what the services do with values their types forbid.
+const any = <A>(value: A): never => value as never
+
+describe("Tenants", () => {
+  it("create", () =>
+    property(looseRecord({ name: newName, environment, status: tenantStatus }), ["InvalidInput", "TenantNameTaken"], (input) =>
+      Tenants.use((t) => t.create(any(input)))))
+  it("get, findByName", async () => {
+    await property(tenantIdLike(), ["InvalidInput", "TenantNotFound"], (id) => Tenants.use((t) => t.get(any(id))))
+    await property(orAny(fc.constant(existing.name)), ["InvalidInput", "TenantNotFound"], (name) => Tenants.use((t) => t.findByName(any(name))))
+  })
+  it("list", () =>
+    property(
+      orAny(looseRecord({ status: tenantStatus, environment, limit: orAny(fc.integer({ min: -5, max: 600 })), after: anyString })),
+      ["InvalidInput"],
+      (input) => Tenants.use((t) => t.list(any(input)))
+    ))
+  it("rename, setEnvironment, setStatus", async () => {
+    await property(fc.tuple(tenantIdLike(), newName), ["InvalidInput", "TenantNotFound", "TenantNameTaken"], ([id, name]) =>
+      Tenants.use((t) => t.rename(any(id), any(name))))
+    await property(fc.tuple(tenantIdLike(), environment), ["InvalidInput", "TenantNotFound"], ([id, value]) =>
+      Tenants.use((t) => t.setEnvironment(any(id), any(value))))
+    await property(fc.tuple(tenantIdLike(), tenantStatus), ["InvalidInput", "TenantNotFound"], ([id, value]) =>
+      Tenants.use((t) => t.setStatus(any(id), any(value))))
+  })
+  it("delete (never the base tenant)", () =>
+    property(orAny(fc.uuid()), ["InvalidInput", "TenantNotFound"], (id) => Tenants.use((t) => t.delete(any(id)))))
+})
+
+describe("TenantDatabases", () => {
+  const connectionString = orAny(orAny(fc.string({ maxLength: 60 })).map((text) => typeof text === "string" ? Redacted.make(text) : text))
+  it("register", () =>
+    property(
+      looseRecord({
+        tenantId: tenantIdLike(),
+        connectionString,
+        databaseName: orAny(fc.string({ unit: "grapheme", minLength: 1, maxLength: 20 })),
+        host: orAny(fc.domain()),
+        port: orAny(fc.integer({ min: -1, max: 70000 })),
+        status: databaseStatus
+      }),
+      ["InvalidInput", "TenantNotFound"],
+      (input) => TenantDatabases.use((r) => r.register(any(input)))
+    ))
+  it("listForTenant, get, reveal", async () => {
+    await property(tenantIdLike(), ["InvalidInput", "TenantNotFound"], (id) => TenantDatabases.use((r) => r.listForTenant(any(id))))
+    await property(databaseIdLike(), ["InvalidInput", "TenantDatabaseNotFound"], (id) => TenantDatabases.use((r) => r.get(any(id))))
+    // A successful reveal writes its audit event: only failures must leave everything as it was.
+    await property(orAny(fc.uuid()), ["InvalidInput", "TenantDatabaseNotFound"], (id) => TenantDatabases.use((r) => r.reveal(any(id))))
+  })
+  it("setStatus, remove (never the base database)", async () => {
+    await property(fc.tuple(databaseIdLike(), databaseStatus), ["InvalidInput", "TenantDatabaseNotFound"], ([id, status]) =>
+      TenantDatabases.use((r) => r.setStatus(any(id), any(status))))
+    await property(orAny(fc.uuid()), ["InvalidInput", "TenantDatabaseNotFound"], (id) => TenantDatabases.use((r) => r.remove(any(id))))
+  })
+  it("reencryptAll", () =>
+    property(orAny(looseRecord({ batchSize: orAny(fc.integer({ min: -2, max: 20_000 })) })), ["InvalidInput"], (options) =>
+      TenantDatabases.use((r) => r.reencryptAll(any(options)))))
+})
+
+describe("SystemConfig", () => {
+  const key = orAny(fc.string({ unit: "grapheme", minLength: 1, maxLength: 20 }).map((k) => `p.${k}`))
+  const schemas = fc.constantFrom<Schema.Codec<unknown, unknown>>(
+    Schema.Json,
+    Schema.Unknown,
+    Schema.String,
+    Schema.Number,
+    Schema.Struct({ limit: Schema.Int }),
+    Schema.Date,
+    Schema.Array(Schema.String)
+  )
+  it("set", () =>
+    property(fc.tuple(key, schemas, anyValue), ["InvalidInput"], ([k, schema, value]) =>
+      SystemConfig.use((c) => c.set(any(k), schema as never, value))))
+  it("get, delete", async () => {
+    await property(fc.tuple(key, schemas), ["InvalidInput", "ConfigKeyNotFound", "ConfigValueInvalid"], ([k, schema]) =>
+      SystemConfig.use((c) => c.get(any(k), schema as never)))
+    await property(key, ["InvalidInput", "ConfigKeyNotFound"], (k) => SystemConfig.use((c) => c.delete(any(k))))
+  })
+})
+
+describe("AuditTrail and Actor", () => {
+  it("list", () =>
+    property(
+      orAny(looseRecord({
+        tenantId: tenantIdLike(),
+        since: orAny(fc.date({ noInvalidDate: false })),
+        entityType: orAny(fc.constantFrom("tenant", "tenant_database")),
+        action: orAny(fc.constantFrom("create", "update")),
+        limit: orAny(fc.integer({ min: -1, max: 1001 })),
+        after: orAny(fc.bigInt({ min: 0n, max: 10n ** 19n }).map(String))
+      })),
+      ["InvalidInput"],
+      (input) => AuditTrail.use((t) => t.list(any(input)))
+    ))
+  it("purge (bad inputs only: a valid one purges, which is a write)", () =>
+    property(
+      looseRecord({ olderThanDays: orAny(fc.integer({ min: -10, max: -1 })), reason: anyString }).filter((input) =>
+        !(typeof input === "object" && input !== null && Number.isInteger((input as { olderThanDays?: unknown }).olderThanDays) &&
+          ((input as { olderThanDays: number }).olderThanDays >= 0))
+      ),
+      ["InvalidInput"],
+      (input) => AuditTrail.use((t) => t.purge(any(input)))
+    ))
+  it("Actor.make, and a write under any actor", () =>
+    property(fc.tuple(orAny(anyString), fc.option(orAny(anyString), { nil: undefined })), ["InvalidInput"], ([name, reason]) =>
+      Effect.flatMap(Actor.make(any(name), any(reason)), (actor) =>
+        Tenants.use((t) => t.setStatus(existing.tenantId, "active")).pipe(Effect.provideService(Actor, actor)))))
+  it("the chain still verifies after all of the above", async () => {
+    const report = await runtime.runPromise(AuditTrail.use((t) => t.verify()))
+    expect(report.events).toBeGreaterThan(2)
+  })
+})
