@@ -29,6 +29,7 @@ import type {
   TenantNotProvisioned
 } from "./fleet/errors.ts"
 import type { IdentifierTooLong, InvalidNamePrefix } from "./fleet/names.ts"
+import type { TenantTemplateMissing } from "./fleet/TenantSchema.ts"
 import type {
   AuditChainBroken,
   ConfigKeyNotFound,
@@ -157,6 +158,7 @@ export type CommandError =
   | IdentifierTooLong
   | InvalidNamePrefix
   | ConnectionBudgetConfigError
+  | TenantTemplateMissing
   | ProvisioningFailed
   | DeprovisioningFailed
   | ProvisioningInProgress
@@ -205,6 +207,7 @@ export const cliFailureOf = (error: CommandError): CliFailure => {
     case "IdentifierTooLong":
     case "InvalidNamePrefix":
     case "ConnectionBudgetConfigError":
+    case "TenantTemplateMissing":
       return failure(new Usage({ message: error.message }))
     case "TenantNotFound":
     case "TenantDatabaseNotFound":

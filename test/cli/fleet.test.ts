@@ -88,13 +88,14 @@ describe("tenants provision / deprovision", () => {
 
   it("refuses an unknown or drained server and too long a name prefix, in one line, writing nothing", async () => {
     await expectUnchanged(records, async () => {
-      const [unknown, drained, tooLong, badEnvironment, notThere, unconfirmed] = await Promise.all([
+      const [unknown, drained, tooLong, badEnvironment, notThere, unconfirmed, noTemplate] = await Promise.all([
         cli.run(["tenants", "provision", "beta", "-e", "staging", "--server", "pg-nowhere"]),
         cli.run(["tenants", "provision", "beta", "-e", "staging", "--server", "pg-spare"]),
         cli.run(["tenants", "provision", "beta", "-e", "staging", "--name-prefix", "x".repeat(40)]),
         cli.run(["tenants", "provision", "beta", "-e", "moon"]),
         cli.run(["tenants", "deprovision", "beta", "--yes"]),
-        cli.run(["tenants", "deprovision", "acme"])
+        cli.run(["tenants", "deprovision", "acme"]),
+        cli.run(["tenants", "provision", "beta", "-e", "staging"], { env: { CONTROL_PLANE_TENANT_TEMPLATE: "/nonexistent/template" } })
       ])
       expectOneErrorLine(unknown, 1, /^error: No database server is named or has the id "pg-nowhere"$/)
       expectOneErrorLine(drained, 1,
@@ -103,6 +104,7 @@ describe("tenants provision / deprovision", () => {
       expectOneErrorLine(badEnvironment, 2, /environment/)
       expectOneErrorLine(notThere, 1, /^error: No tenant is named "beta"$/)
       expectOneErrorLine(unconfirmed, 2, /refusing to deprovision tenant "acme" without confirmation: pass --yes/)
+      expectOneErrorLine(noTemplate, 2, /^error: The tenant template folder \/nonexistent\/template has no atlas\.hcl/)
     })
   })
 })

@@ -12,6 +12,11 @@
  * table (atlas_schema_revisions) in the tenant database: that table, not
  * anything here, says which versions a database has.
  *
+ * The template is tenant/ of this checkout, or the folder
+ * CONTROL_PLANE_TENANT_TEMPLATE names (laid out the same way: atlas.hcl,
+ * migrations/, seeds/), e.g. an application's own template beside an installed
+ * CLI. The engine is CONTROL_PLANE_ENGINE, else the checkout's .bin/.
+ *
  * Merge note: the Engine service of the schema tooling (issue 8) runs the same
  * verbs; once it is on main, `status`/`migrate` become
  * `engine.migrateStatus/migrateApply(tenantProject, { url })` and the private
@@ -115,6 +120,15 @@ const sqlFiles = (directory: string): ReadonlyArray<string> =>
   existsSync(directory) ? readdirSync(directory).filter((name) => name.endsWith(".sql")).sort() : []
 
 const decodeJson = Schema.decodeUnknownEffect(Schema.fromJsonString(Schema.Unknown))
+
+/** The tenant template folder holds no atlas.hcl. */
+export class TenantTemplateMissing extends Schema.TaggedError<TenantTemplateMissing>()("TenantTemplateMissing", {
+  folder: Schema.String
+}) {
+  override get message(): string {
+    return `The tenant template folder ${this.folder} has no atlas.hcl: point CONTROL_PLANE_TENANT_TEMPLATE at a folder laid out like tenant/ (atlas.hcl, migrations/, seeds/)`
+  }
+}
 const isReason = Schema.is(EngineErrorReason)
 
 export class TenantSchema extends Context.Service<TenantSchema, TenantSchemaService>()("control-plane-cli/TenantSchema") {
@@ -135,6 +149,7 @@ export class TenantSchema extends Context.Service<TenantSchema, TenantSchemaServ
           onNone: () => path.join(projectRoot, ".bin", engineBinaryName)
         })
         const config = path.join(root, "atlas.hcl")
+        if (!existsSync(config)) return yield* new TenantTemplateMissing({ folder: root })
         const versions = sqlFiles(path.join(root, "migrations")).map((name) => name.split("_")[0]!)
         // Read once: every tenant database gets the same seeds.
         const seeds = sqlFiles(path.join(root, "seeds")).map((name) => ({
@@ -207,6 +222,18 @@ export class TenantSchema extends Context.Service<TenantSchema, TenantSchemaServ
       })
     ).pipe(Layer.provide(NodeServices.layer))
 
-  /** The template in tenant/ of this checkout. */
-  static readonly layer = TenantSchema.layerAt(tenantProjectRoot)
+  /** The template in CONTROL_PLANE_TENANT_TEMPLATE, else tenant/ of this checkout. */
+  static readonly layer = Layer.unwrap(
+    Config.option(Config.String("CONTROL_PLANE_TENANT_TEMPLATE")).pipe(
+      Effect.orDie,
+      Effect.map((configured) =>
+        TenantSchema.layerAt(
+          Option.match(configured, {
+            onNone: () => tenantProjectRoot,
+            onSome: (folder) => (folder.trim() === "" ? tenantProjectRoot : path.resolve(folder.trim()))
+          })
+        )
+      )
+    )
+  )
 }
