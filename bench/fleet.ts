@@ -24,6 +24,7 @@
  */
 import { randomBytes } from "node:crypto"
 import { execFile } from "node:child_process"
+import { existsSync, readFileSync } from "node:fs"
 import { cp, mkdtemp, readdir, rm, writeFile } from "node:fs/promises"
 import { availableParallelism, loadavg, tmpdir } from "node:os"
 import path from "node:path"
@@ -144,15 +145,35 @@ const provisionMany = (runtime: ManagedRuntime.ManagedRuntime<Provisioning | Dat
     })
   )
 
+/**
+ * This process's CPU time and its finished children's (the engine processes),
+ * in clock ticks (1/100 s), from /proc; undefined where there is no /proc.
+ */
+const cpuTicks = (): { readonly self: number; readonly children: number } | undefined => {
+  if (!existsSync("/proc/self/stat")) return undefined
+  const fields = readFileSync("/proc/self/stat", "utf8").split(")").at(-1)!.trim().split(" ")
+  return { self: Number(fields[11]) + Number(fields[12]), children: Number(fields[13]) + Number(fields[14]) }
+}
+
+/** The CPU line of each run, by concurrency. */
+const cpu = new Map<number, string>()
+
 /** Runs one fleet migration at `concurrency`; gives its wall time in seconds. */
 const migrateFleet = async (
   runtime: ManagedRuntime.ManagedRuntime<FleetMigrations | Actor, unknown>,
   concurrency: number,
   expected: number
 ): Promise<number> => {
+  const cpuBefore = cpuTicks()
   const start = process.hrtime.bigint()
   const summary = await runtime.runPromise(Effect.flatMap(FleetMigrations, (fleet) => fleet.migrate({ concurrency })))
   const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  const cpuAfter = cpuTicks()
+  if (cpuBefore !== undefined && cpuAfter !== undefined) {
+    const perDatabase = (ticks: number) => ((ticks * 10) / expected).toFixed(1)
+    cpu.set(concurrency, `CPU per database: this process ${perDatabase(cpuAfter.self - cpuBefore.self)} ms, ` +
+      `its engine processes ${perDatabase(cpuAfter.children - cpuBefore.children)} ms (PostgreSQL's not counted)`)
+  }
   if (summary.status !== "succeeded" || summary.succeeded !== expected || summary.applied !== 3 * expected) {
     throw new Error(`run ${summary.runId} ended ${summary.status}: ${summary.succeeded} of ${expected} succeeded, ${summary.applied} files`)
   }
@@ -197,8 +218,8 @@ const compare = async (templates: { first: string; second: string }): Promise<bo
       const ratio = parallel / serial
       console.log(`fleet migrate, ${COMPARE} tenant databases, 3 migration files each, same run ` +
         `(machine load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after, on ${availableParallelism()} cores):`)
-      console.log(`  concurrency 1: ${serial.toFixed(2)} s (${(COMPARE / serial).toFixed(1)} databases/s)`)
-      console.log(`  concurrency 8: ${parallel.toFixed(2)} s (${(COMPARE / parallel).toFixed(1)} databases/s)`)
+      console.log(`  concurrency 1: ${serial.toFixed(2)} s (${(COMPARE / serial).toFixed(1)} databases/s)${cpu.has(1) ? `; ${cpu.get(1)}` : ""}`)
+      console.log(`  concurrency 8: ${parallel.toFixed(2)} s (${(COMPARE / parallel).toFixed(1)} databases/s)${cpu.has(8) ? `; ${cpu.get(8)}` : ""}`)
       console.log(`  concurrency 8 = ${ratio.toFixed(2)}x the wall time of concurrency 1; goal <= ${GOAL}x: ${ratio <= GOAL ? "met" : "MISSED"}`)
       return ratio <= GOAL
     } finally {
