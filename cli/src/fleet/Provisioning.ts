@@ -272,9 +272,13 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
           let version: string | null = null
           const ran: Array<ProvisioningStep> = []
 
-          const connectionString = Effect.suspend(() =>
-            databaseId === undefined ? Effect.die("the database is not registered yet") : databases.reveal(databaseId)
-          )
+          // Revealed once per run (each reveal is an audit event), when a step first needs it.
+          let revealed: Redacted.Redacted<string> | undefined
+          const connectionString = Effect.suspend(() => {
+            if (revealed !== undefined) return Effect.succeed(revealed)
+            if (databaseId === undefined) return Effect.die("the database is not registered yet")
+            return Effect.tap(databases.reveal(databaseId), (url) => Effect.sync(() => void (revealed = url)))
+          })
 
           const work: Record<Exclude<ProvisioningStep, "create_tenant" | "place">, Effect.Effect<void, unknown, Actor>> = {
             register: Effect.gen(function*() {
