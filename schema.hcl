@@ -1,7 +1,8 @@
-# The desired state of the control plane. Atlas plans every change from this
-# file; the functions and triggers (updated_at kept honest, the audit trail's
-# recording, chaining and append-only guard) live beside it in routines.hcl
-# (see the README, "Atlas editions").
+# The desired state of the control plane. The schema engine (and the official
+# atlas CLI) plans every change from this file; the functions and triggers
+# (updated_at kept honest, the audit trail's recording, chaining and
+# append-only guard) live beside it in routines.hcl (see the README, "The
+# schema engine").
 
 schema "control_plane" {
   comment = "Control plane for database-per-tenant multi-tenancy: tenants, their databases and system configuration."
@@ -69,11 +70,9 @@ table "tenants" {
     columns = [column.tenant_id]
   }
 
-  # A unique index rather than a UNIQUE constraint: the community build of
-  # Atlas this project pins does not plan `unique` blocks. Both refuse a
-  # duplicate with SQLSTATE 23505 naming "tenants_name_key".
-  index "tenants_name_key" {
-    unique  = true
+  # A duplicate name is refused with SQLSTATE 23505 naming "tenants_name_key",
+  # which the library maps to TenantNameTaken.
+  unique "tenants_name_key" {
     columns = [column.name]
   }
 

@@ -36,8 +36,7 @@ import pg, { sql } from "@databases/pg"
 import { Effect, Layer, ManagedRuntime, Redacted, References } from "effect"
 import { DatabaseConfig } from "../src/db/DatabaseConfig.ts"
 import { Db } from "../src/db/Db.ts"
-import { applyMigrations } from "../cli/src/schema/apply.ts"
-import { createScratchDatabase, dropDatabase } from "../cli/src/schema/database.ts"
+import { withMigratedDatabases } from "./support/migratedDatabases.ts"
 import { Actor } from "../src/services/Actor.ts"
 import { AuditTrail } from "../src/services/AuditTrail.ts"
 import { Tenants } from "../src/services/Tenants.ts"
@@ -50,7 +49,6 @@ const OPS_PER_ROUND = Number(process.env["BENCH_OPS"] ?? 200)
 const EVENTS = Number(process.env["BENCH_EVENTS"] ?? 1_000_000)
 const WARM_UP_ROUNDS = 3
 
-const serverUrl = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
 
 const median = (values: ReadonlyArray<number>): number => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -216,10 +214,8 @@ const cliVerify = (url: string): { readonly seconds: number; readonly output: st
 }
 
 const main = async (): Promise<boolean> => {
-  const scratch = await Promise.all(["cp_bench_audited", "cp_bench_plain", "cp_bench_verify"].map((label) => createScratchDatabase(serverUrl, label)))
-  try {
-    const [auditedDb, plainDb, verifyDb] = scratch as [typeof scratch[0], typeof scratch[0], typeof scratch[0]]
-    for (const database of scratch) await applyMigrations(database.url)
+  return withMigratedDatabases(["cp_bench_audited", "cp_bench_plain", "cp_bench_verify"], async (urls) => {
+    const [auditedDb, plainDb, verifyDb] = urls.map((url) => ({ url })) as [{ url: string }, { url: string }, { url: string }]
     // The same schema without the recording triggers: what create cost before the audit trail.
     await runSqlOn(plainDb.url, sql`
       DROP TRIGGER audit_tenants ON control_plane.tenants;
@@ -254,9 +250,7 @@ const main = async (): Promise<boolean> => {
     console.log(`control-plane audit verify, end to end: ${cli.seconds.toFixed(2)} s, exit ${cli.code}: ${cli.output.slice(0, 60)}...`)
     return one.ratio <= CREATE_GOAL && verify.events === EVENTS && verifySeconds < VERIFY_GOAL_SECONDS &&
       cli.code === 0 && cli.seconds < VERIFY_GOAL_SECONDS
-  } finally {
-    for (const database of scratch) await dropDatabase(serverUrl, database.name)
-  }
+  })
 }
 
 main().then(

@@ -18,15 +18,13 @@
  */
 import { spawnSync } from "node:child_process"
 import path from "node:path"
-import { applyMigrations } from "../cli/src/schema/apply.ts"
-import { createScratchDatabase, dropDatabase } from "../cli/src/schema/database.ts"
+import { withMigratedDatabases } from "./support/migratedDatabases.ts"
 import { projectFile } from "../cli/src/schema/paths.ts"
 import { installPacked } from "../test/support/packages.ts"
 
 const GOAL_SECONDS = 0.3
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 15)
 const WARM_UP_ROUNDS = 2
-const serverUrl = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
 
 interface Subject {
   readonly label: string
@@ -57,9 +55,9 @@ const median = (values: ReadonlyArray<number>): number => {
 const main = async (): Promise<number> => {
   console.log("cliLatency: packing and installing the CLI, preparing a scratch database")
   const installed = await installPacked("cli")
-  const scratch = await createScratchDatabase(serverUrl, "cp_bench_cli")
   try {
-    await applyMigrations(scratch.url)
+    return await withMigratedDatabases(["cp_bench_cli"], async ([url]) => {
+    const scratch = { url: url! }
     const bin = path.join(installed.dir, "node_modules", ".bin", "control-plane")
     const checkout = projectFile("cli/bin/control-plane.js")
     const database = { DATABASE_URL: scratch.url }
@@ -92,8 +90,8 @@ const main = async (): Promise<number> => {
       `cliLatency: control-plane tenants list ${tenantsList.toFixed(3)} s median, goal <= ${GOAL_SECONDS.toFixed(2)} s: ${met ? "met" : "MISSED"}`
     )
     return met ? 0 : 1
+    })
   } finally {
-    await dropDatabase(serverUrl, scratch.name)
     await installed.remove()
   }
 }

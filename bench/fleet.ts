@@ -38,8 +38,7 @@ import { Db } from "../src/db/Db.ts"
 import * as ControlPlane from "../src/ControlPlane.ts"
 import { Actor } from "../src/services/Actor.ts"
 import { DatabaseServers } from "../src/services/DatabaseServers.ts"
-import { applyMigrations } from "../cli/src/schema/apply.ts"
-import { createScratchDatabase, dropDatabase } from "../cli/src/schema/database.ts"
+import { serverUrl, withMigratedDatabases } from "./support/migratedDatabases.ts"
 import { projectFile } from "../cli/src/schema/paths.ts"
 import { ControlPlaneLocks } from "../cli/src/fleet/advisoryLock.ts"
 import { ConnectionBudget } from "../cli/src/fleet/ConnectionBudget.ts"
@@ -51,7 +50,6 @@ const GOAL = 0.35
 const COMPARE = Number(process.env["BENCH_FLEET_COMPARE"] ?? 200)
 const THROUGHPUT = Number(process.env["BENCH_FLEET_THROUGHPUT"] ?? 1000)
 const SETUP_CONCURRENCY = Number(process.env["BENCH_SETUP_CONCURRENCY"] ?? 8)
-const serverUrl = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
 const prefix = `bf${randomBytes(4).toString("hex")}_`
 const ring = Result.getOrThrow(KeyRing.make([{ id: "bench" as never, material: Redacted.make(new Uint8Array(randomBytes(32))) }], "bench"))
 
@@ -83,11 +81,9 @@ const makeTemplates = async () => {
   return { first: await make(3), second: await make(6) }
 }
 
-/** A scratch control plane with provisioning on it. */
-const controlPlaneOf = async (label: string) => {
-  const database = await createScratchDatabase(serverUrl, `cp_bench_fleet_${label}`)
-  await applyMigrations(database.url)
-  const config = DatabaseConfig.layerWith({ url: Redacted.make(database.url), poolSize: SETUP_CONCURRENCY + 2 })
+/** Provisioning and fleet runs on the control plane at `url` (a scratch one). */
+const controlPlaneOf = (url: string) => {
+  const config = DatabaseConfig.layerWith({ url: Redacted.make(url), poolSize: SETUP_CONCURRENCY + 2 })
   const library = ControlPlane.layerNoDeps.pipe(
     Layer.provideMerge(
       Layer.merge(
@@ -112,7 +108,7 @@ const controlPlaneOf = async (label: string) => {
         Layer.provideMerge(library)
       )
     )
-  return { database, runtime, fleet }
+  return { runtime, fleet }
 }
 
 /** Provisions `count` tenants, SETUP_CONCURRENCY at a time; gives their ids. */
@@ -204,8 +200,9 @@ const dropLeftovers = async (): Promise<void> => {
   }
 }
 
-const compare = async (templates: { first: string; second: string }): Promise<boolean> => {
-  const controlPlane = await controlPlaneOf("compare")
+const compare = (templates: { first: string; second: string }): Promise<boolean> =>
+  withMigratedDatabases(["cp_bench_fleet_compare"], async ([url]) => {
+  const controlPlane = controlPlaneOf(url!)
   try {
     process.stderr.write(`setup: provisioning ${COMPARE} tenants\n`)
     const ids = await provisionMany(controlPlane.runtime, "compare", COMPARE)
@@ -229,12 +226,12 @@ const compare = async (templates: { first: string; second: string }): Promise<bo
     }
   } finally {
     await controlPlane.runtime.dispose()
-    await dropDatabase(serverUrl, controlPlane.database.name)
   }
-}
+  })
 
-const throughput = async (templates: { first: string }): Promise<void> => {
-  const controlPlane = await controlPlaneOf("throughput")
+const throughput = (templates: { first: string }): Promise<void> =>
+  withMigratedDatabases(["cp_bench_fleet_throughput"], async ([url]) => {
+  const controlPlane = controlPlaneOf(url!)
   try {
     process.stderr.write(`setup: provisioning ${THROUGHPUT} tenants\n`)
     const ids = await provisionMany(controlPlane.runtime, "throughput", THROUGHPUT)
@@ -253,9 +250,8 @@ const throughput = async (templates: { first: string }): Promise<void> => {
     }
   } finally {
     await controlPlane.runtime.dispose()
-    await dropDatabase(serverUrl, controlPlane.database.name)
   }
-}
+  })
 
 const main = async (): Promise<boolean> => {
   const templates = await makeTemplates()

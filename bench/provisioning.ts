@@ -12,7 +12,7 @@
  *     so the ratio shows what the rest costs on top;
  *   - deprovision, for the record.
  *
- * It creates a scratch control plane on the server of DATABASE_URL (default:
+ * It makes a scratch control plane on the server of DATABASE_URL (default:
  * the local postgres://postgres@127.0.0.1:5432/postgres, a superuser, which
  * is also registered as the database server), and drops every database and
  * role it created at the end.
@@ -27,8 +27,7 @@ import { Db } from "../src/db/Db.ts"
 import * as ControlPlane from "../src/ControlPlane.ts"
 import { Actor } from "../src/services/Actor.ts"
 import { DatabaseServers } from "../src/services/DatabaseServers.ts"
-import { applyMigrations } from "../cli/src/schema/apply.ts"
-import { createScratchDatabase, dropDatabase } from "../cli/src/schema/database.ts"
+import { serverUrl, withMigratedDatabases } from "./support/migratedDatabases.ts"
 import { ControlPlaneLocks } from "../cli/src/fleet/advisoryLock.ts"
 import { ConnectionBudget } from "../cli/src/fleet/ConnectionBudget.ts"
 import { Provisioning } from "../cli/src/fleet/Provisioning.ts"
@@ -36,7 +35,6 @@ import { TenantSchema } from "../cli/src/fleet/TenantSchema.ts"
 
 const GOAL_P95_MS = 3_000
 const TENANTS = Number(process.env["BENCH_TENANTS"] ?? 20)
-const serverUrl = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
 const prefix = `bp${randomBytes(4).toString("hex")}_`
 
 const percentile = (values: ReadonlyArray<number>, p: number): number => {
@@ -84,12 +82,11 @@ const dropLeftovers = async (): Promise<void> => {
   }
 }
 
-const main = async (): Promise<boolean> => {
-  const controlPlane = await createScratchDatabase(serverUrl, "cp_bench_provisioning")
+const main = (): Promise<boolean> =>
+  withMigratedDatabases(["cp_bench_provisioning"], async ([controlPlaneUrl]) => {
   try {
-    await applyMigrations(controlPlane.url)
     const ring = Result.getOrThrow(KeyRing.make([{ id: "bench" as never, material: Redacted.make(new Uint8Array(randomBytes(32))) }], "bench"))
-    const config = DatabaseConfig.layerWith({ url: Redacted.make(controlPlane.url), poolSize: 4 })
+    const config = DatabaseConfig.layerWith({ url: Redacted.make(controlPlaneUrl!), poolSize: 4 })
     const runtime = ManagedRuntime.make(
       Provisioning.layerNoDeps.pipe(
         // The services log each step at Info: keep the report readable.
@@ -153,9 +150,8 @@ const main = async (): Promise<boolean> => {
     }
   } finally {
     await dropLeftovers()
-    await dropDatabase(serverUrl, controlPlane.name)
   }
-}
+  })
 
 main().then(
   (met) => process.exit(met ? 0 : 1),

@@ -28,9 +28,8 @@ import pg, { sql } from "@databases/pg"
 import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { DatabaseConfig } from "../src/db/DatabaseConfig.ts"
 import { Db } from "../src/db/Db.ts"
-import { applyMigrations } from "../cli/src/schema/apply.ts"
-import { createScratchDatabase, dropDatabase } from "../cli/src/schema/database.ts"
 import { Tenants } from "../src/services/Tenants.ts"
+import { withMigratedDatabases } from "./support/migratedDatabases.ts"
 
 const GOAL = 1.10
 const CONCURRENCY = Number(process.env["BENCH_CONCURRENCY"] ?? 4)
@@ -39,7 +38,6 @@ const OPS_PER_ROUND = Number(process.env["BENCH_OPS"] ?? 1000)
 const WARM_UP_ROUNDS = 5
 const TENANTS = 1000
 
-const serverUrl = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
 const environments = ["development", "staging", "production"] as const
 const names = Array.from({ length: TENANTS }, (_, i) => `bench-tenant-${String(i).padStart(4, "0")}`)
 
@@ -152,11 +150,10 @@ const measure = async (url: string) => {
 }
 
 const main = async (): Promise<boolean> => {
-  const scratch = await createScratchDatabase(serverUrl, "cp_bench")
-  try {
-    await applyMigrations(scratch.url)
-    await seed(scratch.url)
-    const { service, bare, ratio, serviceCpu, bareCpu } = await measure(scratch.url)
+  return withMigratedDatabases(["cp_bench"], async ([migrated]) => {
+    const url = migrated!
+    await seed(url)
+    const { service, bare, ratio, serviceCpu, bareCpu } = await measure(url)
     console.log(
       `tenant lookup by name: service ${Math.round(service)} ops/s, bare pool ${Math.round(bare)} ops/s, ` +
         `ratio ${ratio.toFixed(2)}x (goal <= ${GOAL.toFixed(2)}x) ` +
@@ -167,9 +164,7 @@ const main = async (): Promise<boolean> => {
         `(${(serviceCpu / bareCpu).toFixed(2)}x)`
     )
     return ratio <= GOAL
-  } finally {
-    await dropDatabase(serverUrl, scratch.name)
-  }
+  })
 }
 
 main().then(

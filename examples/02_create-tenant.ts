@@ -1,8 +1,10 @@
 /**
  * @title Create the acme_corp tenant
  *
- * The spec's second example: a production tenant, active from the start. A
- * second run finds the name taken and says so: a typed error, handled here.
+ * The spec's second example: a production tenant. The lifecycle the database
+ * enforces starts every tenant pending; it becomes active once it has an
+ * active database (see the README's lifecycle table). A second run finds the
+ * name taken and says so: a typed error, handled here.
  * Creating is a write, so it runs as an Actor, whom the audit trail records.
  *   npm run example -- 02
  */
@@ -11,8 +13,8 @@ import { Actor, Tenants } from "../src/index.ts"
 
 const program = Effect.gen(function*() {
   const tenants = yield* Tenants
-  const acme = yield* tenants.create({ name: "acme_corp", environment: "production", status: "active" })
-  yield* Effect.log(`created ${acme.name} (${acme.tenantId})`)
+  const acme = yield* tenants.create({ name: "acme_corp", environment: "production" })
+  yield* Effect.log(`created ${acme.name} (${acme.tenantId}), ${acme.status}`)
 }).pipe(
   Effect.catchTag("TenantNameTaken", (taken) => Effect.log(`${taken.name} exists already`))
 )

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything the project needs from the registries, and nothing by
 # hand: npm packages (Node 24 among them, as the `node` package, which npm
-# scripts then run under), the schema engine (engine/) and the pinned Atlas
-# build in .bin/. Fast when nothing changed, so every npm script that needs
-# it can call it.
+# scripts then run under) and the schema engine (engine/, built into .bin/).
+# Fast when nothing changed, so every npm script that needs it can call it.
+# The pinned community Atlas CLI is not built here: only the compatibility
+# test needs it (`npm run test:compat` builds it with scripts/build-atlas.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export ATLAS_NO_UPDATE_NOTIFIER=1 ATLAS_NO_UPGRADE_SUGGESTIONS=1
 quiet=false
 npm_only=false # --npm-only: the npm packages alone (what `npm run build` needs), no Go tools
 for arg in "$@"; do
@@ -54,22 +54,4 @@ if [ ! -x .bin/control-plane-engine ] || [ "$(cat .bin/.engine-stamp 2>/dev/null
   mkdir -p .bin
   quiet_build sh -c 'cd engine && CGO_ENABLED=1 go build -trimpath -o ../.bin/control-plane-engine .'
   echo "$engine_sum" > .bin/.engine-stamp
-fi
-
-# Atlas: an `atlas` on PATH at or above the pin wins; otherwise build the pin.
-pin=$(grep -o 'ariga.io/atlas/cmd/atlas v[0-9.]*' tools/atlas/go.mod | cut -d' ' -f2)
-version_ok() { # $1 = a version string such as v0.38.2
-  [ "$(printf '%s\n%s\n' "$pin" "$1" | sort -V | head -n1)" = "$pin" ]
-}
-if system_version=$(atlas version 2>/dev/null | grep -o 'v[0-9][0-9.]*' | head -n1) && [ -n "$system_version" ] && version_ok "$system_version"; then
-  say "using atlas $system_version from PATH"
-  exit 0
-fi
-go_sum=$(cat tools/atlas/go.mod tools/atlas/go.sum | sha256sum | cut -d' ' -f1)
-if [ ! -x .bin/atlas ] || [ "$(cat .bin/.atlas-stamp 2>/dev/null)" != "$go_sum" ]; then
-  command -v go >/dev/null || { echo "setup: Go is needed to build Atlas $pin (or put an official atlas on PATH)" >&2; exit 1; }
-  say "building atlas $pin from the Go module proxy into .bin/ (about a minute, once)"
-  mkdir -p .bin
-  quiet_build sh -c "cd tools/atlas && CGO_ENABLED=1 go build -trimpath -o ../../.bin/atlas ariga.io/atlas/cmd/atlas"
-  echo "$go_sum" > .bin/.atlas-stamp
 fi

@@ -1,8 +1,8 @@
 /**
  * The control-plane library. Provide `ControlPlane.layer` once, then use the
  * services: `Tenants`, `TenantDatabases`, `SystemConfig`, `AuditTrail`,
- * `DatabaseServers`. Writes and reveals also need an `Actor` (who acts, for
- * the audit trail).
+ * `TenantConnections`, `DatabaseServers`. Writes and reveals also need an
+ * `Actor` (who acts, for the audit trail).
  */
 export * as ControlPlane from "./ControlPlane.ts"
 
@@ -24,9 +24,32 @@ export {
 export { Actor, actorContext, ActorName, type ActorService } from "./services/Actor.ts"
 export { AuditTrail, type AuditTrailService } from "./services/AuditTrail.ts"
 export { canonicalContent, canonicalFields, type CanonicalTexts, eventHash, genesisHash } from "./services/auditChain.ts"
+export {
+  metrics as TenantConnectionsMetrics,
+  type ResolvedTenant,
+  TenantConnections,
+  type TenantConnectionsService,
+  type TenantDb,
+  type WithTenantError
+} from "./services/TenantConnections.ts"
+export {
+  TenantConnectionsConfig,
+  TenantConnectionsConfigError,
+  type TenantConnectionsSettings
+} from "./services/TenantConnections/config.ts"
 
 export * from "./domain/enums.ts"
-export { Tenant, TenantId, TenantName, TenantNameTaken, TenantNotFound } from "./domain/Tenant.ts"
+export {
+  NoActiveDatabase,
+  Tenant,
+  TenantId,
+  TenantName,
+  TenantNameTaken,
+  TenantNotActive,
+  TenantNotFound
+} from "./domain/Tenant.ts"
+export { IllegalTransition, SystemTenantProtected, systemTenantName } from "./domain/Lifecycle.ts"
+export { ConnectionBudgetExhausted, type TenantConnectionsStats } from "./domain/TenantConnections.ts"
 export {
   ConnectionString,
   DatabaseHost,

@@ -16,6 +16,8 @@
 import { Cause, Schema } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 import { CliError } from "effect/cli"
+import type { SchemaCheckFailed } from "./commands/db/tools.ts"
+import type { EngineError } from "./engine/Engine.ts"
 import type { LockTimeout } from "./fileLock.ts"
 import type { ConnectionBudgetConfigError } from "./fleet/ConnectionBudget.ts"
 import type {
@@ -30,6 +32,15 @@ import type {
 } from "./fleet/errors.ts"
 import type { IdentifierTooLong, InvalidNamePrefix } from "./fleet/names.ts"
 import type { TenantTemplateMissing } from "./fleet/TenantSchema.ts"
+import type { InvalidMigrationName } from "./schema/diff.ts"
+import type { UnknownBaseBranch } from "./schema/gate/changes.ts"
+import type { ProbeNeedsSuperuser } from "./schema/gate/lockProbe.ts"
+import type { GitError } from "./schema/Git.ts"
+import type { RowTypesFailed } from "./schema/generateTypes.ts"
+import type { PostgresError } from "./schema/postgres.ts"
+import type { RoutinesInvalid } from "./schema/apply.ts"
+import type { ScratchDatabaseError } from "./schema/ScratchDatabase.ts"
+import type { SquawkError } from "./schema/Squawk.ts"
 import type {
   AuditChainBroken,
   ConfigKeyNotFound,
@@ -39,9 +50,12 @@ import type {
   DatabaseServerNotFound,
   DbError,
   DecryptionFailed,
+  IllegalTransition,
   InvalidInput,
   KeyRingError,
   MalformedEnvelope,
+  NoActiveDatabase,
+  SystemTenantProtected,
   TenantDatabaseNotFound,
   TenantNameTaken,
   TenantNotFound,
@@ -58,27 +72,20 @@ export class NotConfirmed extends Schema.TaggedError<NotConfirmed>()("NotConfirm
   message: Schema.String
 }) {}
 
+/**
+ * A status change the lifecycle refused, said in the CLI's words (the tenant's
+ * name, the moves allowed from where it is and the command for each); exit 1.
+ */
+export class MoveRefused extends Schema.TaggedError<MoveRefused>()("MoveRefused", {
+  message: Schema.String
+}) {}
+
 /** stdin failed while it was being read (a reset socket, an I/O error); nothing was written. */
 export class StdinUnreadable extends Schema.TaggedError<StdinUnreadable>()("StdinUnreadable", {
   code: Schema.String
 }) {
   override get message(): string {
     return `stdin could not be read (${this.code}): nothing was written`
-  }
-}
-
-/** A schema tool (Atlas, the database it drives) refused; the message is its first line of explanation. */
-export class SchemaToolFailed extends Schema.TaggedError<SchemaToolFailed>()("SchemaToolFailed", {
-  message: Schema.String
-}) {}
-
-/** A delegated program exited non-zero, having printed its own explanation. */
-export class ChildFailed extends Schema.TaggedError<ChildFailed>()("ChildFailed", {
-  command: Schema.String,
-  exitCode: Schema.Number
-}) {
-  override get message(): string {
-    return `${this.command} failed (exit code ${this.exitCode})`
   }
 }
 
@@ -137,9 +144,18 @@ export type CommandError =
   | UsageError
   | NotConfirmed
   | StdinUnreadable
-  | SchemaToolFailed
-  | ChildFailed
   | LockTimeout
+  | EngineError
+  | ScratchDatabaseError
+  | PostgresError
+  | SquawkError
+  | GitError
+  | InvalidMigrationName
+  | UnknownBaseBranch
+  | ProbeNeedsSuperuser
+  | RowTypesFailed
+  | RoutinesInvalid
+  | SchemaCheckFailed
   | InvalidInput
   | DatabaseConfigError
   | KeyRingError
@@ -167,6 +183,10 @@ export type CommandError =
   | FleetRunInProgress
   | FleetRunIncomplete
   | AuditChainBroken
+  | MoveRefused
+  | IllegalTransition
+  | NoActiveDatabase
+  | SystemTenantProtected
 
 const failure = (reason: CliFailureReason) => new CliFailure({ reason })
 
@@ -208,7 +228,14 @@ export const cliFailureOf = (error: CommandError): CliFailure => {
     case "InvalidNamePrefix":
     case "ConnectionBudgetConfigError":
     case "TenantTemplateMissing":
+    case "InvalidMigrationName":
+    case "UnknownBaseBranch":
       return failure(new Usage({ message: error.message }))
+    case "EngineError":
+      // The engine's Usage is how it was called; every other reason is a failure it explains.
+      return failure(error.reason === "Usage" ? new Usage({ message: error.message }) : new Failed({ message: error.message }))
+    case "ScratchDatabaseError":
+      return failure(error.reason === "InvalidUrl" ? new Usage({ message: error.message }) : new Failed({ message: error.message }))
     case "TenantNotFound":
     case "TenantDatabaseNotFound":
     case "ConfigKeyNotFound":
@@ -221,13 +248,23 @@ export const cliFailureOf = (error: CommandError): CliFailure => {
     case "TenantNotProvisioned":
     case "TenantBeingDeprovisioned":
     case "FleetRunInProgress":
+    case "MoveRefused":
+    case "IllegalTransition":
+    case "NoActiveDatabase":
+    case "SystemTenantProtected":
       return failure(new Conflict({ message: error.message }))
     case "DbError":
       return fromDbError(error)
     case "NotConfirmed":
     case "StdinUnreadable":
-    case "SchemaToolFailed":
     case "LockTimeout":
+    case "PostgresError":
+    case "SquawkError":
+    case "GitError":
+    case "ProbeNeedsSuperuser":
+    case "RowTypesFailed":
+    case "RoutinesInvalid":
+    case "SchemaCheckFailed":
     case "ConfigValueInvalid":
     case "DecryptionFailed":
     case "UnknownKeyId":
@@ -239,9 +276,6 @@ export const cliFailureOf = (error: CommandError): CliFailure => {
       return failure(new Failed({ message: error.message }))
     case "PlatformError":
       return failure(new Failed({ message: `${error.reason.module}.${error.reason.method} failed` }))
-    case "ChildFailed":
-      // A delegated script's own code: 2 stays a usage error, anything else is a failure.
-      return failure(new AlreadyReported({ exitCode: error.exitCode === 2 ? 2 : 1 }))
     default:
       return unreachable(error)
   }

@@ -4,15 +4,22 @@
  *
  * Only the SQLSTATE code and the constraint name are kept: the driver's
  * messages quote the SQL (and, for connection failures, host and port), so
- * they never leave this module.
+ * they never leave this module. The lifecycle triggers' refusals (LC001-LC003,
+ * see routines.hcl) carry their facts as JSON in DETAIL, which is read here.
  */
+import { Option, Schema } from "effect"
 import {
+  ActivationRefused,
   ConnectionError,
   DbError,
   ForeignKeyViolation,
   InvalidTextRepresentation,
+  LifecycleEntity,
   QueryTimeout,
   SchemaMissing,
+  SystemTenantOperation,
+  SystemTenantRefused,
+  TransitionRefused,
   UniqueViolation,
   Unknown
 } from "../domain/errors.ts"
@@ -45,11 +52,47 @@ const stringField = (error: object, field: string): string | undefined => {
   return typeof value === "string" ? value : undefined
 }
 
+// The DETAIL of each lifecycle refusal, as routines.hcl writes it.
+const decodeTransition = Schema.decodeUnknownOption(Schema.fromJsonString(Schema.Struct({
+  entity: LifecycleEntity,
+  id: Schema.String,
+  name: Schema.optionalKey(Schema.String),
+  from: Schema.NullOr(Schema.String),
+  to: Schema.String,
+  allowed: Schema.Array(Schema.String)
+})))
+const decodeActivation = Schema.decodeUnknownOption(Schema.fromJsonString(Schema.Struct({
+  id: Schema.String,
+  name: Schema.optionalKey(Schema.String)
+})))
+const decodeSystemTenant = Schema.decodeUnknownOption(Schema.fromJsonString(Schema.Struct({
+  operation: SystemTenantOperation,
+  to: Schema.optionalKey(Schema.String)
+})))
+
+/** A lifecycle refusal, or undefined when `code` is not one or its DETAIL is unreadable. */
+const lifecycleRefusal = (code: string, error: object): DbErrorReason | undefined => {
+  const detail = stringField(error, "detail")
+  if (detail === undefined) return undefined
+  switch (code) {
+    case "LC001":
+      return Option.getOrUndefined(Option.map(decodeTransition(detail), (fields) => new TransitionRefused(fields)))
+    case "LC002":
+      return Option.getOrUndefined(Option.map(decodeActivation(detail), ({ id, ...rest }) =>
+        new ActivationRefused({ tenantId: id, ...rest })))
+    case "LC003":
+      return Option.getOrUndefined(Option.map(decodeSystemTenant(detail), (fields) => new SystemTenantRefused(fields)))
+  }
+  return undefined
+}
+
 /** The DbError reason for a value thrown by the driver or the pool. */
 export const classifyPgError = (error: unknown): DbErrorReason => {
   if (typeof error !== "object" || error === null) return new Unknown({})
   const code = stringField(error, "code")
   const constraint = stringField(error, "constraint") ?? "unknown"
+  const refusal = code === undefined ? undefined : lifecycleRefusal(code, error)
+  if (refusal !== undefined) return refusal
   switch (code) {
     case "23505":
       return new UniqueViolation({ constraint })

@@ -58,3 +58,27 @@ export class TenantNameTaken extends Schema.TaggedError<TenantNameTaken>()("Tena
     return `A tenant named ${JSON.stringify(this.name)} already exists`
   }
 }
+
+const tenantLabel = (tenantId: string, name: string | undefined): string =>
+  name === undefined ? tenantId : JSON.stringify(name)
+
+/** The tenant has no database in status active, so there is nowhere to route it (nor may it become active). */
+export class NoActiveDatabase extends Schema.TaggedError<NoActiveDatabase>()("NoActiveDatabase", {
+  tenantId: Schema.String,
+  tenantName: Schema.optionalKey(Schema.String)
+}) {
+  override get message(): string {
+    return `Tenant ${tenantLabel(this.tenantId, this.tenantName)} has no active database`
+  }
+}
+
+/** The tenant exists but is not active (pending, suspended or inactive), so it is not served. */
+export class TenantNotActive extends Schema.TaggedError<TenantNotActive>()("TenantNotActive", {
+  tenantId: Schema.String,
+  tenantName: Schema.String,
+  status: TenantStatus
+}) {
+  override get message(): string {
+    return `Tenant ${tenantLabel(this.tenantId, this.tenantName)} is ${this.status}, not active`
+  }
+}

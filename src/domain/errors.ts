@@ -17,11 +17,14 @@ export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInp
 /**
  * Decodes `input` with `schema` at a service's edge. The failure names what
  * was being decoded (`what`, e.g. "tenant name") and lists every issue.
+ * `strict` refuses keys the schema does not know instead of dropping them
+ * (for inputs where a dropped key would silently change what is written).
  */
-export const decodeInput = <S extends Schema.Decoder<unknown>>(schema: S, what: string) => {
+export const decodeInput = <S extends Schema.Decoder<unknown>>(schema: S, what: string, options?: { readonly strict?: boolean }) => {
   const decode = Schema.decodeUnknownEffect(schema)
+  const parseOptions = { errors: "all", onExcessProperty: options?.strict === true ? "error" : "ignore" } as const
   return (input: unknown): Effect.Effect<S["Type"], InvalidInput, S["DecodingServices"]> =>
-    decode(input, { errors: "all" }).pipe(
+    decode(input, parseOptions).pipe(
       Effect.mapError((error) => new InvalidInput({ message: `Invalid ${what}: ${error.message}` }))
     )
 }
@@ -68,6 +71,39 @@ export class QueryTimeout extends Schema.TaggedClass<QueryTimeout>()("QueryTimeo
  */
 export class SchemaMissing extends Schema.TaggedClass<SchemaMissing>()("SchemaMissing", {}) {}
 
+/** The status moves a lifecycle trigger names (tenant or database statuses; null for a new row). */
+export const LifecycleEntity = Schema.Literals(["tenant", "database"])
+export type LifecycleEntity = typeof LifecycleEntity.Type
+
+/**
+ * The lifecycle trigger refused a status move the transition table does not
+ * allow (SQLSTATE LC001); `allowed` lists the moves from `from`.
+ */
+export class TransitionRefused extends Schema.TaggedClass<TransitionRefused>()("TransitionRefused", {
+  entity: LifecycleEntity,
+  id: Schema.String,
+  name: Schema.optionalKey(Schema.String),
+  from: Schema.NullOr(Schema.String),
+  to: Schema.String,
+  allowed: Schema.Array(Schema.String)
+}) {}
+
+/** The lifecycle trigger refused to make a tenant active: it has no active database (SQLSTATE LC002). */
+export class ActivationRefused extends Schema.TaggedClass<ActivationRefused>()("ActivationRefused", {
+  tenantId: Schema.String,
+  name: Schema.optionalKey(Schema.String)
+}) {}
+
+/** What was attempted on system_admin. */
+export const SystemTenantOperation = Schema.Literals(["rename", "status", "delete"])
+export type SystemTenantOperation = typeof SystemTenantOperation.Type
+
+/** The lifecycle trigger protected system_admin from a rename, status change or delete (SQLSTATE LC003). */
+export class SystemTenantRefused extends Schema.TaggedClass<SystemTenantRefused>()("SystemTenantRefused", {
+  operation: SystemTenantOperation,
+  to: Schema.optionalKey(Schema.String)
+}) {}
+
 /** Anything else; `code` is the SQLSTATE when the server sent one. */
 export class Unknown extends Schema.TaggedClass<Unknown>()("Unknown", {
   code: Schema.optionalKey(Schema.String)
@@ -80,6 +116,9 @@ export const DbErrorReason = Schema.Union([
   ConnectionError,
   QueryTimeout,
   SchemaMissing,
+  TransitionRefused,
+  ActivationRefused,
+  SystemTenantRefused,
   Unknown
 ])
 export type DbErrorReason = typeof DbErrorReason.Type
@@ -98,6 +137,12 @@ const describeReason = (reason: DbErrorReason): string => {
       return "the query or the wait for a connection timed out"
     case "SchemaMissing":
       return "the control_plane schema is missing from the database"
+    case "TransitionRefused":
+      return `the ${reason.entity} lifecycle refused the move from ${reason.from ?? "new"} to ${reason.to}`
+    case "ActivationRefused":
+      return `tenant ${reason.tenantId} cannot become active without an active database`
+    case "SystemTenantRefused":
+      return "system_admin is protected"
     case "Unknown":
       return reason.code === undefined ? "unexpected failure" : `unexpected failure (SQLSTATE ${reason.code})`
   }

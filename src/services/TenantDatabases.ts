@@ -9,7 +9,8 @@
  * (InvalidInput, nothing written); a missing tenant on register is
  * TenantNotFound, mapped from the foreign key. Updates set updated_at = now()
  * themselves, as the spec's application-level listener does, and the trigger
- * sets the same value.
+ * sets the same value. Statuses follow the lifecycle the database enforces
+ * (routines.hcl): a move it does not allow is IllegalTransition.
  *
  * Writes require an Actor, which the audit trigger records with each change;
  * so does `reveal`, which appends a reveal event before it hands out the
@@ -29,6 +30,7 @@ import type { SQLQuery } from "../db/Db.ts"
 import type TenantDatabases_Row from "../db/generated/tenant_databases.ts"
 import { DatabaseStatus } from "../domain/enums.ts"
 import { DbError, decodeInput, InvalidInput } from "../domain/errors.ts"
+import type { IllegalTransition } from "../domain/Lifecycle.ts"
 import { TenantId, TenantNotFound } from "../domain/Tenant.ts"
 import {
   ConnectionString,
@@ -41,11 +43,13 @@ import {
   TenantDatabaseNotFound
 } from "../domain/TenantDatabase.ts"
 import { Actor, actorContext } from "./Actor.ts"
+import { transitionRefusal } from "./lifecycleErrors.ts"
 
 /**
  * Input of `register`. `port` defaults to 5432; `status` defaults to
  * "inactive": registering does not check that the database answers, so it is
- * only served once someone marks it active.
+ * only served once someone marks it active. A new database may start inactive,
+ * migrating or active (not error).
  */
 export const RegisterTenantDatabaseInput = Schema.Struct({
   tenantId: TenantId,
@@ -89,7 +93,7 @@ export interface TenantDatabasesService {
   /** Encrypts the connection string under the primary key and stores a new record. */
   readonly register: (
     input: RegisterTenantDatabaseInput
-  ) => Effect.Effect<TenantDatabase, TenantNotFound | InvalidInput | DbError, Actor>
+  ) => Effect.Effect<TenantDatabase, TenantNotFound | IllegalTransition | InvalidInput | DbError, Actor>
   /** The tenant's databases, oldest first; TenantNotFound when the tenant does not exist. */
   readonly listForTenant: (
     tenantId: string
@@ -103,10 +107,11 @@ export interface TenantDatabasesService {
   readonly reveal: (
     id: string
   ) => Effect.Effect<Redacted.Redacted<string>, TenantDatabaseNotFound | DecryptError | InvalidInput | DbError, Actor>
+  /** Moves the database to `status`, as the lifecycle allows (its current status succeeds and changes nothing). */
   readonly setStatus: (
     id: string,
     status: string
-  ) => Effect.Effect<TenantDatabase, TenantDatabaseNotFound | InvalidInput | DbError, Actor>
+  ) => Effect.Effect<TenantDatabase, TenantDatabaseNotFound | IllegalTransition | InvalidInput | DbError, Actor>
   /** Deletes the record (not the database itself); gives the deleted record. */
   readonly remove: (id: string) => Effect.Effect<TenantDatabase, TenantDatabaseNotFound | InvalidInput | DbError, Actor>
   /**
@@ -203,7 +208,7 @@ export class TenantDatabases extends Context.Service<TenantDatabases, TenantData
           Effect.annotateLogs({ databaseId: database.id, tenantId: database.tenantId, keyId: crypto.primaryKeyId })
         )
         return database
-      })
+      }, Effect.mapError(transitionRefusal))
 
       const listForTenant = Effect.fn("TenantDatabases.listForTenant")(function*(tenantId: string) {
         const id = yield* decodeTenantId(tenantId)
@@ -254,7 +259,7 @@ export class TenantDatabases extends Context.Service<TenantDatabases, TenantData
             valid
           )
         )
-      })
+      }, Effect.mapError(transitionRefusal))
 
       const remove = Effect.fn("TenantDatabases.remove")(function*(id: string) {
         const valid = yield* decodeId(id)

@@ -11,6 +11,12 @@
  * Writes require an Actor: each write statement carries it to the database
  * (actorContext), whose audit trigger records the change under that name in
  * the same transaction. Reads need none.
+ *
+ * The lifecycle is the database's (routines.hcl): a tenant is created pending,
+ * a status move the transition table does not allow is IllegalTransition,
+ * becoming active without an active database is NoActiveDatabase, and
+ * system_admin cannot be renamed, moved out of active or deleted
+ * (SystemTenantProtected).
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import { Db, sql } from "../db/Db.ts"
@@ -18,15 +24,19 @@ import type { SQLQuery } from "../db/Db.ts"
 import type Tenants_Row from "../db/generated/tenants.ts"
 import { TenantEnvironment, TenantStatus } from "../domain/enums.ts"
 import { checkInput, DbError, decodeInput, InvalidInput } from "../domain/errors.ts"
+import type { IllegalTransition, SystemTenantProtected } from "../domain/Lifecycle.ts"
 import { TenantId, TenantName, TenantNameTaken, TenantNotFound } from "../domain/Tenant.ts"
-import type { Tenant } from "../domain/Tenant.ts"
+import type { NoActiveDatabase, Tenant } from "../domain/Tenant.ts"
 import { Actor, actorContext } from "./Actor.ts"
+import { systemTenantRefusal, tenantStatusRefusal } from "./lifecycleErrors.ts"
 
-/** Input of `create`. `status` defaults to "pending": a tenant is activated once its database exists. */
+/**
+ * Input of `create`. Every tenant starts pending (the lifecycle allows no
+ * other start): it becomes active with `setStatus` once it has an active database.
+ */
 export const CreateTenantInput = Schema.Struct({
   name: TenantName,
-  environment: TenantEnvironment,
-  status: Schema.optionalKey(TenantStatus)
+  environment: TenantEnvironment
 })
 export type CreateTenantInput = typeof CreateTenantInput.Encoded
 
@@ -50,7 +60,10 @@ export interface TenantPage {
 }
 
 export interface TenantsService {
-  readonly create: (input: CreateTenantInput) => Effect.Effect<Tenant, TenantNameTaken | InvalidInput | DbError, Actor>
+  /** Creates a pending tenant. SystemTenantProtected only for the name system_admin on a database without it. */
+  readonly create: (
+    input: CreateTenantInput
+  ) => Effect.Effect<Tenant, TenantNameTaken | SystemTenantProtected | InvalidInput | DbError, Actor>
   readonly get: (tenantId: string) => Effect.Effect<Tenant, TenantNotFound | InvalidInput | DbError>
   readonly findByName: (name: string) => Effect.Effect<Tenant, TenantNotFound | InvalidInput | DbError>
   /**
@@ -62,17 +75,32 @@ export interface TenantsService {
   readonly rename: (
     tenantId: string,
     name: string
-  ) => Effect.Effect<Tenant, TenantNotFound | TenantNameTaken | InvalidInput | DbError, Actor>
+  ) => Effect.Effect<Tenant, TenantNotFound | TenantNameTaken | SystemTenantProtected | InvalidInput | DbError, Actor>
   readonly setEnvironment: (
     tenantId: string,
     environment: string
   ) => Effect.Effect<Tenant, TenantNotFound | InvalidInput | DbError, Actor>
-  readonly setStatus: (tenantId: string, status: string) => Effect.Effect<Tenant, TenantNotFound | InvalidInput | DbError, Actor>
+  /**
+   * Moves the tenant to `status`, as the lifecycle allows (setting the status
+   * it already has changes nothing and succeeds).
+   */
+  readonly setStatus: (
+    tenantId: string,
+    status: string
+  ) => Effect.Effect<
+    Tenant,
+    TenantNotFound | IllegalTransition | NoActiveDatabase | SystemTenantProtected | InvalidInput | DbError,
+    Actor
+  >
   /** Deletes the tenant and, by the foreign key's ON DELETE CASCADE, its tenant_databases rows. Gives the deleted tenant. */
-  readonly delete: (tenantId: string) => Effect.Effect<Tenant, TenantNotFound | InvalidInput | DbError, Actor>
+  readonly delete: (
+    tenantId: string
+  ) => Effect.Effect<Tenant, TenantNotFound | SystemTenantProtected | InvalidInput | DbError, Actor>
 }
 
-const decodeCreate = decodeInput(CreateTenantInput, "tenant")
+// Strict: a caller passing `status` (the lifecycle starts every tenant
+// pending) gets InvalidInput rather than a pending tenant it did not ask for.
+const decodeCreate = decodeInput(CreateTenantInput, "tenant", { strict: true })
 const decodeList = decodeInput(ListTenantsInput, "tenant list options")
 const decodeTenantId = checkInput(TenantId, "tenant id")
 const decodeName = checkInput(TenantName, "tenant name")
@@ -149,18 +177,18 @@ export class Tenants extends Context.Service<Tenants, TenantsService>()("control
         })
 
       const create = Effect.fn("Tenants.create")(function*(input: CreateTenantInput) {
-        const { name, environment, status = "pending" } = yield* decodeCreate(input)
+        const { name, environment } = yield* decodeCreate(input)
         const actor = yield* Actor
         const insert = db.query<Tenants_Row>(
           sql`INSERT INTO control_plane.tenants (name, environment, status)
-              SELECT ${name}, ${environment}::control_plane.tenant_environment, ${status}::control_plane.tenant_status
+              SELECT ${name}, ${environment}::control_plane.tenant_environment, 'pending'
               FROM ${actorContext(actor)} RETURNING *`
         ).pipe(
           // INSERT ... RETURNING gives its row or fails: no row is a bug, not a case to handle.
           Effect.flatMap((rows) => (rows[0] === undefined ? Effect.die("INSERT gave no row") : Effect.succeed(toTenant(rows[0]))))
         )
         return yield* withNameTaken(insert, name)
-      })
+      }, Effect.mapError(systemTenantRefusal))
 
       // The two lookups are the hot path (every request that resolves a
       // tenant), so they skip Effect.fn's per-call span and stack capture:
@@ -210,7 +238,7 @@ export class Tenants extends Context.Service<Tenants, TenantsService>()("control
         const id = yield* decodeTenantId(tenantId)
         const valid = yield* decodeName(name)
         return yield* withNameTaken(update(id, sql`name = ${valid}`), valid)
-      })
+      }, Effect.mapError(systemTenantRefusal))
 
       const setEnvironment = Effect.fn("Tenants.setEnvironment")(function*(tenantId: string, environment: string) {
         const id = yield* decodeTenantId(tenantId)
@@ -222,7 +250,7 @@ export class Tenants extends Context.Service<Tenants, TenantsService>()("control
         const id = yield* decodeTenantId(tenantId)
         const valid = yield* decodeStatus(status)
         return yield* update(id, sql`status = ${valid}`)
-      })
+      }, Effect.mapError(tenantStatusRefusal))
 
       const remove = Effect.fn("Tenants.delete")(function*(tenantId: string) {
         const id = yield* decodeTenantId(tenantId)
@@ -231,7 +259,7 @@ export class Tenants extends Context.Service<Tenants, TenantsService>()("control
           sql`DELETE FROM control_plane.tenants USING ${actorContext(actor)} WHERE tenant_id = ${id} RETURNING tenants.*`,
           byId(id)
         )
-      })
+      }, Effect.mapError(systemTenantRefusal))
 
       return Tenants.of({ create, get, findByName, list, rename, setEnvironment, setStatus, delete: remove })
     })

@@ -10,7 +10,7 @@ import { userInfo } from "node:os"
 import { promisify } from "node:util"
 import { sql } from "@databases/pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { withConnection } from "../../cli/src/schema/database.ts"
+import { withConnection } from "../support/testDatabase.ts"
 import { createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
 import { expectOneErrorLine, expectUnchanged, makeCli, testKeyRing } from "./harness.ts"
 

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process"
 import { once } from "node:events"
 import net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { withConnection } from "../../cli/src/schema/database.ts"
+import { withConnection } from "../support/testDatabase.ts"
 import { createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
 import { type CliResult, expectOneErrorLine, expectUnchanged, launcher, makeCli } from "./harness.ts"
 

@@ -5,7 +5,7 @@
  */
 import { sql } from "@databases/pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { withConnection } from "../../cli/src/schema/database.ts"
+import { withConnection } from "../support/testDatabase.ts"
 import { createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
 import { expectOneErrorLine, expectUnchanged, makeCli, runInTerminal, testKeyRing } from "./harness.ts"
 

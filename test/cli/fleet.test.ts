@@ -7,9 +7,8 @@
  */
 import { sql } from "@databases/pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { withConnection } from "../../cli/src/schema/database.ts"
 import { dropByPrefix, newKeyRing, newNamePrefix } from "../fleet/support.ts"
-import { adminUrl, createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
+import { adminUrl, createMigratedTestDatabase, type TestDatabase, withConnection } from "../support/testDatabase.ts"
 import { expectOneErrorLine, expectUnchanged, makeCli } from "./harness.ts"
 
 let database: TestDatabase

@@ -10,7 +10,8 @@ const cli = makeCli({})
 const commands = [
   [],
   ["tenants"], ["tenants", "list"], ["tenants", "show"], ["tenants", "create"], ["tenants", "rename"],
-  ["tenants", "set-status"], ["tenants", "delete"], ["tenants", "provision"], ["tenants", "deprovision"],
+  ["tenants", "suspend"], ["tenants", "resume"], ["tenants", "deactivate"], ["tenants", "set-status"], ["tenants", "delete"],
+  ["tenants", "provision"], ["tenants", "deprovision"],
   ["databases"], ["databases", "list"], ["databases", "register"], ["databases", "show"], ["databases", "reveal"],
   ["databases", "set-status"], ["databases", "remove"],
   ["servers"], ["servers", "add"], ["servers", "list"], ["servers", "drain"],

@@ -5,8 +5,7 @@
  */
 import { sql } from "@databases/pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { withConnection } from "../../cli/src/schema/database.ts"
-import { createMigratedTestDatabase, createTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
+import { createMigratedTestDatabase, createTestDatabase, type TestDatabase, withConnection } from "../support/testDatabase.ts"
 import { expectOneErrorLine, expectUnchanged, makeCli } from "./harness.ts"
 
 let database: TestDatabase
@@ -33,6 +32,21 @@ const rows = (): Promise<ReadonlyArray<Row>> =>
 /** Runs `use` and checks the tenants table is exactly as before. */
 const expectNothingWritten = (use: () => Promise<void>) => expectUnchanged(rows, use)
 
+/** Gives the tenant an active database (by SQL: encryption is not what these tests are about). */
+const addActiveDatabase = (tenant: string) =>
+  withConnection(database.url, (db) =>
+    db.query(sql`
+      INSERT INTO control_plane.tenant_databases (tenant_id, connection_string_encrypted, database_name, host, status)
+      SELECT tenant_id, 'v1:k:AAAA', 'tenant_db', 'db.internal', 'active' FROM control_plane.tenants WHERE name = ${tenant}`)
+  )
+
+/** An active database, then `tenants resume`: the tenant is active. */
+const activate = async (tenant: string): Promise<void> => {
+  await addActiveDatabase(tenant)
+  const result = await cli.run(["tenants", "resume", tenant])
+  expect(result.code, result.stderr).toBe(0)
+}
+
 const createTenant = async (name: string, environment = "development"): Promise<{ tenantId: string }> => {
   const result = await cli.run(["tenants", "create", name, "--environment", environment, "--json"])
   expect(result.code, result.stderr).toBe(0)
@@ -51,11 +65,11 @@ describe("tenants create", () => {
     expect((await rows()).filter((r) => r.name === "acme")).toMatchObject([{ environment: "staging", status: "pending" }])
   })
 
-  it("--status and --json: the JSON record of the new tenant", async () => {
-    const result = await cli.run(["tenants", "create", "Müller GmbH", "-e", "production", "--status", "active", "--json"])
+  it("--json: the JSON record of the new tenant", async () => {
+    const result = await cli.run(["tenants", "create", "Müller GmbH", "-e", "production", "--json"])
     expect(result.code, result.stderr).toBe(0)
     const tenant = JSON.parse(result.stdout) as Record<string, unknown>
-    expect(tenant).toMatchObject({ name: "Müller GmbH", environment: "production", status: "active" })
+    expect(tenant).toMatchObject({ name: "Müller GmbH", environment: "production", status: "pending" })
     expect(tenant["tenantId"]).toMatch(/^[0-9a-f-]{36}$/)
     expect(new Date(tenant["createdAt"] as string).getTime()).not.toBeNaN()
   })
@@ -82,7 +96,8 @@ describe("tenants create", () => {
         /Invalid value for flag --environment: "qa"\. Expected: "development" \| "staging" \| "production" \(see: control-plane tenants create --help\)/
       )
       expectOneErrorLine(await cli.run(["tenants", "create", "beta"]), 2, /Missing required flag: --environment/)
-      expectOneErrorLine(await cli.run(["tenants", "create", "beta", "-e", "staging", "--status", "gone"]), 2, /--status/)
+      // Every tenant starts pending: there is no --status to give.
+      expectOneErrorLine(await cli.run(["tenants", "create", "beta", "-e", "staging", "--status", "active"]), 2, /--status/)
     })
   })
 })
@@ -115,6 +130,7 @@ describe("tenants list", () => {
   })
 
   it("filters by status and environment", async () => {
+    await activate("Müller GmbH")
     const result = await cli.run(["tenants", "list", "--status", "active", "--environment", "production", "--json"])
     const names = (JSON.parse(result.stdout) as { tenants: Array<{ name: string }> }).tenants.map((t) => t.name)
     expect(names.sort()).toEqual(["Müller GmbH", "system_admin"])
@@ -169,19 +185,69 @@ describe("tenants show / rename / set-status", () => {
     })
   })
 
-  it("set-status changes the status; an unknown status changes nothing", async () => {
+  it("set-status changes the status as the lifecycle allows; an unknown status changes nothing", async () => {
     await createTenant("hooli")
-    const changed = await cli.run(["tenants", "set-status", "hooli", "suspended"])
-    expect(changed.code, changed.stderr).toBe(0)
-    expect(changed.stdout).toMatch(/^status:\s+suspended$/m)
     await expectNothingWritten(async () => {
       expectOneErrorLine(
         await cli.run(["tenants", "set-status", "hooli", "archived"]),
         2,
         /Invalid value for argument <status>: "archived"/
       )
+      expectOneErrorLine(
+        await cli.run(["tenants", "set-status", "hooli", "suspended"]),
+        1,
+        /^error: tenant "hooli" is pending and cannot become suspended; allowed from pending: active \(resume\), inactive \(deactivate\)$/
+      )
     })
-    expect((await rows()).find((r) => r.name === "hooli")?.status).toBe("suspended")
+    const changed = await cli.run(["tenants", "set-status", "hooli", "inactive"])
+    expect(changed.code, changed.stderr).toBe(0)
+    expect(changed.stdout).toMatch(/^status:\s+inactive$/m)
+    expect((await rows()).find((r) => r.name === "hooli")?.status).toBe("inactive")
+  })
+})
+
+describe("tenants suspend / resume / deactivate", () => {
+  it("walk a tenant through the lifecycle; a refused move exits 1 naming the moves allowed from where it is", async () => {
+    await createTenant("wayne")
+    await expectNothingWritten(async () => {
+      expectOneErrorLine(
+        await cli.run(["tenants", "suspend", "wayne"]),
+        1,
+        /^error: tenant "wayne" is pending and cannot become suspended; allowed from pending: active \(resume\), inactive \(deactivate\)$/
+      )
+      expectOneErrorLine(await cli.run(["tenants", "resume", "wayne"]), 1, /^error: Tenant "wayne" has no active database$/)
+    })
+    await addActiveDatabase("wayne")
+    const statusAfter = async (command: string) => {
+      const result = await cli.run(["tenants", command, "wayne", "--json"])
+      expect(result.code, result.stderr).toBe(0)
+      return (JSON.parse(result.stdout) as { status: string }).status
+    }
+    expect(await statusAfter("resume")).toBe("active")
+    expect(await statusAfter("suspend")).toBe("suspended")
+    expect(await statusAfter("deactivate")).toBe("inactive")
+    await expectNothingWritten(async () => {
+      expectOneErrorLine(
+        await cli.run(["tenants", "resume", "wayne"]),
+        1,
+        /^error: tenant "wayne" is inactive and cannot become active; allowed from inactive: none, it is final$/
+      )
+    })
+  })
+
+  it("system_admin cannot be suspended: exit 1, nothing written", async () => {
+    await expectNothingWritten(async () => {
+      expectOneErrorLine(
+        await cli.run(["tenants", "suspend", "system_admin"]),
+        1,
+        /^error: system_admin is the platform's own tenant and always stays active: it cannot become suspended$/
+      )
+    })
+  })
+
+  it("a missing tenant argument exits 2, an unknown tenant 1", async () => {
+    expectOneErrorLine(await cli.run(["tenants", "deactivate"]), 2, /^error: Missing required argument: tenant/)
+    expectOneErrorLine(await cli.run(["tenants", "resume", "nobody"]), 1, /No tenant is named "nobody"/)
   })
 })
 
@@ -204,6 +270,16 @@ describe("tenants delete", () => {
     expect(result.stdout.trim()).toBe(`Deleted tenant "soylent" (${tenantId}) and its registered databases.`)
     expect((await rows()).some((r) => r.tenant_id === tenantId)).toBe(false)
     expectOneErrorLine(await cli.run(["tenants", "delete", tenantId, "-y"]), 1, /No tenant has the id/)
+  })
+
+  it("system_admin cannot be deleted: exit 1, nothing written", async () => {
+    await expectNothingWritten(async () => {
+      expectOneErrorLine(
+        await cli.run(["tenants", "delete", "system_admin", "--yes"]),
+        1,
+        /^error: system_admin is the platform's own tenant and cannot be deleted$/
+      )
+    })
   })
 
   it("--json prints the deleted tenant", async () => {

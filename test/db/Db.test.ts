@@ -12,7 +12,7 @@ import { DatabaseConfig } from "../../src/db/DatabaseConfig.ts"
 import type { DatabaseSettings } from "../../src/db/DatabaseConfig.ts"
 import { Db, sql } from "../../src/db/Db.ts"
 import type { DbError } from "../../src/domain/errors.ts"
-import { withConnection } from "../../cli/src/schema/database.ts"
+import { withConnection } from "../support/testDatabase.ts"
 import { MigratedDatabase } from "../support/testDatabase.ts"
 import { testDbLayer } from "./testDb.ts"
 

@@ -9,7 +9,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { generatedDirectory, generateRowTypes, toNodeNextEsm } from "../../cli/src/schema/generateTypes.ts"
-import { adminUrl } from "../support/testDatabase.ts"
+import { schemaTools } from "../support/schemaTools.ts"
 
 const readTree = (directory: string) =>
   Effect.promise(async () => {
@@ -26,7 +26,7 @@ describe("generated row types", () => {
         Effect.promise(() => mkdtemp(path.join(tmpdir(), "cp-types-test-"))),
         (directory) => Effect.promise(() => rm(directory, { recursive: true, force: true }))
       )
-      const written = yield* Effect.promise(() => generateRowTypes(adminUrl(), directory))
+      const written = yield* generateRowTypes(directory).pipe(Effect.provide(schemaTools()))
       assert.deepStrictEqual(written, [
         "_enums.ts",
         "audit_events.ts",

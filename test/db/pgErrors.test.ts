@@ -6,7 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { classifyPgError, toDbError } from "../../src/db/pgErrors.ts"
-import { UniqueViolation, Unknown } from "../../src/domain/errors.ts"
+import { ActivationRefused, SystemTenantRefused, TransitionRefused, UniqueViolation, Unknown } from "../../src/domain/errors.ts"
 
 const sqlError = (code: string, extra: Record<string, unknown> = {}) =>
   Object.assign(new Error(`boom\n\n> 1 | INSERT INTO tenants (name) VALUES ($1)\n`), { code, ...extra })
@@ -66,6 +66,36 @@ describe("classifyPgError", () => {
     assert.deepStrictEqual(classifyPgError(new Error("Aborted")), new Unknown({}))
     assert.deepStrictEqual(classifyPgError("a string"), new Unknown({}))
     assert.deepStrictEqual(classifyPgError(null), new Unknown({}))
+  })
+})
+
+describe("classifyPgError: the lifecycle triggers' refusals (routines.hcl)", () => {
+  const detail = (fields: Record<string, unknown>) => ({ detail: JSON.stringify(fields) })
+
+  it("reads LC001's DETAIL into TransitionRefused, with null for a new row", () => {
+    const fields = { entity: "tenant", id: "t-1", name: "acme", from: "pending", to: "suspended", allowed: ["active", "inactive"] }
+    assert.deepStrictEqual(classifyPgError(sqlError("LC001", detail(fields))), new TransitionRefused(fields as never))
+    const born = classifyPgError(sqlError("LC001", detail({ ...fields, entity: "database", from: null, to: "error" })))
+    assert.strictEqual(born._tag, "TransitionRefused")
+    assert.isNull(born._tag === "TransitionRefused" ? born.from : "")
+  })
+
+  it("reads LC002 into ActivationRefused and LC003 into SystemTenantRefused", () => {
+    assert.deepStrictEqual(
+      classifyPgError(sqlError("LC002", detail({ id: "t-1", name: "acme" }))),
+      new ActivationRefused({ tenantId: "t-1", name: "acme" })
+    )
+    assert.deepStrictEqual(
+      classifyPgError(sqlError("LC003", detail({ operation: "status", to: "suspended" }))),
+      new SystemTenantRefused({ operation: "status", to: "suspended" })
+    )
+    assert.deepStrictEqual(classifyPgError(sqlError("LC003", detail({ operation: "delete" }))), new SystemTenantRefused({ operation: "delete" }))
+  })
+
+  it("keeps an LC code with a missing or unreadable DETAIL as Unknown", () => {
+    assert.deepStrictEqual(classifyPgError(sqlError("LC001")), new Unknown({ code: "LC001" }))
+    assert.deepStrictEqual(classifyPgError(sqlError("LC002", { detail: "not json" })), new Unknown({ code: "LC002" }))
+    assert.deepStrictEqual(classifyPgError(sqlError("LC003", detail({ operation: "explode" }))), new Unknown({ code: "LC003" }))
   })
 })
 

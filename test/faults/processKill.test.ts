@@ -23,7 +23,7 @@ beforeAll(async () => {
   const runtime = servicesRuntime(bed, { poolSize: 3 })
   try {
     await runtime.runPromise(Effect.gen(function*() {
-      const tenant = yield* Tenants.use((t) => t.create({ name: "fleet", environment: "production", status: "active" }))
+      const tenant = yield* Tenants.use((t) => t.create({ name: "fleet", environment: "production" }))
       yield* Effect.forEach(
         Array.from({ length: DATABASES }, (_, i) => i),
         (i) =>

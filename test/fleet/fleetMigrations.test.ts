@@ -21,8 +21,7 @@ import { FleetMigrations } from "../../cli/src/fleet/FleetMigrations.ts"
 import { Provisioning } from "../../cli/src/fleet/Provisioning.ts"
 import { TenantSchema } from "../../cli/src/fleet/TenantSchema.ts"
 import { ControlPlaneLocks } from "../../cli/src/fleet/advisoryLock.ts"
-import { withConnection } from "../../cli/src/schema/database.ts"
-import { adminUrl, createMigratedTestDatabase } from "../support/testDatabase.ts"
+import { adminUrl, createMigratedTestDatabase, withConnection } from "../support/testDatabase.ts"
 import { controlPlaneRows, Fixture, libraryOn, locksOn, provisioningOn, scratchTemplate, tenantName } from "./support.ts"
 
 const added = [

@@ -11,9 +11,8 @@ import { DatabaseServers } from "../../src/services/DatabaseServers.ts"
 import { TenantDatabases } from "../../src/services/TenantDatabases.ts"
 import { Tenants } from "../../src/services/Tenants.ts"
 import { sql } from "../../src/db/Db.ts"
-import { withConnection } from "../../cli/src/schema/database.ts"
 import { Provisioning } from "../../cli/src/fleet/Provisioning.ts"
-import { adminUrl } from "../support/testDatabase.ts"
+import { adminUrl, withConnection } from "../support/testDatabase.ts"
 import { controlPlaneRows, Fixture, provisioningLayer, tenantName } from "./support.ts"
 
 /** Registers the local server under a unique name; gives its id. */

@@ -18,13 +18,12 @@ import { DatabaseConfig } from "../../src/db/DatabaseConfig.ts"
 import { Db, sql } from "../../src/db/Db.ts"
 import * as ControlPlane from "../../src/ControlPlane.ts"
 import { Actor } from "../../src/services/Actor.ts"
-import { withConnection } from "../../cli/src/schema/database.ts"
 import { projectFile } from "../../cli/src/schema/paths.ts"
 import { ControlPlaneLocks } from "../../cli/src/fleet/advisoryLock.ts"
 import { ConnectionBudget } from "../../cli/src/fleet/ConnectionBudget.ts"
 import { Provisioning } from "../../cli/src/fleet/Provisioning.ts"
 import { TenantSchema } from "../../cli/src/fleet/TenantSchema.ts"
-import { adminUrl, createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
+import { adminUrl, createMigratedTestDatabase, type TestDatabase, withConnection } from "../support/testDatabase.ts"
 
 /** A fresh 32-byte key ring, with its environment form for the CLI. */
 export const newKeyRing = () => {

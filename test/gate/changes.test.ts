@@ -7,9 +7,10 @@ import { appendFile, writeFile } from "node:fs/promises"
 import path from "node:path"
 import { promisify } from "node:util"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { changedFiles, migrationFiles, UnknownBaseBranch } from "../../cli/src/schema/gate/changes.ts"
+import { Effect } from "effect"
+import { changedFiles as changedFilesEffect, migrationFiles as migrationFilesEffect, type Selection } from "../../cli/src/schema/gate/changes.ts"
 import { runGate } from "../../cli/src/schema/lint.ts"
-import { adminUrl } from "../support/testDatabase.ts"
+import { runTools } from "../support/schemaTools.ts"
 import { scratchProject, type ScratchProject } from "./scratch.ts"
 
 const run = promisify(execFile)
@@ -31,6 +32,10 @@ afterEach(async () => {
   if (savedBaseRef !== undefined) process.env["GITHUB_BASE_REF"] = savedBaseRef
   await scratch.remove()
 })
+
+const changedFiles = (directory: string, selection: Selection) => runTools(changedFilesEffect(directory, selection))
+const migrationFiles = (directory: string) => runTools(migrationFilesEffect(directory))
+const gate = (selection: Selection) => runTools(runGate(selection), scratch.root)
 
 const commitAllOnMain = async () => {
   await git("init", "-q", "-b", "main")
@@ -72,7 +77,9 @@ describe("choosing the files to check", () => {
 
   it("an explicit base that does not exist is an error, not a silent fallback", async () => {
     await commitAllOnMain()
-    await expect(changedFiles(scratch.directory, { kind: "git-base", base: "origin/nowhere" })).rejects.toBeInstanceOf(UnknownBaseBranch)
+    const error = await runTools(Effect.flip(changedFilesEffect(scratch.directory, { kind: "git-base", base: "origin/nowhere" })))
+    expect(error._tag).toBe("UnknownBaseBranch")
+    expect(error.message).toBe("git base origin/nowhere does not resolve to a commit here")
   })
 })
 
@@ -85,7 +92,7 @@ describe("the gate against a base branch", () => {
     await writeFile(path.join(scratch.directory, seed), "-- emptied\nSELECT 1;\n")
     await scratch.add({ "20300101000000_add_note.sql": `SET lock_timeout = '5s';\nALTER TABLE "control_plane"."tenants" ADD COLUMN "note" text NULL;\n` })
 
-    const report = await runGate({ directory: scratch.directory, selection: { kind: "auto", latest: 1 }, adminUrl: adminUrl() })
+    const report = await gate({ kind: "auto", latest: 1 })
     expect(report.checked).toEqual(["20300101000000_add_note.sql"])
     expect(report.findings.map((f) => `${f.file} ${f.rule}`)).toEqual([`${seed} edited-migration`])
   })
@@ -93,14 +100,14 @@ describe("the gate against a base branch", () => {
   it("with nothing new, still checks that atlas.sum matches the files", async () => {
     await commitAllOnMain()
     await git("checkout", "-q", "-b", "feature")
-    const intact = await runGate({ directory: scratch.directory, selection: { kind: "git-base", base: "main" }, adminUrl: adminUrl() })
+    const intact = await gate({ kind: "git-base", base: "main" })
     expect(intact.checked).toEqual([])
     expect(intact.findings).toEqual([])
 
     const files = await migrationFiles(scratch.directory)
     await appendFile(path.join(scratch.directory, files.at(-1)!), "SELECT 1;\n")
     await git("commit", "-q", "-am", "edit without re-hashing")
-    const broken = await runGate({ directory: scratch.directory, selection: { kind: "git-base", base: "main" }, adminUrl: adminUrl() })
-    expect(broken.findings.map((f) => `${f.source} ${f.rule}`).sort()).toEqual(["atlas integrity", "gate edited-migration"])
+    const broken = await gate({ kind: "git-base", base: "main" })
+    expect(broken.findings.map((f) => `${f.source} ${f.rule}`).sort()).toEqual(["engine integrity", "gate edited-migration"])
   })
 })

@@ -1,18 +1,21 @@
 /**
- * `npm run db:diff`: the migration Atlas writes from a changed schema.hcl is
- * safe by default (lock_timeout, CONCURRENTLY in a txmode-none file), hashed,
- * and passes the gate; an unsafe change still fails it.
+ * `db diff` (`npm run db:diff`): the migration the engine writes from a
+ * changed schema.hcl is safe by default (lock_timeout, CONCURRENTLY in a
+ * txmode-none file), hashed, and passes the gate; an unsafe change still
+ * fails it.
  */
+import { Effect } from "effect"
 import { readFile, writeFile } from "node:fs/promises"
 import path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { atlas, atlasEnvName } from "../../cli/src/schema/atlas.ts"
-import { atlasUrl, withScratchDatabase } from "../../cli/src/schema/database.ts"
-import { generateMigration, InvalidMigrationName, makeSafe } from "../../cli/src/schema/diff.ts"
+import { Engine } from "../../cli/src/engine/Engine.ts"
+import { generateMigration, makeSafe } from "../../cli/src/schema/diff.ts"
 import { runGate } from "../../cli/src/schema/lint.ts"
-import { adminUrl } from "../support/testDatabase.ts"
+import { SchemaProject } from "../../cli/src/schema/Project.ts"
+import { ScratchDatabase } from "../../cli/src/schema/ScratchDatabase.ts"
+
+import { dbCli, runTools } from "../support/schemaTools.ts"
 import { scratchProject, type ScratchProject } from "./scratch.ts"
-import { script } from "./scripts.ts"
 
 let scratch: ScratchProject | undefined
 
@@ -29,8 +32,21 @@ const withSchemaChange = async (edit: (schema: string) => string): Promise<Scrat
   return scratch
 }
 
-const diff = (project: ScratchProject, name: string) =>
-  generateMigration({ name, adminUrl: adminUrl(), directory: project.directory, desiredState: path.join(project.root, "schema.hcl") })
+const diff = (project: ScratchProject, name: string) => runTools(generateMigration(name), project.root)
+
+const gateLatest = (project: ScratchProject) => runTools(runGate({ kind: "latest", latest: 1 }), project.root)
+
+/** atlas.sum is current and every file replays (the engine's migrate validate). */
+const validate = (project: ScratchProject) =>
+  runTools(
+    Effect.gen(function*() {
+      const engine = yield* Engine
+      const scratch = yield* ScratchDatabase
+      const dev = yield* scratch.make("cp_test_diff_dev")
+      return yield* engine.migrateValidate(yield* SchemaProject, { devUrl: dev.url })
+    }).pipe(Effect.scoped),
+    project.root
+  )
 
 const addToTenants = (block: string) => (schema: string) =>
   schema.replace(`  index "idx_tenants_status" {`, `${block}\n\n  index "idx_tenants_status" {`)
@@ -48,11 +64,8 @@ describe("generateMigration", () => {
     expect(sql).toContain(`CREATE INDEX CONCURRENTLY "idx_tenants_created_at" ON "control_plane"."tenants" ("created_at");`)
     expect(await readFile(path.join(project.directory, "atlas.sum"), "utf8")).toContain(result.written[0])
 
-    // atlas.sum is current and the file replays.
-    await withScratchDatabase(adminUrl(), "cp_test_diff_dev", (dev) =>
-      atlas(["migrate", "validate", "--env", atlasEnvName(), "--dir", `file://${project.directory}`], { ATLAS_DEV_URL: atlasUrl(dev.url) })
-    )
-    const report = await runGate({ directory: project.directory, selection: { kind: "latest", latest: 1 }, adminUrl: adminUrl() })
+    expect(await validate(project)).toMatchObject({ valid: true })
+    const report = await gateLatest(project)
     expect(report.findings).toEqual([])
   })
 
@@ -64,7 +77,7 @@ describe("generateMigration", () => {
     const sql = await readFile(path.join(project.directory, result.written[0]!), "utf8")
     expect(sql).not.toContain("atlas:txmode")
     expect(sql).toMatch(/^-- .*\nSET lock_timeout = '5s';\n/)
-    const report = await runGate({ directory: project.directory, selection: { kind: "latest", latest: 1 }, adminUrl: adminUrl() })
+    const report = await gateLatest(project)
     expect(report.findings).toEqual([])
   })
 
@@ -76,8 +89,8 @@ describe("generateMigration", () => {
       )
     )
     await diff(project, "add_region_to_tenant_databases")
-    const report = await runGate({ directory: project.directory, selection: { kind: "latest", latest: 1 }, adminUrl: adminUrl() })
-    expect(report.findings.map((f) => `${f.source} ${f.rule}`).sort()).toEqual(["atlas MF103 (data_depend)", "squawk adding-required-field"])
+    const report = await gateLatest(project)
+    expect(report.findings.map((f) => `${f.source} ${f.rule}`).sort()).toEqual(["engine MF103 (data_depend)", "squawk adding-required-field"])
   })
 
   it("writes nothing when migrations/ already matches schema.hcl", async () => {
@@ -88,26 +101,34 @@ describe("generateMigration", () => {
 
   it("refuses a name that is not lower_snake_case", async () => {
     const project = await withSchemaChange((schema) => schema)
-    await expect(diff(project, "Add Index")).rejects.toBeInstanceOf(InvalidMigrationName)
+    const error = await runTools(Effect.flip(generateMigration("Add Index")), project.root)
+    expect(error._tag).toBe("InvalidMigrationName")
   })
 })
 
 describe("makeSafe", () => {
-  it("adds the txmode directive only once, and lock_timeout always", () => {
+  it("keeps the txmode directive first, and adds lock_timeout always", () => {
     const already = "-- atlas:txmode none\n\nDROP INDEX CONCURRENTLY x;\n"
-    expect(makeSafe(already).match(/atlas:txmode none/g)).toHaveLength(1)
+    expect(makeSafe(already)).toBe(
+      "-- atlas:txmode none\n\n-- Give up instead of queueing every reader and writer behind a lock this file waits for.\nSET lock_timeout = '5s';\nDROP INDEX CONCURRENTLY x;\n"
+    )
     expect(makeSafe("ALTER TABLE t ADD c int;\n")).toBe(
       "-- Give up instead of queueing every reader and writer behind a lock this file waits for.\nSET lock_timeout = '5s';\nALTER TABLE t ADD c int;\n"
     )
   })
 })
 
-describe("npm run db:diff", () => {
-  it("exits 2 without a name or with a bad one, writing nothing", async () => {
+describe("control-plane db diff", () => {
+  it("exits 2 without a name or with a bad one, with one error line, writing nothing", async () => {
+    const project = await withSchemaChange((schema) => schema)
+    const before = await readFile(path.join(project.directory, "atlas.sum"), "utf8")
+    const cli = dbCli()
     for (const args of [[], ["Bad-Name"], ["a", "b"]]) {
-      const outcome = await script("diff", args)
+      const outcome = await cli.run(["db", "diff", ...args, "--config", path.join(project.root, "atlas.hcl")])
       expect(outcome.code, args.join(" ")).toBe(2)
-      expect(outcome.stderr).toMatch(/usage: npm run db:diff|must be lower-case/)
+      expect(outcome.stderr.trim().split("\n")).toHaveLength(1)
+      expect(outcome.stderr).toMatch(/^error: .*(name|argument)/i)
     }
+    expect(await readFile(path.join(project.directory, "atlas.sum"), "utf8")).toBe(before)
   })
 })

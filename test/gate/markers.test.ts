@@ -1,13 +1,29 @@
 /**
- * The pure parts of the gate, without a database: finding statements in a
- * migration file, and judging exception markers.
+ * The parts of the gate that need no database: finding statements in a
+ * migration file (PostgreSQL's parser, through the engine), and judging
+ * exception markers.
  */
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import path from "node:path"
 import { describe, expect, it } from "vitest"
-import { scanMarkers, squawkExcepts } from "../../cli/src/schema/gate/markers.ts"
-import { lineOfByteOffset, splitStatements, statementAtLine } from "../../cli/src/schema/gate/statements.ts"
+import { fileDirective, scanMarkers, squawkExcepts } from "../../cli/src/schema/gate/markers.ts"
+import { commentsAbove, statementAtLine, statementsOf } from "../../cli/src/schema/gate/statements.ts"
+import { runTools } from "../support/schemaTools.ts"
 
-describe("splitStatements", () => {
-  it("ends statements at semicolons outside strings, identifiers, comments and dollar quotes", () => {
+/** The engine's statements of one file with this text. */
+const splitStatements = async (sql: string) => {
+  const directory = await mkdtemp(path.join(tmpdir(), "cp-statements-"))
+  try {
+    await writeFile(path.join(directory, "f.sql"), sql)
+    return (await runTools(statementsOf(directory, ["f.sql"]))).get("f.sql")!
+  } finally {
+    await rm(directory, { recursive: true, force: true })
+  }
+}
+
+describe("statements, as PostgreSQL's parser finds them", () => {
+  it("ends statements at semicolons outside strings, identifiers, comments and dollar quotes", async () => {
     const sql = [
       "-- atlas:txmode none",
       "",
@@ -23,17 +39,28 @@ describe("splitStatements", () => {
       "SELECT E'\\';'",
       ""
     ].join("\n")
-    const statements = splitStatements(sql)
+    const statements = await splitStatements(sql)
     expect(statements.map((s) => [s.line, s.endLine])).toEqual([[4, 4], [5, 5], [6, 11], [12, 12]])
-    expect(statements[0]!.comments).toEqual(["-- a comment; with a semicolon"])
+    expect(commentsAbove(sql.split("\n"), statements[0]!.line)).toEqual(["-- a comment; with a semicolon"])
     expect(statements[2]!.text.endsWith("$body$;")).toBe(true)
+    expect(statements.map((s) => s.kind)).toEqual(["VariableSetStmt", "CommentStmt", "CreateFunctionStmt", "SelectStmt"])
     expect(statementAtLine(statements, 8)?.line).toBe(6)
     expect(statementAtLine(statements, 2)).toBeUndefined()
   })
 
-  it("counts Atlas's byte offsets in UTF-8", () => {
-    const sql = "-- é\nSELECT 1;\n"
-    expect(lineOfByteOffset(sql, Buffer.byteLength("-- é\n"))).toBe(2)
+  it("knows which statements cannot run in a transaction", async () => {
+    const statements = await splitStatements(
+      `CREATE INDEX CONCURRENTLY i ON t (c);\nCREATE INDEX j ON t (c);\nDROP INDEX CONCURRENTLY k;\n`
+    )
+    expect(statements.map((s) => s.transactional)).toEqual([false, true, false])
+  })
+})
+
+describe("fileDirective", () => {
+  it("reads the leading directive block only, when a blank line ends it", () => {
+    expect(fileDirective("-- atlas:txmode none\n\nSELECT 1;\n", "txmode")).toEqual(["none"])
+    expect(fileDirective("-- atlas:txmode none\nSELECT 1;\n", "txmode")).toEqual([])
+    expect(fileDirective("SELECT 1;\n-- atlas:txmode none\n\n", "txmode")).toEqual([])
   })
 })
 

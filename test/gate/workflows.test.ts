@@ -96,12 +96,12 @@ describe("every workflow", () => {
     }
   })
 
-  it("sets up Go from tools/atlas/go.mod and Node 24 before npm run setup", () => {
+  it("sets up Go from engine/go.mod (the schema engine) and Node 24 before npm run setup", () => {
     for (const { workflow } of workflows.values()) {
       for (const job of Object.values(workflow.jobs)) {
         const go = job.steps.find((s) => s.uses?.startsWith("actions/setup-go@"))
         const node = job.steps.find((s) => s.uses?.startsWith("actions/setup-node@"))
-        expect(go?.with?.["go-version-file"]).toBe("tools/atlas/go.mod")
+        expect(go?.with?.["go-version-file"]).toBe("engine/go.mod")
         expect(node?.with?.["node-version"]).toBe(24)
         expect(runs(job)[0]).toBe("npm run setup")
       }

@@ -1,139 +1,93 @@
 /**
- * A schema script interrupted mid-way (Ctrl-C, or the SIGTERM that
- * `control-plane db lint|drift` sends) drops the scratch databases it created
- * before it exits 130 / 143, instead of leaving them on the server.
+ * An interrupted `db lint` drops the scratch databases it created: in
+ * process, interrupting the gate's fiber closes the scopes that own them; as
+ * a process, Ctrl-C (SIGINT) becomes that interruption (NodeRuntime), then
+ * the exit code is 130. No signal handler of ours is involved.
  *
- * To stop the script at a known point, ATLAS_BIN names a stand-in for Atlas
- * that records the dev database it was handed (a scratch database the script
- * has just created, for real) and then waits. Everything else, the database
- * creation and its cleanup, runs against the real server.
+ * Each test works through a role of its own on the scratch-database server,
+ * so the databases it left behind, if any, are exactly those that role owns.
  */
 import { spawn } from "node:child_process"
 import { once } from "node:events"
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
-import { tmpdir } from "node:os"
-import path from "node:path"
+import { randomBytes } from "node:crypto"
 import { setTimeout as sleep } from "node:timers/promises"
 import { sql } from "@databases/pg"
+import { Effect, Fiber, Layer, Redacted } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
-import { dropDatabase, withConnection } from "../../cli/src/schema/database.ts"
+import { runGate } from "../../cli/src/schema/lint.ts"
 import { projectFile } from "../../cli/src/schema/paths.ts"
-import { adminUrl, createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
+import { ScratchDatabase } from "../../cli/src/schema/ScratchDatabase.ts"
+import { adminUrl, schemaTools } from "../support/schemaTools.ts"
+import { runSql, withConnection } from "../support/testDatabase.ts"
 
-const cleanups: Array<() => Promise<void>> = []
+const roles: Array<string> = []
 
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  for (const role of roles.splice(0)) {
+    // Whatever a failed test left: its databases first, then the role.
+    const owned = await ownedBy(role)
+    for (const name of owned) await runSql(adminUrl(), `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+    await runSql(adminUrl(), `DROP ROLE IF EXISTS ${role}`)
+  }
 })
 
-/**
- * A stand-in for Atlas: each call writes "<pid> <ATLAS_DEV_URL> <DATABASE_URL>"
- * to a file of its own in the record folder, then sleeps.
- */
-const fakeAtlas = async (): Promise<{ readonly binary: string; readonly records: string }> => {
-  const folder = await mkdtemp(path.join(tmpdir(), "cp-interrupt-"))
-  cleanups.push(() => rm(folder, { recursive: true, force: true }))
-  const records = path.join(folder, "records")
-  await mkdir(records)
-  const binary = path.join(folder, "atlas")
-  await writeFile(
-    binary,
-    [
-      "#!/bin/sh",
-      `printf "%s %s %s\\n" "$$" "\${ATLAS_DEV_URL:--}" "\${DATABASE_URL:--}" > "${folder}/$$.tmp"`,
-      `mv "${folder}/$$.tmp" "${records}/$$"`,
-      "exec sleep 60",
-      ""
-    ].join("\n")
-  )
-  await chmod(binary, 0o755)
-  return { binary, records }
+/** A superuser role of this test (the lock probe needs one) and the admin URL through it. */
+const testRole = async (): Promise<string> => {
+  const role = `cp_test_interrupt_${randomBytes(4).toString("hex")}`
+  await runSql(adminUrl(), `CREATE ROLE ${role} LOGIN SUPERUSER`)
+  roles.push(role)
+  const url = new URL(adminUrl())
+  url.username = role
+  url.password = ""
+  return url.toString()
 }
 
-interface AtlasCall {
-  readonly pid: number
-  /** The scratch databases named by the call's ATLAS_DEV_URL and DATABASE_URL. */
-  readonly devDatabase: string | undefined
-  readonly scratchDatabases: ReadonlyArray<string>
-}
+const ownedBy = (role: string): Promise<ReadonlyArray<string>> =>
+  withConnection(adminUrl(), async (db) =>
+    (await db.query(sql`SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = ${role}`)).map(
+      (row) => row.datname as string
+    ))
 
-const databaseOf = (url: string): string => decodeURIComponent(new URL(url).pathname.slice(1))
+const roleOf = (url: string): string => new URL(url).username
 
-const readCalls = async (records: string): Promise<ReadonlyArray<AtlasCall>> =>
-  Promise.all(
-    (await readdir(records)).map(async (file) => {
-      const [pid, dev, target] = (await readFile(path.join(records, file), "utf8")).trim().split(" ")
-      const devDatabase = dev === "-" ? undefined : databaseOf(dev!)
-      const named = [devDatabase, target === "-" ? undefined : databaseOf(target!)]
-      return { pid: Number(pid), devDatabase, scratchDatabases: named.filter((name) => name !== undefined && /^cp_(gate|drift)_/.test(name)) as Array<string> }
-    })
-  )
-
-const databaseExists = (name: string): Promise<boolean> =>
-  withConnection(adminUrl(), async (db) => (await db.query(sql`SELECT 1 FROM pg_database WHERE datname = ${name}`)).length > 0)
-
-/**
- * Starts cli/src/schema/cli/<name>.ts with the stand-in Atlas, waits until it is
- * mid-way (Atlas called with a dev database), sends `signal`, and returns the
- * scratch databases Atlas was handed and how the script exited.
- */
-const interruptMidWay = async (name: string, args: ReadonlyArray<string>, env: Record<string, string>, signal: NodeJS.Signals) => {
-  const atlas = await fakeAtlas()
-  const script = spawn(process.execPath, [projectFile(`cli/src/schema/cli/${name}.ts`), ...args], {
-    cwd: projectFile("."),
-    env: { ...process.env, CONTROL_PLANE_ADMIN_URL: adminUrl(), ATLAS_BIN: atlas.binary, ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let stderr = ""
-  script.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
-  const exited = once(script, "exit") as Promise<[number | null, NodeJS.Signals | null]>
-  // Whatever the outcome: no stand-in left sleeping, no scratch database left behind.
-  cleanups.push(async () => {
-    if (script.exitCode === null && script.signalCode === null) script.kill("SIGKILL")
-    for (const call of await readCalls(atlas.records)) {
-      try {
-        process.kill(call.pid, "SIGKILL")
-      } catch {
-        // Already gone.
-      }
-      for (const database of call.scratchDatabases) await dropDatabase(adminUrl(), database)
-    }
-  })
-  let calls: ReadonlyArray<AtlasCall> = []
-  for (let attempt = 0; !calls.some((call) => call.devDatabase !== undefined); attempt++) {
-    if (script.exitCode !== null) throw new Error(`the script exited (${script.exitCode}) before it called Atlas: ${stderr}`)
-    if (attempt === 600) throw new Error("the script never called Atlas with a dev database")
+/** Waits until the role owns a database (the gate is mid-way), at most 30 s. */
+const waitForScratch = async (role: string): Promise<ReadonlyArray<string>> => {
+  for (let attempt = 0; attempt < 600; attempt++) {
+    const owned = await ownedBy(role)
+    if (owned.length > 0) return owned
     await sleep(50)
-    calls = await readCalls(atlas.records)
   }
-  const devDatabase = calls.find((call) => call.devDatabase !== undefined)!.devDatabase!
-  const existedMidWay = await databaseExists(devDatabase)
-  script.kill(signal)
-  const [code, killedBy] = await exited
-  const scratch = (await readCalls(atlas.records)).flatMap((call) => call.scratchDatabases)
-  const left = (await Promise.all(scratch.map(async (database) => ((await databaseExists(database)) ? [database] : [])))).flat()
-  return { devDatabase, existedMidWay, code, killedBy, stderr, left }
+  throw new Error("no scratch database appeared")
 }
 
-describe("interrupted schema scripts drop their scratch databases", () => {
-  it("db:drift, sent SIGTERM while Atlas runs: its cp_drift_dev database is dropped, exit 143", async () => {
-    const live: TestDatabase = await createMigratedTestDatabase("interrupt_drift")
-    cleanups.push(() => live.drop())
-    const outcome = await interruptMidWay("drift", [], { DATABASE_URL: live.url }, "SIGTERM")
-    expect(outcome.devDatabase).toMatch(/^cp_drift_dev_[0-9a-f]{10}$/)
-    expect(outcome.existedMidWay).toBe(true)
-    expect(outcome.killedBy).toBeNull()
-    expect(outcome.code).toBe(143)
-    expect(outcome.stderr).toContain("interrupted (SIGTERM)")
-    expect(outcome.left).toEqual([])
+describe("an interrupted db lint drops its scratch databases", () => {
+  it("in process: interrupting the gate's fiber", async () => {
+    const admin = await testRole()
+    const layer = Layer.merge(schemaTools(), ScratchDatabase.layerAt(Redacted.make(admin)))
+    const fiber = Effect.runFork(runGate({ kind: "all" }).pipe(Effect.provide(layer)))
+    const midWay = await waitForScratch(roleOf(admin))
+    expect(midWay.every((name) => /^cp_gate_(dev|probe)_[0-9a-f]{10}$/.test(name))).toBe(true)
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    expect(await ownedBy(roleOf(admin))).toEqual([])
   })
 
-  it("db:lint, sent SIGINT (Ctrl-C) while Atlas runs: its cp_gate_dev (and lock-probe) databases are dropped, exit 130", async () => {
-    const outcome = await interruptMidWay("lint", ["--latest", "1"], {}, "SIGINT")
-    expect(outcome.devDatabase).toMatch(/^cp_gate_dev_[0-9a-f]{10}$/)
-    expect(outcome.existedMidWay).toBe(true)
-    expect(outcome.killedBy).toBeNull()
-    expect(outcome.code).toBe(130)
-    expect(outcome.left).toEqual([])
+  it("as a process: Ctrl-C (SIGINT) drops them, then it exits 130", async () => {
+    const admin = await testRole()
+    const child = spawn(process.execPath, [projectFile("cli/src/main.ts"), "db", "lint", "--all"], {
+      cwd: projectFile("."),
+      env: { ...process.env, CONTROL_PLANE_ADMIN_URL: admin },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>
+    try {
+      await waitForScratch(roleOf(admin))
+      child.kill("SIGINT")
+      const [code, signal] = await exited
+      expect(signal).toBeNull()
+      expect(code).toBe(130)
+      expect(await ownedBy(roleOf(admin))).toEqual([])
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+    }
   })
 })

@@ -59,7 +59,7 @@ const newTenant = Effect.fn(function*() {
   const db = yield* Db
   const rows = yield* db.query<{ tenant_id: string }>(
     sql`INSERT INTO control_plane.tenants (name, environment, status)
-        VALUES (${`tenant-${nodeCrypto.randomUUID()}`}, 'development', 'active') RETURNING tenant_id`
+        VALUES (${`tenant-${nodeCrypto.randomUUID()}`}, 'development', 'pending') RETURNING tenant_id`
   )
   return rows[0]!.tenant_id
 })
@@ -245,6 +245,27 @@ it.layer(Layer.merge(testDbLayer("tenant_databases"), testActor()), { timeout: "
       const invalid = yield* Effect.flip(service.setStatus(registered!.id, "paused"))
       assert.strictEqual(invalid._tag, "InvalidInput")
       assert.strictEqual((yield* service.get(registered!.id)).status, "migrating")
+    }).pipe(withRing(ringK1)))
+
+  it.effect("setStatus and register follow the lifecycle: a move it does not allow is IllegalTransition, nothing written", () =>
+    Effect.gen(function*() {
+      const service = yield* TenantDatabases
+      const [registered] = yield* registerMany(ringK1, 1)
+      yield* service.setStatus(registered!.id, "migrating")
+      yield* service.setStatus(registered!.id, "error")
+      const refused = yield* Effect.flip(service.setStatus(registered!.id, "active"))
+      assert.strictEqual(refused._tag, "IllegalTransition")
+      assert.deepInclude(refused, { entity: "database", id: registered!.id, from: "error", to: "active", allowed: ["migrating", "inactive"] })
+      assert.strictEqual(
+        refused.message,
+        `Tenant database ${registered!.id} cannot move from error to active; from error it can move to migrating or inactive`
+      )
+      assert.strictEqual((yield* service.get(registered!.id)).status, "error")
+      const tenantId = yield* newTenant()
+      const born = yield* Effect.flip(service.register({ ...registration(tenantId, "born_broken"), status: "error" }))
+      assert.strictEqual(born._tag, "IllegalTransition")
+      assert.strictEqual(born.message, "A new tenant database cannot start as error; it may start as inactive, migrating or active")
+      assert.deepStrictEqual(yield* service.listForTenant(tenantId), [])
     }).pipe(withRing(ringK1)))
 
   it.effect("remove deletes the record and gives it; a second remove is TenantDatabaseNotFound", () =>

@@ -8,6 +8,7 @@ import { Effect, Layer } from "effect"
 import { Db, sql } from "../../src/db/Db.ts"
 import type { Tenant } from "../../src/domain/Tenant.ts"
 import { Tenants } from "../../src/services/Tenants.ts"
+import type { Actor } from "../../src/services/Actor.ts"
 import { assertEachFailsWithConnectionError, testActor, testDbLayer, unreachableDbLayer } from "../db/testDb.ts"
 
 const uniqueName = (label: string) => `tenants-${label}-${crypto.randomUUID()}`
@@ -29,6 +30,24 @@ const stored = (tenantId: string) =>
 const createTenant = (label: string, environment: "development" | "staging" | "production" = "development") =>
   Tenants.use((tenants) => tenants.create({ name: uniqueName(label), environment }))
 
+/** Registers an active database for the tenant (by SQL: the encryption is not what is tested here). */
+const addActiveDatabase = (tenantId: string) =>
+  Db.use((db) =>
+    db.query(sql`
+      INSERT INTO control_plane.tenant_databases (tenant_id, connection_string_encrypted, database_name, host, status)
+      VALUES (${tenantId}, 'v1:k:x', 'tenant_db', 'db.local', 'active')`)
+  )
+
+/** A tenant moved along the lifecycle to `status` (it gets an active database on the way). */
+const tenantIn = (label: string, status: "active" | "suspended" | "inactive", environment: "development" | "staging" = "staging") =>
+  Effect.gen(function*() {
+    const tenants = yield* Tenants
+    const tenant = yield* createTenant(label, environment)
+    yield* addActiveDatabase(tenant.tenantId)
+    const active = yield* tenants.setStatus(tenant.tenantId, "active")
+    return status === "active" ? active : yield* tenants.setStatus(tenant.tenantId, status)
+  })
+
 const TestLayer = Tenants.layerNoDeps.pipe(Layer.provideMerge(testDbLayer("tenants")), Layer.merge(testActor()))
 
 it.layer(TestLayer, { timeout: "120 seconds" })("Tenants", (it) => {
@@ -46,10 +65,14 @@ it.layer(TestLayer, { timeout: "120 seconds" })("Tenants", (it) => {
         assert.deepStrictEqual(yield* stored(tenant.tenantId), { name, environment: "staging", status: "pending", bumped: false })
       }))
 
-    it.effect("takes an explicit status", () =>
+    it.effect("takes no status: every tenant starts pending, and a status given anyway is InvalidInput", () =>
       Effect.gen(function*() {
-        const tenant = yield* Tenants.use((t) => t.create({ name: uniqueName("active"), environment: "production", status: "active" }))
-        assert.strictEqual(tenant.status, "active")
+        const name = uniqueName("active")
+        const input = { name, environment: "production", status: "active" }
+        const error = yield* Effect.flip(Tenants.use((t) => t.create(input as never)))
+        assert.strictEqual(error._tag, "InvalidInput")
+        assert.include(error.message, `["status"]`)
+        assert.strictEqual(yield* rowsNamed(name), 0)
       }))
 
     it.effect("accepts any script, inner spaces and 255 code points", () =>
@@ -74,7 +97,7 @@ it.layer(TestLayer, { timeout: "120 seconds" })("Tenants", (it) => {
           [{ name: `line\nbreak ${id}`, environment: "development" }, "must not contain control characters"],
           [{ name: `nul\u0000 ${id}`, environment: "development" }, "must not contain control characters"],
           [{ name: `bad-env ${id}`, environment: "prod" }, `Expected "development" | "staging" | "production"`],
-          [{ name: `bad-status ${id}`, environment: "development", status: "deleted" }, `Expected "active" | "inactive" | "suspended" | "pending"`],
+          [{ name: `bad-status ${id}`, environment: "development", status: "pending" }, `["status"]`],
           [{ name: 42, environment: "development" }, "Expected string"],
           [{ environment: "development" }, "Missing key"]
         ]
@@ -158,8 +181,8 @@ it.layer(TestLayer, { timeout: "120 seconds" })("Tenants", (it) => {
     it.effect("filters by status and by environment", () =>
       Effect.gen(function*() {
         const tenants = yield* Tenants
-        const suspended = yield* tenants.create({ name: uniqueName("f1"), environment: "staging", status: "suspended" })
-        const inactive = yield* tenants.create({ name: uniqueName("f2"), environment: "staging", status: "inactive" })
+        const suspended = yield* tenantIn("f1", "suspended")
+        const inactive = yield* tenantIn("f2", "inactive")
         const page = yield* tenants.list({ status: "suspended", environment: "staging", limit: 500 })
         assert.isTrue(page.tenants.every((t) => t.status === "suspended" && t.environment === "staging"))
         assert.isTrue(page.tenants.some((t) => t.tenantId === suspended.tenantId))
@@ -240,11 +263,11 @@ it.layer(TestLayer, { timeout: "120 seconds" })("Tenants", (it) => {
         const moved = yield* tenants.setEnvironment(tenant.tenantId, "production")
         assert.strictEqual(moved.environment, "production")
         assert.strictEqual(moved.name, newName)
-        const activated = yield* tenants.setStatus(tenant.tenantId, "active")
-        assert.strictEqual(activated.status, "active")
-        assert.deepStrictEqual(yield* stored(tenant.tenantId), { name: newName, environment: "production", status: "active", bumped: true })
-        assert.deepStrictEqual(yield* tenants.get(tenant.tenantId), activated)
-        assert.isTrue(activated.updatedAt >= tenant.updatedAt)
+        const deactivated = yield* tenants.setStatus(tenant.tenantId, "inactive")
+        assert.strictEqual(deactivated.status, "inactive")
+        assert.deepStrictEqual(yield* stored(tenant.tenantId), { name: newName, environment: "production", status: "inactive", bumped: true })
+        assert.deepStrictEqual(yield* tenants.get(tenant.tenantId), deactivated)
+        assert.isTrue(deactivated.updatedAt >= tenant.updatedAt)
       }))
 
     it.effect("sets updated_at itself, even where the trigger is missing", () =>
@@ -257,7 +280,7 @@ it.layer(TestLayer, { timeout: "120 seconds" })("Tenants", (it) => {
           db.transaction(
             Effect.gen(function*() {
               yield* db.query(sql`DROP TRIGGER update_tenants_updated_at ON control_plane.tenants`)
-              yield* tenants.setStatus(tenant.tenantId, "active")
+              yield* tenants.setStatus(tenant.tenantId, "inactive")
               return yield* Effect.fail({ bumped: (yield* stored(tenant.tenantId))?.bumped })
             })
           )
@@ -280,7 +303,12 @@ it.layer(TestLayer, { timeout: "120 seconds" })("Tenants", (it) => {
       Effect.gen(function*() {
         const tenants = yield* Tenants
         const id = missingId()
-        for (const change of [tenants.rename(id, uniqueName("ghost")), tenants.setEnvironment(id, "staging"), tenants.setStatus(id, "active")]) {
+        const changes: ReadonlyArray<Effect.Effect<Tenant, { readonly _tag: string }, Actor>> = [
+          tenants.rename(id, uniqueName("ghost")),
+          tenants.setEnvironment(id, "staging"),
+          tenants.setStatus(id, "active")
+        ]
+        for (const change of changes) {
           const error = yield* Effect.flip(change)
           assert.strictEqual(error._tag, "TenantNotFound")
         }
@@ -290,12 +318,12 @@ it.layer(TestLayer, { timeout: "120 seconds" })("Tenants", (it) => {
       Effect.gen(function*() {
         const tenants = yield* Tenants
         const tenant = yield* createTenant("invalid-change")
-        const cases = [
+        const cases: ReadonlyArray<readonly [Effect.Effect<Tenant, { readonly _tag: string; readonly message: string }, Actor>, string]> = [
           [tenants.rename(tenant.tenantId, " spaced "), "Invalid tenant name"],
           [tenants.setEnvironment(tenant.tenantId, "qa"), "Invalid tenant environment"],
           [tenants.setStatus(tenant.tenantId, "archived"), "Invalid tenant status"],
           [tenants.setStatus("nope", "active"), "Invalid tenant id"]
-        ] as const
+        ]
         for (const [change, expected] of cases) {
           const error = yield* Effect.flip(change)
           assert.strictEqual(error._tag, "InvalidInput")
@@ -307,6 +335,62 @@ it.layer(TestLayer, { timeout: "120 seconds" })("Tenants", (it) => {
           status: "pending",
           bumped: false
         })
+      }))
+  })
+
+  describe("lifecycle (enforced by the database)", () => {
+    it.effect("a move the table does not allow is IllegalTransition naming the moves allowed, and changes nothing", () =>
+      Effect.gen(function*() {
+        const tenants = yield* Tenants
+        const tenant = yield* createTenant("illegal")
+        const error = yield* Effect.flip(tenants.setStatus(tenant.tenantId, "suspended"))
+        assert.strictEqual(error._tag, "IllegalTransition")
+        assert.deepInclude(error, { entity: "tenant", id: tenant.tenantId, entityName: tenant.name, from: "pending", to: "suspended", allowed: ["active", "inactive"] })
+        assert.strictEqual(
+          error.message,
+          `Tenant ${JSON.stringify(tenant.name)} cannot move from pending to suspended; from pending it can move to active or inactive`
+        )
+        assert.strictEqual((yield* stored(tenant.tenantId))?.status, "pending")
+        const gone = yield* tenantIn("final", "inactive")
+        const final = yield* Effect.flip(tenants.setStatus(gone.tenantId, "active"))
+        assert.strictEqual(final.message, `Tenant ${JSON.stringify(gone.name)} cannot move from inactive to active; inactive is final`)
+      }))
+
+    it.effect("becoming active without an active database is NoActiveDatabase; with one it works, and back and forth", () =>
+      Effect.gen(function*() {
+        const tenants = yield* Tenants
+        const tenant = yield* createTenant("activate")
+        const error = yield* Effect.flip(tenants.setStatus(tenant.tenantId, "active"))
+        assert.strictEqual(error._tag, "NoActiveDatabase")
+        assert.strictEqual(error.message, `Tenant ${JSON.stringify(tenant.name)} has no active database`)
+        yield* addActiveDatabase(tenant.tenantId)
+        assert.strictEqual((yield* tenants.setStatus(tenant.tenantId, "active")).status, "active")
+        assert.strictEqual((yield* tenants.setStatus(tenant.tenantId, "suspended")).status, "suspended")
+        assert.strictEqual((yield* tenants.setStatus(tenant.tenantId, "active")).status, "active")
+      }))
+
+    it.effect("setting the status a tenant has already is not a move: it succeeds and changes nothing", () =>
+      Effect.gen(function*() {
+        const tenant = yield* createTenant("same")
+        assert.strictEqual((yield* Tenants.use((t) => t.setStatus(tenant.tenantId, "pending"))).status, "pending")
+      }))
+
+    it.effect("system_admin cannot be renamed, suspended, deactivated or deleted (SystemTenantProtected)", () =>
+      Effect.gen(function*() {
+        const tenants = yield* Tenants
+        const admin = yield* tenants.findByName("system_admin")
+        const cases: ReadonlyArray<readonly [Effect.Effect<Tenant, { readonly _tag: string; readonly message: string }, Actor>, string]> = [
+          [tenants.rename(admin.tenantId, uniqueName("admin")), "system_admin is the platform's own tenant and cannot be renamed"],
+          [tenants.setStatus(admin.tenantId, "suspended"), "system_admin is the platform's own tenant and always stays active: it cannot become suspended"],
+          [tenants.setStatus(admin.tenantId, "inactive"), "system_admin is the platform's own tenant and always stays active: it cannot become inactive"],
+          [tenants.delete(admin.tenantId), "system_admin is the platform's own tenant and cannot be deleted"]
+        ]
+        for (const [attempt, message] of cases) {
+          const error = yield* Effect.flip(attempt)
+          assert.strictEqual(error._tag, "SystemTenantProtected")
+          assert.strictEqual(error.message, message)
+        }
+        assert.deepStrictEqual(yield* tenants.findByName("system_admin"), admin)
       }))
   })
 

@@ -1,42 +1,31 @@
 /**
- * The tenant template (tenant/) is schema as code like the control plane's:
+ * The tenant template (tenant/) is schema as code like the control plane's,
+ * through the same tools pointed at its project (`--config tenant/atlas.hcl`):
  * the migration gate lints its migrations, and both paths build the same
  * database from it — versioned (the engine's migrate apply of
- * tenant/migrations, then the seeds) and declarative (the engine's schema
- * apply of tenant/schema.hcl, the routines rendered from tenant/routines.hcl,
- * then the seeds) — and the schema it describes does what it says.
+ * tenant/migrations, then the seeds, as provisioning runs them) and
+ * declarative (the engine's schema apply of tenant/schema.hcl, the routines
+ * rendered from tenant/routines.hcl, then the seeds) — and the schema it
+ * describes does what it says.
  */
-import { execFile } from "node:child_process"
 import { readdir, readFile } from "node:fs/promises"
 import path from "node:path"
-import { promisify } from "node:util"
 import { sql } from "@databases/pg"
 import { Effect, Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { atlasUrl, runSql, withConnection } from "../../cli/src/schema/database.ts"
+import { Engine } from "../../cli/src/engine/Engine.ts"
+import { applyDesiredState } from "../../cli/src/schema/apply.ts"
+import { detectDrift, hasDrift } from "../../cli/src/schema/drift.ts"
 import { runGate } from "../../cli/src/schema/lint.ts"
-import { projectFile } from "../../cli/src/schema/paths.ts"
-import { renderRoutines, renderRoutinesMigration, routinesMigrationSuffix } from "../../cli/src/schema/routines.ts"
+import { SchemaProject } from "../../cli/src/schema/Project.ts"
+import { renderRoutinesMigration, routinesMigrationSuffix } from "../../cli/src/schema/routines.ts"
+import { ScratchDatabase } from "../../cli/src/schema/ScratchDatabase.ts"
 import { TenantSchema, tenantProjectRoot } from "../../cli/src/fleet/TenantSchema.ts"
-import { adminUrl, createTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
+import { runTools } from "../support/schemaTools.ts"
+import { createTestDatabase, type TestDatabase, withConnection } from "../support/testDatabase.ts"
 
-const engine = projectFile(".bin/control-plane-engine")
-const config = path.join(tenantProjectRoot, "atlas.hcl")
-
-/** Runs an engine verb on the tenant project with the given databases in its environment; gives its JSON report. */
-const runEngine = async (args: ReadonlyArray<string>, databases: { url?: string; devUrl?: string }) => {
-  const env: Record<string, string> = {}
-  if (databases.url !== undefined) env["DATABASE_URL"] = atlasUrl(databases.url)
-  if (databases.devUrl !== undefined) env["ATLAS_DEV_URL"] = atlasUrl(databases.devUrl)
-  const { stdout } = await promisify(execFile)(engine, [...args, "--config", config, "--env", "local", "--format", "json"], {
-    cwd: tenantProjectRoot,
-    env
-  }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? "{}" }))
-  return JSON.parse(stdout) as Record<string, unknown>
-}
-
-const runTemplate = <A, E>(use: (template: TenantSchema["Service"]) => Effect.Effect<A, E>) =>
-  Effect.runPromise(Effect.flatMap(TenantSchema, use).pipe(Effect.provide(TenantSchema.layer)))
+/** Runs a schema-tools effect on the tenant template's project. */
+const onTemplate = <A, E>(effect: Parameters<typeof runTools<A, E>>[0]) => runTools(effect, tenantProjectRoot)
 
 /** Everything the public schema holds, as sorted text: what both paths must agree on. */
 const catalogOf = (url: string) =>
@@ -71,40 +60,30 @@ const catalogOf = (url: string) =>
 
 let versioned: TestDatabase
 let declarative: TestDatabase
-let dev: TestDatabase
 
 beforeAll(async () => {
-  ;[versioned, declarative, dev] = await Promise.all([
-    createTestDatabase("tenant_versioned"),
-    createTestDatabase("tenant_declarative"),
-    createTestDatabase("tenant_dev")
-  ])
-  // Versioned path: the reviewed files, then the seeds (what provisioning runs).
-  await runTemplate((template) =>
-    Effect.gen(function*() {
-      yield* template.migrate(Redacted.make(versioned.url))
-      yield* template.seed(Redacted.make(versioned.url))
-    }))
-  // Declarative path: plan schema.hcl, then the routines and the seeds.
-  const applied = await runEngine(["schema", "apply"], { url: declarative.url, devUrl: dev.url })
-  expect(applied["applied"], JSON.stringify(applied)).toBe(true)
-  await runSql(declarative.url, (await renderRoutines(tenantProjectRoot)).sql)
-  for (const seed of (await readdir(path.join(tenantProjectRoot, "seeds"))).sort()) {
-    await runSql(declarative.url, await readFile(path.join(tenantProjectRoot, "seeds", seed), "utf8"))
-  }
+  ;[versioned, declarative] = await Promise.all([createTestDatabase("tenant_versioned"), createTestDatabase("tenant_declarative")])
+  // Versioned path: the reviewed files, then the seeds, through TenantSchema (what provisioning runs).
+  await Effect.runPromise(
+    Effect.flatMap(TenantSchema, (template) =>
+      Effect.gen(function*() {
+        yield* template.migrate(Redacted.make(versioned.url))
+        yield* template.seed(Redacted.make(versioned.url))
+      })).pipe(Effect.provide(TenantSchema.layerAt(tenantProjectRoot)))
+  )
+  // Declarative path: plan tenant/schema.hcl, then its routines and seeds (`db apply --config tenant/atlas.hcl`).
+  const applied = await onTemplate(applyDesiredState(Redacted.make(declarative.url)))
+  expect(applied.changes.length).toBeGreaterThan(0)
+  expect(applied.seeds).toEqual(["001_default_project.sql"])
 })
 
 afterAll(async () => {
-  await Promise.all([versioned?.drop(), declarative?.drop(), dev?.drop()])
+  await Promise.all([versioned?.drop(), declarative?.drop()])
 })
 
 describe("tenant template", () => {
-  it("passes the migration gate (Atlas lint, squawk, lock timeouts, markers) on every file", async () => {
-    const report = await runGate({
-      directory: path.join(tenantProjectRoot, "migrations"),
-      selection: { kind: "all" },
-      adminUrl: adminUrl()
-    })
+  it("passes the migration gate (engine lint, squawk, lock timeouts, markers) on every file", async () => {
+    const report = await onTemplate(runGate({ kind: "all" }))
     expect(report.checked.length).toBeGreaterThanOrEqual(2)
     expect(report.findings).toEqual([])
   })
@@ -117,13 +96,19 @@ describe("tenant template", () => {
     expect(b).toEqual(a)
   })
 
-  it("the versioned database is in sync with schema.hcl (the engine's schema diff plans nothing)", async () => {
-    const diff = await runEngine(["schema", "diff"], { url: versioned.url, devUrl: dev.url })
-    expect(diff).toMatchObject({ inSync: true, changes: [] })
+  it("the versioned database does not drift from tenant/schema.hcl and tenant/routines.hcl", async () => {
+    const report = await onTemplate(detectDrift(Redacted.make(versioned.url)))
+    expect(hasDrift(report)).toBe(false)
   })
 
   it("atlas.sum matches the files and every file replays (the engine's migrate validate)", async () => {
-    expect(await runEngine(["migrate", "validate"], { devUrl: dev.url })).toMatchObject({ valid: true })
+    const validated = await onTemplate(
+      Effect.scoped(Effect.gen(function*() {
+        const dev = yield* (yield* ScratchDatabase).make("cp_tenant_dev")
+        return yield* (yield* Engine).migrateValidate(yield* SchemaProject, { devUrl: dev.url })
+      }))
+    )
+    expect(validated).toMatchObject({ valid: true })
   })
 
   it("the routines migration is exactly tenant/routines.hcl rendered", async () => {

@@ -47,6 +47,7 @@ import {
   type DbError,
   type FleetMigrationStatus,
   type FleetRunStatus,
+  type IllegalTransition,
   InvalidInput,
   type Rows,
   sql,
@@ -175,6 +176,13 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
           Effect.catchTag("InvalidInput", (error) => Effect.die(error))
         )
 
+      /** An outcome of a database that the lifecycle refused to move: recorded as the refusal's one line. */
+      const refused = (runId: string, databaseId: string, status: "failed" | "skipped") => (error: IllegalTransition) =>
+        Effect.as(
+          setLedger(runId, databaseId, sql`status = ${status}, finished_at = now(), error = ${messageOf(error)}`),
+          status
+        )
+
       /** Files of the template in (before, after]: what a database went through. */
       const filesBetween = (before: string, after: string): number =>
         template.versions.filter((version) => version > before && version <= after).length
@@ -230,14 +238,17 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
             yield* setLedger(runId, row.database_id, sql`status = 'skipped', finished_at = now(), error = ${reason}`)
             return "skipped" as const
           }
-          yield* db.transaction(Effect.gen(function*() {
+          // A database whose status cannot move to migrating (the lifecycle says so) is not worked on.
+          const started = yield* db.transaction(Effect.gen(function*() {
             yield* setLedger(
               runId,
               row.database_id,
               sql`status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now())`
             )
             if (database.status !== "migrating") yield* setDatabaseStatus(database.id, "migrating")
-          }))
+            return "started" as const
+          })).pipe(Effect.catchTag("IllegalTransition", refused(runId, row.database_id, "skipped")))
+          if (started === "skipped") return "skipped" as const
           let before = row.version_before
           const outcome = yield* Effect.gen(function*() {
             const url = yield* databases.reveal(database.id)
@@ -251,7 +262,7 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
           }).pipe(Effect.result)
 
           if (outcome._tag === "Success") {
-            yield* db.transaction(Effect.gen(function*() {
+            return yield* db.transaction(Effect.gen(function*() {
               yield* setLedger(
                 runId,
                 row.database_id,
@@ -259,8 +270,8 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
                     applied = ${filesBetween(before ?? "", outcome.success)}`
               )
               yield* setDatabaseStatus(database.id, "active")
-            }))
-            return "succeeded" as const
+              return "succeeded" as const
+            })).pipe(Effect.catchTag("IllegalTransition", refused(runId, row.database_id, "failed")))
           }
           // Where the failure left the database, if it can still be read: the revision table is the truth.
           const after = yield* databases.reveal(database.id).pipe(
@@ -268,15 +279,15 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
             Effect.map((state) => state.current),
             Effect.orElseSucceed(() => null)
           )
-          yield* db.transaction(Effect.gen(function*() {
-            yield* setLedger(
-              runId,
-              row.database_id,
-              sql`status = 'failed', version_after = ${after}, finished_at = now(), error = ${messageOf(outcome.failure)},
+          const record = sql`status = 'failed', version_after = ${after}, finished_at = now(), error = ${messageOf(outcome.failure)},
                   applied = ${after === null ? 0 : filesBetween(before ?? "", after)}`
-            )
+          yield* db.transaction(Effect.gen(function*() {
+            yield* setLedger(runId, row.database_id, record)
             yield* setDatabaseStatus(database.id, "error")
-          }))
+          })).pipe(
+            // Someone moved the database meanwhile so that error is not a move from there: the ledger still records the failure.
+            Effect.catchTag("IllegalTransition", () => setLedger(runId, row.database_id, record))
+          )
           return "failed" as const
         }).pipe(Effect.scoped)
 

@@ -47,7 +47,9 @@ import {
   DatabaseServers,
   Db,
   type DbError,
+  type IllegalTransition,
   InvalidInput,
+  type SystemTenantProtected,
   type ProvisioningStep,
   provisioningSteps,
   type Rows,
@@ -130,6 +132,8 @@ export interface Deprovisioned {
 
 export type ProvisionError =
   | ProvisioningFailed
+  | IllegalTransition
+  | SystemTenantProtected
   | PlacementRefused
   | DatabaseServerNotFound
   | IdentifierTooLong

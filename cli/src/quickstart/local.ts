@@ -20,7 +20,7 @@ import { type EmbeddedPostgresError, type EmbeddedServer, ensureServer } from ".
 
 export type DatabaseSource =
   | { readonly _tag: "Environment"; readonly host: string; readonly database: string }
-  | ({ readonly _tag: "Embedded" } & Omit<EmbeddedServer, "url">)
+  | ({ readonly _tag: "Embedded" } & Omit<EmbeddedServer, "url" | "adminUrl">)
 
 export type KeyRingSource =
   | { readonly _tag: "Environment" }
@@ -31,6 +31,8 @@ export interface LocalControlPlane {
   /** The environment the CLI and the schema tools run with: the process's, plus the database and the key ring. */
   readonly settings: Readonly<Record<string, string>>
   readonly url: Redacted.Redacted<string>
+  /** The embedded server's superuser, where scratch databases go; undefined for DATABASE_URL's server. */
+  readonly adminUrl: Redacted.Redacted<string> | undefined
   readonly database: DatabaseSource
   readonly keyRing: KeyRingSource
 }
@@ -92,6 +94,7 @@ export const localControlPlane = (
       return {
         settings: { ...environment, ...keyRing.settings },
         url: Redacted.make(fromEnv),
+        adminUrl: undefined,
         database: { _tag: "Environment", ...describeUrl(fromEnv) },
         keyRing: keyRing.source
       } satisfies LocalControlPlane
@@ -99,10 +102,11 @@ export const localControlPlane = (
     const server = yield* ensureServer(files, options)
     if (server === undefined) return undefined
     const keyRing = yield* keyRingSettings(files, options.create)
-    const { url, ...embedded } = server
+    const { url, adminUrl, ...embedded } = server
     return {
       settings: { ...environment, ...keyRing.settings, DATABASE_URL: Redacted.value(url) },
       url,
+      adminUrl,
       database: { _tag: "Embedded", ...embedded },
       keyRing: keyRing.source
     } satisfies LocalControlPlane

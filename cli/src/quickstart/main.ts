@@ -6,8 +6,12 @@
  * state (cli/src/schema/apply.ts, declarative path, seeds included), lists
  * the tenants through the CLI and says what to try next.
  */
-import { Console, Effect, Redacted } from "effect"
+import { Console, Effect, Layer } from "effect"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { Engine } from "../engine/Engine.ts"
 import { displayPath } from "../paths.ts"
+import { SchemaProject } from "../schema/Project.ts"
+import { ScratchDatabase } from "../schema/ScratchDatabase.ts"
 import { redactSecrets } from "../redact.ts"
 import { applyDesiredState } from "../schema/apply.ts"
 import { quickStartFiles } from "./files.ts"
@@ -36,15 +40,19 @@ const describeKeyRing = (local: LocalControlPlane): string => {
   }
 }
 
-/**
- * Atlas prints "Schema is synced, no changes to be made", or "-- Planned
- * Changes:" followed by one `-- <what>` comment above each statement it ran.
- */
-const describePlan = (plan: string): string => {
-  if (/no changes to be made/i.test(plan) || plan.trim() === "") return "already in the desired state"
-  const changes = plan.split("\n").filter((line) => line.startsWith("-- ") && !/planned changes/i.test(line)).length
-  return `applied ${changes} change${changes === 1 ? "" : "s"} (declarative path: schema.hcl, then routines.hcl)`
-}
+const describePlan = (changes: number): string =>
+  changes === 0
+    ? "already in the desired state"
+    : `applied ${changes} change${changes === 1 ? "" : "s"} (declarative path: schema.hcl, then routines.hcl)`
+
+/** The schema tools, with scratch databases on the embedded server itself when there is one. */
+const schemaTools = (local: LocalControlPlane) =>
+  Layer.mergeAll(
+    Engine.layer,
+    SchemaProject.layer,
+    local.adminUrl === undefined ? ScratchDatabase.layer : ScratchDatabase.layerAt(local.adminUrl),
+    NodeServices.layer
+  )
 
 const whatNext = (local: LocalControlPlane): string =>
   [
@@ -74,11 +82,11 @@ const quickStart = Effect.gen(function*() {
   if (local === undefined) return yield* new QuickStartFailed({ message: "no database to use", exitCode: 1 })
   yield* Console.log(`  database  ${describeDatabase(local)}`)
   yield* Console.log(`  keys      ${describeKeyRing(local)}`)
-  const report = yield* Effect.tryPromise({
-    try: () => applyDesiredState(Redacted.value(local.url)),
-    catch: (error) => new QuickStartFailed({ message: `applying the schema failed: ${firstLine(error)}`, exitCode: 1 })
-  })
-  yield* Console.log(`  schema    ${describePlan(report.plan)}`)
+  const report = yield* applyDesiredState(local.url).pipe(
+    Effect.provide(schemaTools(local)),
+    Effect.mapError((error) => new QuickStartFailed({ message: `applying the schema failed: ${firstLine(error)}`, exitCode: 1 }))
+  )
+  yield* Console.log(`  schema    ${describePlan(report.changes.length)}`)
   yield* Console.log(`  seeds     ${report.seeds.join(", ")}`)
   yield* Console.log("")
   yield* Console.log("$ control-plane tenants list")

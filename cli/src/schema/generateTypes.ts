@@ -10,14 +10,17 @@
  * generator's options (jsonb as `unknown`, no schema.json) are in
  * package.json under "pg".
  */
-import { execFile } from "node:child_process"
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { Effect, FileSystem, type Redacted, Schema, Stream } from "effect"
+import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import path from "node:path"
-import { promisify } from "node:util"
 import { applyMigrations } from "./apply.ts"
-import { withScratchDatabase } from "./database.ts"
 import { projectFile, projectRoot } from "./paths.ts"
+import { ScratchDatabase } from "./ScratchDatabase.ts"
+
+/** pg-schema failed to generate the row types. */
+export class RowTypesFailed extends Schema.TaggedError<RowTypesFailed>()("RowTypesFailed", {
+  message: Schema.String
+}) {}
 
 /** Where the committed row types live. */
 export const generatedDirectory = projectFile("src/db/generated")
@@ -44,34 +47,51 @@ export const toNodeNextEsm = (source: string): string =>
     .replace(/^( \* Checksum: .*)$/m, `$1\n${postProcessedNote}`)
 
 /** Runs pg-schema on `url`'s control_plane schema, writing into `directory`. */
-const runPgSchema = async (url: string, directory: string): Promise<void> => {
-  // The URL travels in the environment (the CLI reads DATABASE_URL), not in
-  // argv, where any user of the machine could read it.
-  await promisify(execFile)(process.execPath, [cliPath, "-d", directory, "-s", "control_plane"], {
-    cwd: projectRoot,
-    env: { ...process.env, DATABASE_URL: url }
-  })
-}
+const runPgSchema = (url: Redacted.Redacted<string>, directory: string) =>
+  Effect.gen(function*() {
+    const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+    // The URL travels in the environment (the CLI reads DATABASE_URL), not in
+    // argv, where any user of the machine could read it.
+    const handle = yield* spawner.spawn(
+      ChildProcess.make(process.execPath, [cliPath, "-d", directory, "-s", "control_plane"], {
+        cwd: projectRoot,
+        env: { DATABASE_URL: url },
+        extendEnv: true,
+        stdout: "ignore"
+      })
+    )
+    const [stderr, code] = yield* Effect.all([Stream.mkString(Stream.decodeText(handle.stderr)), handle.exitCode], {
+      concurrency: "unbounded"
+    })
+    if (code !== 0) {
+      return yield* new RowTypesFailed({ message: `pg-schema failed (exit code ${code}): ${stderr.trim().split("\n")[0] ?? ""}` })
+    }
+  }).pipe(
+    Effect.scoped,
+    Effect.catchTag("PlatformError", (error) => Effect.fail(new RowTypesFailed({ message: `pg-schema could not be run: ${error.message}` })))
+  )
 
 /**
- * Builds a scratch database from migrations/ on the server of `serverUrl`,
+ * Builds a scratch database from migrations/ on the scratch-database server,
  * generates the row types into `directory` (replacing the .ts files there)
  * and drops the scratch database. Gives the file names written.
  */
-export const generateRowTypes = (serverUrl: string, directory: string): Promise<ReadonlyArray<string>> =>
-  withScratchDatabase(serverUrl, "cp_types", async (scratch) => {
-    await applyMigrations(scratch.url)
-    const raw = await mkdtemp(path.join(tmpdir(), "cp-types-"))
-    try {
-      await runPgSchema(scratch.url, raw)
-      const files = (await readdir(raw)).filter((name) => name.endsWith(".ts")).sort()
-      await rm(directory, { recursive: true, force: true })
-      await mkdir(directory, { recursive: true })
+export const generateRowTypes = Effect.fn("generateRowTypes")(function*(directory: string) {
+  const scratch = yield* ScratchDatabase
+  const fs = yield* FileSystem.FileSystem
+  return yield* Effect.scoped(
+    Effect.gen(function*() {
+      const database = yield* scratch.make("cp_types")
+      yield* applyMigrations(database.url)
+      const raw = yield* fs.makeTempDirectoryScoped({ prefix: "cp-types-" })
+      yield* runPgSchema(database.url, raw)
+      const files = (yield* fs.readDirectory(raw)).filter((name) => name.endsWith(".ts")).sort()
+      yield* fs.remove(directory, { recursive: true, force: true })
+      yield* fs.makeDirectory(directory, { recursive: true })
       for (const file of files) {
-        await writeFile(path.join(directory, file), toNodeNextEsm(await readFile(path.join(raw, file), "utf8")))
+        yield* fs.writeFileString(path.join(directory, file), toNodeNextEsm(yield* fs.readFileString(path.join(raw, file))))
       }
       return files
-    } finally {
-      await rm(raw, { recursive: true, force: true })
-    }
-  })
+    })
+  )
+})

@@ -1,10 +1,10 @@
 /**
- * The migration safety gate (`npm run db:lint`): every migration file that is
- * new on this branch must pass
+ * The migration safety gate (`control-plane db lint`, `npm run db:lint`):
+ * every migration file that is new on this branch must pass
  *
- *   1. `atlas migrate lint` with atlas.hcl's `lint` block (destructive and
- *      data-dependent changes, non-concurrent index builds, ... are errors),
- *      replayed on a scratch dev database;
+ *   1. the engine's `migrate lint` with atlas.hcl's `lint` block (destructive
+ *      and data-dependent changes, non-concurrent index builds, ... are
+ *      errors), replayed on a scratch dev database;
  *   2. squawk with the committed .squawk.toml;
  *   3. require-lock-timeout: a statement that locks a table created by an
  *      earlier migration runs with `lock_timeout` set (observed on a scratch
@@ -15,30 +15,23 @@
  *
  * The result is a list of findings, each naming file, statement and rule.
  */
-import { readFile } from "node:fs/promises"
+import { Effect, FileSystem } from "effect"
 import path from "node:path"
-import { atlas, AtlasFailed, atlasEnvName } from "./atlas.ts"
-import { atlasUrl, withScratchDatabase } from "./database.ts"
-import { atlasLint } from "./gate/atlasLint.ts"
+import { Engine, type EngineError } from "../engine/Engine.ts"
 import { changedFiles, type Selection } from "./gate/changes.ts"
+import { engineLint, replayAnalyzer } from "./gate/engineLint.ts"
 import { finding, formatFindings, type Finding } from "./gate/findings.ts"
-import { atlasError, probeLockTimeouts } from "./gate/lockProbe.ts"
+import { probeLockTimeouts } from "./gate/lockProbe.ts"
 import { scanMarkers } from "./gate/markers.ts"
 import { squawkLint } from "./gate/squawk.ts"
+import { SchemaProject } from "./Project.ts"
+import { ScratchDatabase } from "./ScratchDatabase.ts"
 
 export type { Selection } from "./gate/changes.ts"
 export type { Finding } from "./gate/findings.ts"
 
 /** Files checked when no base branch can be compared with: the newest one, as `atlas migrate lint --latest 1`. */
 export const defaultLatest = 1
-
-export interface GateOptions {
-  /** Absolute path of the migration directory. */
-  readonly directory: string
-  readonly selection: Selection
-  /** A role on the server where the scratch databases are created (see gate/server.ts). */
-  readonly adminUrl: string
-}
 
 export interface GateReport {
   /** How the files were chosen. */
@@ -48,35 +41,34 @@ export interface GateReport {
   readonly findings: ReadonlyArray<Finding>
 }
 
+/** A directory whose atlas.sum does not match its files is a finding of the gate, not a failure to run it. */
+const integrityFinding = (error: EngineError) =>
+  error.reason === "ChecksumMismatch"
+    ? Effect.succeed([finding({ file: "atlas.sum", source: "engine", rule: "integrity", message: error.message })])
+    : Effect.fail(error)
+
 /** With nothing new to lint, still prove the directory is intact: atlas.sum matches and every file replays. */
-const validateDirectory = (adminUrl: string, directory: string): Promise<ReadonlyArray<Finding>> =>
-  withScratchDatabase(adminUrl, "cp_gate_dev", async (dev) => {
-    try {
-      await atlas(["migrate", "validate", "--env", atlasEnvName(), "--dir", `file://${directory}`], { ATLAS_DEV_URL: atlasUrl(dev.url) })
-      return []
-    } catch (error) {
-      if (!(error instanceof AtlasFailed)) throw error
-      return [finding({ file: "atlas.sum", source: "atlas", rule: "integrity", message: atlasError(error.output) })]
-    }
-  })
+const validateDirectory = Effect.gen(function*() {
+  const project = yield* SchemaProject
+  const engine = yield* Engine
+  const scratch = yield* ScratchDatabase
+  return yield* Effect.scoped(
+    Effect.flatMap(scratch.make("cp_gate_dev"), (dev) => engine.migrateValidate(project, { devUrl: dev.url }))
+  ).pipe(
+    Effect.as<ReadonlyArray<Finding>>([]),
+    Effect.catchTag("EngineError", (error) =>
+      error.reason === "MigrationFailed"
+        ? Effect.succeed([finding({ file: error.file ?? "atlas.sum", source: "engine", rule: "replay", message: error.message })])
+        : integrityFinding(error))
+  )
+})
 
-/**
- * Like Promise.all, but waits for every check to finish before failing, so that
- * each drops its scratch database before the process may exit.
- */
-const allSettled = async <T extends ReadonlyArray<unknown>>(
-  checks: { readonly [K in keyof T]: Promise<T[K]> }
-): Promise<T> => {
-  const results = await Promise.allSettled(checks)
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected")
-  if (failed !== undefined) throw failed.reason
-  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T
-}
-
-/** Runs every check of the gate on the new files of `options.directory`. */
-export const runGate = async (options: GateOptions): Promise<GateReport> => {
-  const { directory, adminUrl } = options
-  const changes = await changedFiles(directory, options.selection)
+/** Runs every check of the gate on the new files of the project's migration directory. */
+export const runGate = Effect.fn("runGate")(function*(selection: Selection) {
+  const project = yield* SchemaProject
+  const fs = yield* FileSystem.FileSystem
+  const directory = project.migrations
+  const changes = yield* changedFiles(directory, selection)
   const checked = changes.files.slice(changes.firstNew)
   const findings: Array<Finding> = changes.edited.map((file) =>
     finding({
@@ -87,22 +79,28 @@ export const runGate = async (options: GateOptions): Promise<GateReport> => {
     })
   )
   if (checked.length === 0) {
-    findings.push(...(await validateDirectory(adminUrl, directory)))
-    return { description: changes.description, checked, findings }
+    findings.push(...(yield* validateDirectory))
+    const report: GateReport = { description: changes.description, checked, findings }
+    return report
   }
   for (const file of checked) {
-    findings.push(...scanMarkers(file, await readFile(path.join(directory, file), "utf8")).findings)
+    findings.push(...scanMarkers(file, yield* fs.readFileString(path.join(directory, file))).findings)
   }
-  const [fromAtlas, fromSquawk, fromProbe] = await allSettled([
-    withScratchDatabase(adminUrl, "cp_gate_dev", (dev) => atlasLint(directory, checked.length, atlasUrl(dev.url))),
-    squawkLint(directory, checked),
-    probeLockTimeouts(adminUrl, directory, changes.files, changes.firstNew)
-  ])
-  // A file that does not replay is reported by Atlas already; the probe's own report of it would repeat it.
-  const replayed = new Set(fromAtlas.filter((f) => f.rule === "replay").map((f) => f.file))
-  findings.push(...fromAtlas, ...fromSquawk, ...fromProbe.filter((f) => !(f.rule === "replay" && replayed.has(f.file))))
-  return { description: changes.description, checked, findings }
-}
+  // The checks run side by side; each drops its scratch database when it ends or is interrupted.
+  const [fromEngine, fromSquawk, fromProbe] = yield* Effect.all(
+    [
+      engineLint(project, checked.length).pipe(Effect.catchTag("EngineError", integrityFinding)),
+      squawkLint(project, directory, checked),
+      probeLockTimeouts(directory, changes.files, changes.firstNew)
+    ],
+    { concurrency: "unbounded" }
+  )
+  // A file that does not replay is reported by the engine already; the probe's own report of it would repeat it.
+  const replayed = new Set(fromEngine.filter((f) => f.rule.endsWith(`(${replayAnalyzer})`)).map((f) => f.file))
+  findings.push(...fromEngine, ...fromSquawk, ...fromProbe.filter((f) => !(f.rule === "replay" && replayed.has(f.file))))
+  const report: GateReport = { description: changes.description, checked, findings }
+  return report
+})
 
 /** The report `npm run db:lint` prints. `directoryLabel` is how the directory is named in it. */
 export const formatGateReport = (report: GateReport, directoryLabel: string): string => {
@@ -113,7 +111,7 @@ export const formatGateReport = (report: GateReport, directoryLabel: string): st
     lines.push(
       report.checked.length === 0
         ? "passed: no new migration files; atlas.sum and the directory are intact"
-        : `passed: ${report.checked.length} file(s), no findings (atlas migrate lint, squawk, require-lock-timeout, markers)`
+        : `passed: ${report.checked.length} file(s), no findings (engine migrate lint, squawk, require-lock-timeout, markers)`
     )
     return lines.join("\n")
   }

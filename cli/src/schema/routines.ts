@@ -15,9 +15,15 @@ interface FunctionBlock {
   readonly schema: string
   readonly lang: string
   readonly return: string
+  /** IMMUTABLE, STABLE or VOLATILE (PostgreSQL's default when absent). */
+  readonly volatility?: string
   readonly as: string
 }
 
+/**
+ * A trigger: `before` or `after` one or more of insert, update, delete and
+ * truncate, `for` ROW or STATEMENT (truncate triggers are statement level).
+ */
 interface TriggerBlock {
   readonly on: string
   readonly for: string
@@ -68,6 +74,7 @@ const renderFunction = (name: string, fn: FunctionBlock): string => {
     `CREATE OR REPLACE FUNCTION ${quoteIdent(schema)}.${quoteIdent(name)}()`,
     `RETURNS ${identifier(fn.return)}`,
     `LANGUAGE ${identifier(fn.lang).toLowerCase()}`,
+    ...(fn.volatility === undefined ? [] : [identifier(fn.volatility).toUpperCase()]),
     `AS $$`,
     `${body}$$;`
   ].join("\n")

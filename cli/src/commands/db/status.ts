@@ -1,27 +1,30 @@
-/** `db status`: `atlas migrate status --env local` against DATABASE_URL. */
-import { Console, Effect, Schema } from "effect"
+/** `db status`: which files of migrations/ DATABASE_URL has applied. */
+import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
-import { jsonFlag, printJson } from "../../output.ts"
-import { withDatabaseUrl } from "./schemaTool.ts"
+import { databaseUrl } from "../../database.ts"
+import { Engine, MigrationStatus } from "../../engine/Engine.ts"
+import { jsonFlag, printJson, renderRecord } from "../../output.ts"
+import { SchemaProject } from "../../schema/Project.ts"
+import { configFlag, withSchemaTools } from "./tools.ts"
 
-export const commandDbStatus = Command.make("status", { json: jsonFlag }, ({ json }) =>
+export const commandDbStatus = Command.make("status", { json: jsonFlag, config: configFlag }, ({ json, config }) =>
   Effect.gen(function*() {
-    const format = json ? ["--format", "{{ json . }}"] : []
-    const { stdout } = yield* withDatabaseUrl("atlas migrate status", async (url) => {
-      const [{ atlas, atlasEnvName }, { atlasUrl }] = await Promise.all([
-        import("../../schema/atlas.ts"),
-        import("../../schema/database.ts")
-      ])
-      return atlas(["migrate", "status", "--env", atlasEnvName(), ...format], { DATABASE_URL: atlasUrl(url) })
-    })
-    if (!json) return yield* Console.log(stdout.trimEnd())
-    // Env describes the connection (host, database): not the reader's business, and kept off stdout.
-    const { Env: _env, ...status } = JSON.parse(stdout) as Record<string, unknown>
-    yield* printJson(Schema.Json, status as Schema.Json)
-  })
+    const engine = yield* Engine
+    const status = yield* engine.migrateStatus(yield* SchemaProject, { url: yield* databaseUrl })
+    if (json) return yield* printJson(MigrationStatus, status)
+    const state = status.partial !== null ? "PARTIAL" : status.pending.length > 0 ? "PENDING" : "OK"
+    yield* Console.log(renderRecord([
+      ["Migration status", state],
+      ["Current version", status.current || "none"],
+      ["Next version", status.next || "none"],
+      ["Applied files", String(status.applied)],
+      ["Pending files", String(status.pending.length)],
+      ...(status.partial === null
+        ? []
+        : [["Partially applied", `${status.partial.version}: ${status.partial.applied} of ${status.partial.total} statements (${status.partial.error})`] as const])
+    ]))
+  }).pipe(withSchemaTools(config))
 ).pipe(
-  Command.withDescription(
-    "Show which files of migrations/ DATABASE_URL has applied and which are pending (atlas migrate status --env local)."
-  ),
+  Command.withDescription("Show which files of migrations/ DATABASE_URL has applied and which are pending (read-only)."),
   Command.withShortDescription("Show applied and pending migrations.")
 )

@@ -1,8 +1,7 @@
-/** `tenants create <name> --environment <env>`: a new tenant (status pending unless --status says otherwise). */
-import { Effect, Option } from "effect"
+/** `tenants create <name> --environment <env>`: a new tenant, pending until it is resumed with an active database. */
+import { Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { tenantEnvironments, tenantStatuses } from "../../library.ts"
-import { Tenants } from "../../library.ts"
+import { tenantEnvironments, Tenants } from "../../library.ts"
 import { jsonFlag } from "../../output.ts"
 import { printTenant } from "./shared.ts"
 
@@ -16,23 +15,16 @@ export const commandTenantsCreate = Command.make(
       Flag.withAlias("e"),
       Flag.withDescription("Where the tenant runs.")
     ),
-    status: Flag.Literals("status", tenantStatuses).pipe(
-      Flag.withDescription("Its status to begin with (default: pending, until its database exists)."),
-      Flag.optional
-    ),
     json: jsonFlag
   },
-  ({ name, environment, status, json }) =>
+  ({ name, environment, json }) =>
     Effect.gen(function*() {
-      const tenants = yield* Tenants
-      const tenant = yield* tenants.create({
-        name,
-        environment,
-        ...Option.match(status, { onNone: () => ({}), onSome: (status) => ({ status }) })
-      })
+      const tenant = yield* (yield* Tenants).create({ name, environment })
       yield* printTenant(tenant, json)
     })
 ).pipe(
-  Command.withDescription("Create a tenant. It starts as pending unless --status says otherwise."),
+  Command.withDescription(
+    "Create a tenant. Every tenant starts as pending; register its database, then `tenants resume` makes it active."
+  ),
   Command.withShortDescription("Create a tenant.")
 )

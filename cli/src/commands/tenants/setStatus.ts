@@ -1,10 +1,8 @@
-/** `tenants set-status <tenant> <status>`. */
-import { Effect } from "effect"
+/** `tenants set-status <tenant> <status>`: any status, as the lifecycle allows (suspend, resume and deactivate name the usual moves). */
 import { Argument, Command } from "effect/cli"
 import { tenantStatuses } from "../../library.ts"
-import { Tenants } from "../../library.ts"
 import { jsonFlag } from "../../output.ts"
-import { printTenant, resolveTenant, tenantArgument } from "./shared.ts"
+import { changeStatus, tenantArgument } from "./shared.ts"
 
 export const commandTenantsSetStatus = Command.make(
   "set-status",
@@ -13,13 +11,10 @@ export const commandTenantsSetStatus = Command.make(
     status: Argument.Literals("status", tenantStatuses).pipe(Argument.withDescription("The new status.")),
     json: jsonFlag
   },
-  ({ tenant, status, json }) =>
-    Effect.gen(function*() {
-      const found = yield* resolveTenant(tenant)
-      const changed = yield* (yield* Tenants).setStatus(found.tenantId, status)
-      yield* printTenant(changed, json)
-    })
+  ({ tenant, status, json }) => changeStatus(tenant, status, json)
 ).pipe(
-  Command.withDescription(`Change a tenant's status (${tenantStatuses.join(", ")}).`),
+  Command.withDescription(
+    `Change a tenant's status (${tenantStatuses.join(", ")}), as the lifecycle allows; a refused move exits 1 naming the moves allowed.`
+  ),
   Command.withShortDescription("Change a tenant's status.")
 )

@@ -1,10 +1,12 @@
 /**
  * What the tenants commands share: how a tenant is named on the command line
- * (its id or its name), how one is printed, and the layer they run on.
+ * (its id or its name), how one is printed, how a status is changed, and the
+ * layer they run on.
  */
 import { Console, Effect, Schema } from "effect"
 import { Argument } from "effect/cli"
-import { Tenant, Tenants } from "../../library.ts"
+import { type IllegalTransition, Tenant, Tenants, type TenantStatus } from "../../library.ts"
+import { MoveRefused } from "../../failure.ts"
 import { type Column, formatDate, printJson, renderRecord } from "../../output.ts"
 
 /** `<tenant>`: a tenant id (UUID) or a tenant name. */
@@ -53,3 +55,35 @@ export const printTenant = (tenant: Tenant, json: boolean): Effect.Effect<void> 
         ["updated", formatDate(tenant.updatedAt)]
       ])
     )
+
+/** The command that moves a tenant to each status (pending is only ever a start). */
+const commandFor: Partial<Record<string, string>> = {
+  active: "resume",
+  suspended: "suspend",
+  inactive: "deactivate"
+}
+
+const moveRefused = (tenant: Tenant, refusal: IllegalTransition): MoveRefused => {
+  const allowed = refusal.allowed.map((status) => {
+    const command = commandFor[status]
+    return command === undefined ? status : `${status} (${command})`
+  })
+  return new MoveRefused({
+    message: `tenant ${JSON.stringify(tenant.name)} is ${refusal.from ?? tenant.status} and cannot become ${refusal.to}; ` +
+      `allowed from ${refusal.from ?? tenant.status}: ${allowed.length === 0 ? "none, it is final" : allowed.join(", ")}`
+  })
+}
+
+/**
+ * Moves the tenant an operator named to `status` and prints it. The database
+ * decides (the lifecycle in routines.hcl); a refused move names the moves
+ * allowed from where the tenant is.
+ */
+export const changeStatus = (reference: string, status: TenantStatus, json: boolean) =>
+  Effect.gen(function*() {
+    const found = yield* resolveTenant(reference)
+    const changed = yield* Tenants.use((tenants) => tenants.setStatus(found.tenantId, status)).pipe(
+      Effect.catchTag("IllegalTransition", (refusal) => Effect.fail(moveRefused(found, refusal)))
+    )
+    yield* printTenant(changed, json)
+  })

@@ -8,12 +8,9 @@
  * branch, or HEAD being the base itself) the latest N files are checked, as
  * `atlas migrate lint --latest N` does.
  */
-import { execFile } from "node:child_process"
-import { readdir, readFile } from "node:fs/promises"
+import { Config, Effect, FileSystem, Option, Schema } from "effect"
 import path from "node:path"
-import { promisify } from "node:util"
-
-const run = promisify(execFile)
+import { Git } from "../Git.ts"
 
 /** How to choose the files to check. */
 export type Selection =
@@ -33,32 +30,27 @@ export interface ChangedFiles {
   readonly description: string
 }
 
-/** Thrown when an explicitly named base branch does not exist. */
-export class UnknownBaseBranch extends Error {}
+/** An explicitly named base branch does not resolve to a commit. */
+export class UnknownBaseBranch extends Schema.TaggedError<UnknownBaseBranch>()("UnknownBaseBranch", {
+  message: Schema.String
+}) {}
 
-/** The migration files of a directory, in version order (what Atlas replays). */
-export const migrationFiles = async (directory: string): Promise<ReadonlyArray<string>> =>
-  (await readdir(directory)).filter((name) => name.endsWith(".sql")).sort()
+/** The migration files of a directory, in version order (what the engine replays). */
+export const migrationFiles = (directory: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    return (yield* fs.readDirectory(directory)).filter((name) => name.endsWith(".sql")).sort()
+  })
 
-const git = async (cwd: string, args: ReadonlyArray<string>): Promise<string | undefined> => {
-  try {
-    const { stdout } = await run("git", [...args], { cwd, maxBuffer: 16 * 1024 * 1024 })
-    return stdout.trim()
-  } catch {
-    return undefined
-  }
-}
-
-const resolveCommit = (cwd: string, ref: string): Promise<string | undefined> =>
-  git(cwd, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`])
-
-/** The base refs to try when none is named: the pull request's base on GitHub, else main. */
-const defaultBases = (): ReadonlyArray<string> => {
-  const fromGitHub = process.env["GITHUB_BASE_REF"]
-  return fromGitHub !== undefined && fromGitHub !== ""
-    ? [`origin/${fromGitHub}`, fromGitHub]
-    : ["origin/main", "main"]
-}
+/** The base refs to try when none is named: the pull request's base on GitHub (GITHUB_BASE_REF), else main. */
+const defaultBases = Effect.map(
+  Config.option(Config.String("GITHUB_BASE_REF")).pipe(Effect.orElseSucceed(() => Option.none<string>())),
+  (fromGitHub) =>
+    Option.match(Option.filter(fromGitHub, (ref) => ref !== ""), {
+      onSome: (ref) => [`origin/${ref}`, ref],
+      onNone: () => ["origin/main", "main"]
+    })
+)
 
 const latest = (files: ReadonlyArray<string>, count: number, why: string): ChangedFiles => {
   const firstNew = Math.max(0, files.length - count)
@@ -70,67 +62,68 @@ const latest = (files: ReadonlyArray<string>, count: number, why: string): Chang
   }
 }
 
-const changedAgainst = async (
-  directory: string,
-  files: ReadonlyArray<string>,
-  base: string,
-  baseCommit: string
-): Promise<ChangedFiles> => {
-  const root = (await git(directory, ["rev-parse", "--show-toplevel"]))!
-  const relative = path.relative(root, directory).split(path.sep).join("/")
-  // Compare with where this branch left the base, when the history has it.
-  const commit = (await git(directory, ["merge-base", "HEAD", baseCommit])) || baseCommit
-  const listed = await git(directory, ["ls-tree", "--full-tree", "--name-only", commit, "--", `${relative}/`])
-  const inBase = new Set((listed ?? "").split("\n").filter((p) => p !== "").map((p) => path.posix.basename(p)))
-  const firstNew = files.findIndex((file) => !inBase.has(file))
-  const edited: Array<string> = []
-  for (const file of files.filter((f) => inBase.has(f))) {
-    const before = await git(directory, ["show", `${commit}:${relative}/${file}`])
-    const now = (await readFile(path.join(directory, file), "utf8")).trim()
-    if (before !== undefined && before !== now) edited.push(file)
-  }
-  const newCount = firstNew === -1 ? 0 : files.length - firstNew
-  return {
-    files,
-    firstNew: firstNew === -1 ? files.length : firstNew,
-    edited,
-    description: `against ${base} (${commit.slice(0, 12)}): ${newCount} new of ${files.length} migration files`
-  }
-}
+const changedAgainst = (directory: string, files: ReadonlyArray<string>, base: string, baseCommit: string) =>
+  Effect.gen(function*() {
+    const git = yield* Git
+    const fs = yield* FileSystem.FileSystem
+    const root = yield* git.topLevel(directory)
+    const relative = path.relative(root, directory).split(path.sep).join("/")
+    // Compare with where this branch left the base, when the history has it.
+    const commit = Option.getOrElse(yield* git.mergeBase(directory, "HEAD", baseCommit), () => baseCommit)
+    const inBase = new Set(yield* git.filesAt(directory, commit, relative))
+    const firstNew = files.findIndex((file) => !inBase.has(file))
+    const edited: Array<string> = []
+    for (const file of files.filter((f) => inBase.has(f))) {
+      const before = yield* git.show(directory, commit, `${relative}/${file}`)
+      const now = (yield* fs.readFileString(path.join(directory, file))).trim()
+      if (Option.isSome(before) && before.value.trim() !== now) edited.push(file)
+    }
+    const newCount = firstNew === -1 ? 0 : files.length - firstNew
+    const changes: ChangedFiles = {
+      files,
+      firstNew: firstNew === -1 ? files.length : firstNew,
+      edited,
+      description: `against ${base} (${commit.slice(0, 12)}): ${newCount} new of ${files.length} migration files`
+    }
+    return changes
+  })
 
 /** True when HEAD is the base commit itself or behind it, and the directory has no uncommitted files. */
-const onBase = async (directory: string, baseCommit: string): Promise<boolean> => {
-  const head = await resolveCommit(directory, "HEAD")
-  if (head === undefined) return false
-  const contained = head === baseCommit || (await git(directory, ["merge-base", "--is-ancestor", head, baseCommit])) !== undefined
-  const untracked = await git(directory, ["status", "--porcelain", "--untracked-files=all", "--", "."])
-  return contained && (untracked ?? "") === ""
-}
+const onBase = (directory: string, baseCommit: string) =>
+  Effect.gen(function*() {
+    const git = yield* Git
+    const head = yield* git.resolveCommit(directory, "HEAD")
+    if (Option.isNone(head)) return false
+    const contained = head.value === baseCommit || (yield* git.isAncestor(directory, head.value, baseCommit))
+    return contained && !(yield* git.hasChanges(directory))
+  })
 
 /** Chooses the files to check under `selection`. */
-export const changedFiles = async (directory: string, selection: Selection): Promise<ChangedFiles> => {
-  const files = await migrationFiles(directory)
+export const changedFiles = Effect.fn("changedFiles")(function*(directory: string, selection: Selection) {
+  const git = yield* Git
+  const files = yield* migrationFiles(directory)
   switch (selection.kind) {
     case "all":
       return { files, firstNew: 0, edited: [], description: `checking all ${files.length} migration files` }
     case "latest":
       return latest(files, selection.latest, `--latest ${selection.latest}`)
     case "git-base": {
-      const commit = await resolveCommit(directory, selection.base)
-      if (commit === undefined) throw new UnknownBaseBranch(`git base ${selection.base} does not resolve to a commit here`)
-      return changedAgainst(directory, files, selection.base, commit)
+      const commit = yield* git.resolveCommit(directory, selection.base)
+      if (Option.isNone(commit)) {
+        return yield* new UnknownBaseBranch({ message: `git base ${selection.base} does not resolve to a commit here` })
+      }
+      return yield* changedAgainst(directory, files, selection.base, commit.value)
     }
     case "auto": {
-      if ((await git(directory, ["rev-parse", "--is-inside-work-tree"])) !== "true") {
-        return latest(files, selection.latest, "not a git checkout")
+      if (!(yield* git.isWorkTree(directory))) return latest(files, selection.latest, "not a git checkout")
+      const bases = yield* defaultBases
+      for (const base of bases) {
+        const commit = yield* git.resolveCommit(directory, base)
+        if (Option.isNone(commit)) continue
+        if (yield* onBase(directory, commit.value)) return latest(files, selection.latest, `HEAD is ${base} itself`)
+        return yield* changedAgainst(directory, files, base, commit.value)
       }
-      for (const base of defaultBases()) {
-        const commit = await resolveCommit(directory, base)
-        if (commit === undefined) continue
-        if (await onBase(directory, commit)) return latest(files, selection.latest, `HEAD is ${base} itself`)
-        return changedAgainst(directory, files, base, commit)
-      }
-      return latest(files, selection.latest, `no base branch (${defaultBases().join(", ")}) in this clone`)
+      return latest(files, selection.latest, `no base branch (${bases.join(", ")}) in this clone`)
     }
   }
-}
+})

@@ -4,7 +4,7 @@
  * report that `npm run db:lint` prints.
  */
 
-export type FindingSource = "atlas" | "squawk" | "gate"
+export type FindingSource = "engine" | "squawk" | "gate"
 
 export interface Finding {
   /** The migration file's name (or atlas.sum). */
@@ -14,7 +14,7 @@ export interface Finding {
   /** The statement's first line, when the finding is about one. */
   readonly statement: string | undefined
   readonly source: FindingSource
-  /** The rule's name: an Atlas code with its analyzer, a squawk rule, or a gate rule. */
+  /** The rule's name: an engine code with its analyzer, a squawk rule, or a gate rule. */
   readonly rule: string
   readonly message: string
 }

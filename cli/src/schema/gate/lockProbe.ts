@@ -4,9 +4,10 @@
  * migration waiting behind a long transaction gives up instead of queueing
  * every reader and writer of that table behind it.
  *
- * Observed, not guessed: the files are applied one at a time by Atlas itself
- * (so with its statement splitting and transaction mode) to a scratch
- * database, where event triggers record, for every DDL statement, the
+ * Observed, not guessed: the files are replayed on a scratch database as the
+ * engine runs them (the statements PostgreSQL's parser finds, each file in
+ * one transaction unless it says `-- atlas:txmode none`, a fresh session
+ * state per file), while event triggers record, for every DDL statement, the
  * `lock_timeout` in force and the tables that existed before the file which
  * the statement locked or changed (pg_locks, pg_event_trigger_ddl_commands,
  * pg_event_trigger_dropped_objects). Plain DML (UPDATE, DELETE) fires no event
@@ -17,14 +18,13 @@
  * first statement of a file. The marker that excepts a statement is squawk's:
  * `-- squawk-ignore require-lock-timeout -- <reason>`.
  */
-import { readFile } from "node:fs/promises"
+import { Effect, FileSystem, Schema } from "effect"
 import path from "node:path"
-import { sql } from "@databases/pg"
-import { atlas, AtlasFailed, atlasEnvName } from "../atlas.ts"
-import { atlasUrl, runSql, withConnection, withScratchDatabase } from "../database.ts"
+import { type Connection, connect, type PostgresError } from "../postgres.ts"
+import { ScratchDatabase } from "../ScratchDatabase.ts"
 import { finding, type Finding } from "./findings.ts"
-import { scanMarkers, squawkExcepts } from "./markers.ts"
-import { headline, splitStatements } from "./statements.ts"
+import { runsOutsideTransaction, scanMarkers, squawkExcepts } from "./markers.ts"
+import { commentsAbove, headline, type Statement, statementsOf } from "./statements.ts"
 
 export const lockTimeoutRule = "require-lock-timeout"
 
@@ -84,51 +84,46 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'gate_pr
   AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'i', 'I');
 `
 
-/** Thrown when the server role may not create event triggers. */
-export class ProbeNeedsSuperuser extends Error {}
-
-/** The line of Atlas's output that says what went wrong. */
-export const atlasError = (output: string): string => {
-  const lines = output.split("\n").map((line) => line.trim()).filter((line) => line !== "")
-  const line = lines.find((l) => /^Error:|pq:/.test(l)) ?? lines.at(-1) ?? "atlas failed"
-  return line.replace(/^Error:\s*/, "")
-}
+/** The role of the scratch-database server may not create event triggers. */
+export class ProbeNeedsSuperuser extends Schema.TaggedError<ProbeNeedsSuperuser>()("ProbeNeedsSuperuser", {
+  message: Schema.String
+}) {}
 
 interface ProbeEvent {
-  readonly query: string
+  readonly id: string
   readonly lock_timeout: string
   /** `mode:table` of the strong locks held on tables that existed before the file. */
   readonly locks: ReadonlyArray<string>
   readonly touched: ReadonlyArray<string>
 }
 
+/** What a statement did, as the event triggers saw it. */
+interface Observed {
+  readonly statement: Statement
+  readonly events: ReadonlyArray<ProbeEvent>
+}
+
 /** The statements of one file that locked a pre-existing table with no lock_timeout in force. */
-const judge = (file: string, text: string, events: ReadonlyArray<ProbeEvent>): ReadonlyArray<Finding> => {
-  const statements = splitStatements(text)
+const judge = (file: string, text: string, observed: ReadonlyArray<Observed>): ReadonlyArray<Finding> => {
+  const lines = text.split("\n")
   const { markers } = scanMarkers(file, text)
   const held = new Set<string>()
   const findings: Array<Finding> = []
-  let searchFrom = 0
-  let previous: string | undefined
-  for (const event of events) {
-    const fresh = event.locks.filter((lock) => !held.has(lock))
-    event.locks.forEach((lock) => held.add(lock))
-    // A DROP fires both sql_drop and ddl_command_end: judge each statement once.
-    if (event.query === previous) continue
-    previous = event.query
-    const tables = [...new Set([...fresh.map((lock) => lock.slice(lock.indexOf(":") + 1)), ...event.touched])]
-    const query = event.query.trim()
-    const offset = text.indexOf(query, searchFrom)
-    if (offset !== -1) searchFrom = offset + query.length
-    const statement = statements.find((s) => s.start === offset) ?? statements.find((s) => s.text === query)
-    if (tables.length === 0 || event.lock_timeout !== "0") continue
-    if (statement !== undefined && squawkExcepts(markers, statement.comments, lockTimeoutRule)) continue
+  for (const { statement, events } of observed) {
+    if (events.length === 0) continue
+    const locks = [...new Set(events.flatMap((event) => event.locks))]
+    // Locks taken by an earlier statement of the same transaction are that statement's doing.
+    const fresh = locks.filter((lock) => !held.has(lock))
+    locks.forEach((lock) => held.add(lock))
+    const tables = [...new Set([...fresh.map((lock) => lock.slice(lock.indexOf(":") + 1)), ...events.flatMap((e) => e.touched)])]
+    if (tables.length === 0 || events.every((event) => event.lock_timeout !== "0")) continue
+    if (squawkExcepts(markers, commentsAbove(lines, statement.line), lockTimeoutRule)) continue
     const modes = [...new Set(fresh.map((lock) => lock.slice(0, lock.indexOf(":"))))]
     findings.push(
       finding({
         file,
-        line: statement?.line,
-        statement: headline(statement?.text ?? query),
+        line: statement.line,
+        statement: headline(statement.text),
         source: "gate",
         rule: lockTimeoutRule,
         message:
@@ -140,45 +135,92 @@ const judge = (file: string, text: string, events: ReadonlyArray<ProbeEvent>): R
   return findings
 }
 
+/** What replaying a file saw; `failed` is the statement that did not run (and why), if one did not. */
+interface Replayed {
+  readonly observed: ReadonlyArray<Observed>
+  readonly failed: { readonly statement: Statement; readonly message: string } | undefined
+}
+
 /**
- * Applies `files[firstNew..]` of `directory` one by one on a scratch database
- * beside `adminUrl` (the files before them first, unjudged) and reports every
- * statement that locks an earlier table without a lock_timeout.
+ * Replays one file's statements as the engine would: in one transaction
+ * (rolled back on failure) unless the file runs outside one; with `record`,
+ * collects the probe's events of each statement.
  */
-export const probeLockTimeouts = (
-  adminUrl: string,
-  directory: string,
-  files: ReadonlyArray<string>,
-  firstNew: number
-): Promise<ReadonlyArray<Finding>> =>
-  withScratchDatabase(adminUrl, "cp_gate_probe", async (probe) => {
-    // Whatever the server's default, a session starts without a lock_timeout here.
-    await runSql(adminUrl, `ALTER DATABASE "${probe.name}" SET lock_timeout = 0`)
-    const env = { DATABASE_URL: atlasUrl(probe.url) }
-    // --allow-dirty: the probe's own schema is there before the first file is applied.
-    const apply = (count: number) =>
-      atlas(["migrate", "apply", "--env", atlasEnvName(), "--dir", `file://${directory}`, "--allow-dirty", String(count)], env)
-    if (firstNew > 0) await apply(firstNew)
-    await runSql(probe.url, probeSetup).catch((error: unknown) => {
-      if ((error as { code?: unknown }).code !== "42501") throw error
-      throw new ProbeNeedsSuperuser(
-        "the lock_timeout probe creates event triggers, which takes a superuser: point CONTROL_PLANE_ADMIN_URL at one"
-      )
-    })
-    const findings: Array<Finding> = []
-    for (const file of files.slice(firstNew)) {
-      await runSql(probe.url, snapshotExisting)
-      try {
-        await apply(1)
-      } catch (error) {
-        if (!(error instanceof AtlasFailed)) throw error
-        findings.push(finding({ file, source: "gate", rule: "replay", message: `does not apply after the files before it: ${atlasError(error.output)}` }))
-        break
+const replayFile = (db: Connection, text: string, statements: ReadonlyArray<Statement>, record: boolean) =>
+  Effect.gen(function*() {
+    const observed: Array<Observed> = []
+    let failed: Replayed["failed"]
+    let last = "0"
+    const run = Effect.gen(function*() {
+      for (const statement of statements) {
+        const ran = yield* Effect.result(db.query(statement.text))
+        if (ran._tag === "Failure") {
+          failed = { statement, message: ran.failure.message }
+          return yield* Effect.fail("replay failed" as const)
+        }
+        if (!record) continue
+        const events = yield* db.query<ProbeEvent>(
+          "SELECT id::text, lock_timeout, locks, touched FROM gate_probe.events WHERE id > $1::bigint ORDER BY id",
+          [last]
+        )
+        if (events.length > 0) last = events.at(-1)!.id
+        observed.push({ statement, events })
       }
-      const events = await withConnection(probe.url, (db) =>
-        db.query(sql`SELECT query, lock_timeout, locks, touched FROM gate_probe.events ORDER BY id`)
-      )
-      findings.push(...judge(file, await readFile(path.join(directory, file), "utf8"), events as ReadonlyArray<ProbeEvent>))
-    }
-    return findings
+    })
+    // Every file starts as in a fresh session, and without a lock_timeout whatever the server's default.
+    yield* db.query("RESET ALL; SET lock_timeout = 0")
+    yield* (runsOutsideTransaction(text) ? run : db.transaction(run)).pipe(
+      Effect.catchIf((error) => error === "replay failed", () => Effect.void)
+    )
+    const result: Replayed = { observed, failed }
+    return result
   })
+
+/**
+ * Replays `files[firstNew..]` of `directory` one by one on a scratch database
+ * (the files before them first, unjudged) and reports every statement that
+ * locks an earlier table without a lock_timeout.
+ */
+export const probeLockTimeouts = (directory: string, files: ReadonlyArray<string>, firstNew: number) =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const scratch = yield* ScratchDatabase
+      const fs = yield* FileSystem.FileSystem
+      const probe = yield* scratch.make("cp_gate_probe")
+      const statements = yield* statementsOf(directory, files)
+      const db = yield* connect(probe.url)
+      const findings: Array<Finding> = []
+      const replayFailed = (file: string, failed: NonNullable<Replayed["failed"]>) =>
+        finding({
+          file,
+          line: failed.statement.line,
+          statement: headline(failed.statement.text),
+          source: "gate",
+          rule: "replay",
+          message: `does not apply after the files before it: ${failed.message}`
+        })
+      for (const file of files.slice(0, firstNew)) {
+        const { failed } = yield* replayFile(db, yield* fs.readFileString(path.join(directory, file)), statements.get(file) ?? [], false)
+        if (failed !== undefined) return [replayFailed(file, failed)]
+      }
+      yield* db.query(probeSetup).pipe(
+        Effect.catchTag("PostgresError", (error): Effect.Effect<never, PostgresError | ProbeNeedsSuperuser> =>
+          error.reason === "PermissionDenied"
+            ? Effect.fail(new ProbeNeedsSuperuser({
+                message: "the lock_timeout probe creates event triggers, which takes a superuser: point CONTROL_PLANE_ADMIN_URL at one"
+              }))
+            : Effect.fail(error))
+      )
+      for (const file of files.slice(firstNew)) {
+        const text = yield* fs.readFileString(path.join(directory, file))
+        yield* db.query(snapshotExisting)
+        const { observed, failed } = yield* replayFile(db, text, statements.get(file) ?? [], true)
+        if (failed !== undefined) {
+          findings.push(replayFailed(file, failed))
+          break
+        }
+        findings.push(...judge(file, text, observed))
+      }
+      return findings
+    })
+  )

@@ -23,13 +23,16 @@ export interface Marker {
   readonly reason: string
 }
 
-/** Atlas's PostgreSQL analyzers in the pinned build, and the codes they report. */
+/**
+ * The analyzers the engine's `migrate lint` runs (Atlas's PostgreSQL ones and
+ * the engine's concurrent_index), and the codes they report: what an
+ * `atlas:nolint` marker may name.
+ */
 export const atlasAnalyzers: Readonly<Record<string, ReadonlyArray<string>>> = {
   destructive: ["DS101", "DS102", "DS103"],
   data_depend: ["MF101", "MF102", "MF103", "MF104"],
   incompatible: ["BC101", "BC102"],
   condrop: ["CD101"],
-  naming: ["NM101", "NM102", "NM103", "NM104", "NM105", "NM106"],
   concurrent_index: ["PG101", "PG102", "PG103"]
 }
 
@@ -47,13 +50,26 @@ const isWrittenReason = (reason: string): boolean => {
   return words.length >= 3 && words.some((w) => /[A-Za-z]{3,}/.test(w))
 }
 
-/** True when the line is one of the leading comment lines that Atlas reads as file directives. */
+/** How many leading comment lines Atlas reads as file directives (0 unless a blank line follows them). */
 const fileDirectiveLines = (lines: ReadonlyArray<string>): number => {
   let count = 0
   while (count < lines.length && /^(--|#)/.test(lines[count]!)) count++
   // Atlas takes leading comments as file directives only when a blank line follows them.
   return lines[count] === "" ? count : 0
 }
+
+/** The values of an Atlas file directive (`-- atlas:<name> <value>` lines at the top, then a blank line). */
+export const fileDirective = (sql: string, name: string): ReadonlyArray<string> => {
+  const lines = sql.split("\n")
+  return lines
+    .slice(0, fileDirectiveLines(lines))
+    .map((line) => new RegExp(`^(?:--|#)\\s*atlas:${name}(?:\\s+(.*))?$`).exec(line.trim()))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => (m[1] ?? "").trim())
+}
+
+/** Whether the engine runs the file statement by statement, outside a transaction (`-- atlas:txmode none`). */
+export const runsOutsideTransaction = (sql: string): boolean => fileDirective(sql, "txmode").includes("none")
 
 export interface MarkerScan {
   readonly markers: ReadonlyArray<Marker>
@@ -87,7 +103,7 @@ export const scanMarkers = (file: string, sql: string): MarkerScan => {
     }
     if (tool === "atlas") {
       for (const rule of rules.filter((r) => !atlasRuleNames.has(r))) {
-        reject("marker-unknown-rule", `${rule} is not an Atlas analyzer or code of this build`)
+        reject("marker-unknown-rule", `${rule} is not an analyzer or code of the engine's migrate lint`)
       }
       const named = reason.split(/[^\w]+/).filter((w) => atlasRuleNames.has(w))
       if (named.length > 0) {

@@ -1,0 +1,249 @@
+/**
+ * TenantConnections against its baselines, measured in the same run:
+ * `node bench/tenantConnections.ts` (exit code 1 when a goal is missed).
+ *
+ *   1. resolve: a cached `resolve(name)` against the uncached lookup it
+ *      saves (the same query through the same Db service). Goal >= 50x.
+ *   2. withTenant(name, db => SELECT 1) on a warm pool against the same
+ *      `SELECT 1` on a bare @databases/pg pool to the same database, of the
+ *      same size, with the same number of concurrent callers. Goal <= 1.10x.
+ *      A reference line shows the floor of withTenant's contract (the
+ *      callback holds one connection for its whole run): the bare pool's own
+ *      `pool.task`, holding the connection the same way, against `pool.query`.
+ *   3. invalidation latency on loopback: from sending an UPDATE of a
+ *      tenant's status in another session until `resolve` in this process
+ *      reports the new status (p50, p99 over many changes). Goal p99 < 100 ms.
+ *      The baseline printed beside it is the UPDATE's own round trip.
+ *
+ * Method (as bench/tenantLookup.ts): after a warm-up, the two sides of 1 and 2
+ * run in many short rounds, back to back, in alternating order; the ratio is
+ * the median of the per-round ratios (both halves of a round see the same
+ * load on this shared machine). Each side is timed in wall-clock time (what a
+ * caller waits) and in CPU time of this process (what the layer adds, which
+ * load elsewhere disturbs less); the goal is judged on wall-clock time, the
+ * CPU line shows the overhead itself.
+ *
+ * It creates a scratch control-plane database and a tenant database on the
+ * server of DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres;
+ * the role needs CREATE DATABASE) and drops both at the end.
+ *
+ *   BENCH_ROUNDS       measured rounds of 1 and 2 (default 40)
+ *   BENCH_CONCURRENCY  concurrent callers in 2, and the pools' size (default 4)
+ *   BENCH_CHANGES      status changes timed in 3 (default 200)
+ */
+import { randomBytes } from "node:crypto"
+import pg, { sql } from "@databases/pg"
+import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
+import * as ControlPlane from "../src/ControlPlane.ts"
+import { ConnectionStringCrypto } from "../src/crypto/ConnectionStringCrypto.ts"
+import { Db } from "../src/db/Db.ts"
+import { withMigratedDatabases } from "./support/migratedDatabases.ts"
+import { TenantConnections } from "../src/services/TenantConnections.ts"
+import { lookupTenant } from "../src/services/TenantConnections/lookup.ts"
+import { registerTenants } from "../test/support/tenantFleet.ts"
+
+const RESOLVE_GOAL = 50
+const QUERY_GOAL = 1.1
+const LATENCY_GOAL_MS = 100
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 40)
+const CONCURRENCY = Number(process.env["BENCH_CONCURRENCY"] ?? 4)
+const CHANGES = Number(process.env["BENCH_CHANGES"] ?? 200)
+const WARM_UP_ROUNDS = 5
+const RESOLVES_PER_ROUND = 20_000
+const LOOKUPS_PER_ROUND = 200
+const QUERIES_PER_ROUND = 1_000
+
+
+interface Timing {
+  /** Wall-clock microseconds per operation. */
+  readonly wall: number
+  /** This process's CPU microseconds (user + system) per operation. */
+  readonly cpu: number
+}
+
+const timed = async (ops: number, run: () => Promise<unknown>): Promise<Timing> => {
+  const cpuBefore = process.cpuUsage()
+  const start = process.hrtime.bigint()
+  await run()
+  const wall = Number(process.hrtime.bigint() - start) / 1e3 / ops
+  const cpu = process.cpuUsage(cpuBefore)
+  return { wall, cpu: (cpu.user + cpu.system) / ops }
+}
+
+const median = (values: ReadonlyArray<number>): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+const percentile = (values: ReadonlyArray<number>, p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
+}
+
+/** Runs `a` and `b` in alternating order for the warm-up and ROUNDS rounds; medians and the median ratio b/a. */
+const paired = async (a: () => Promise<Timing>, b: () => Promise<Timing>) => {
+  for (let round = 0; round < WARM_UP_ROUNDS; round++) {
+    await a()
+    await b()
+  }
+  const as: Array<Timing> = []
+  const bs: Array<Timing> = []
+  for (let round = 0; round < ROUNDS; round++) {
+    if (round % 2 === 0) {
+      as.push(await a())
+      bs.push(await b())
+    } else {
+      bs.push(await b())
+      as.push(await a())
+    }
+  }
+  return {
+    a: { wall: median(as.map((t) => t.wall)), cpu: median(as.map((t) => t.cpu)) },
+    b: { wall: median(bs.map((t) => t.wall)), cpu: median(bs.map((t) => t.cpu)) },
+    wallRatio: median(bs.map((t, i) => t.wall / as[i]!.wall)),
+    cpuRatio: median(bs.map((t, i) => t.cpu / as[i]!.cpu))
+  }
+}
+
+const fmt = (micros: number): string => (micros >= 100 ? micros.toFixed(0) : micros.toFixed(2))
+
+/** A database's name, from its URL. */
+const nameOf = (url: string): string => decodeURIComponent(new URL(url).pathname.slice(1))
+
+const main = (): Promise<boolean> =>
+  withMigratedDatabases(["cp_bench_tc", "cp_bench_tc_tenant"], async ([controlPlaneUrl, tenantUrl]) => {
+  const controlPlane = { url: controlPlaneUrl!, name: nameOf(controlPlaneUrl!) }
+  const tenantDb = { url: tenantUrl!, name: nameOf(tenantUrl!) }
+  const env = {
+    DATABASE_URL: controlPlane.url,
+    CONTROL_PLANE_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString("base64")}`,
+    CONTROL_PLANE_PRIMARY_KEY_ID: "bench",
+    CONTROL_PLANE_POOL_SIZE: String(CONCURRENCY),
+    CONTROL_PLANE_TENANT_POOL_MAX: String(CONCURRENCY),
+    CONTROL_PLANE_RESOLVE_TTL_MS: "3600000"
+  }
+  const runtime = ManagedRuntime.make(
+    ControlPlane.layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(env))))
+  )
+  const bare = pg.default({ connectionString: tenantDb.url, bigIntMode: "bigint", poolSize: CONCURRENCY, idleTimeoutMilliseconds: 0 })
+  const admin = pg.default({ connectionString: controlPlane.url, bigIntMode: "bigint", poolSize: 1 })
+  try {
+    const crypto = await runtime.runPromise(ConnectionStringCrypto.useSync((service) => service))
+    const tenants = await registerTenants(controlPlane.url, crypto, "bench", [{ name: tenantDb.name, url: tenantDb.url }])
+    const tenant = tenants[0]!
+    const connections = await runtime.runPromise(TenantConnections.useSync((service) => service))
+    const db = await runtime.runPromise(Db.useSync((service) => service))
+
+    // Warm: the listener is up (the cache serves) and the tenant's pool is open.
+    await runtime.runPromise(connections.withTenant(tenant.name, (tdb) => tdb.query(sql`SELECT 1`)))
+    while (!(await runtime.runPromise(connections.stats())).listening) await new Promise((r) => setTimeout(r, 10))
+    await runtime.runPromise(connections.resolve(tenant.name))
+
+    // 1. cached resolve against the uncached lookup.
+    const resolveCached = () =>
+      timed(RESOLVES_PER_ROUND, () =>
+        runtime.runPromise(Effect.gen(function*() {
+          for (let i = 0; i < RESOLVES_PER_ROUND; i++) yield* connections.resolve(tenant.name)
+        })))
+    const resolveUncached = () =>
+      timed(LOOKUPS_PER_ROUND, () =>
+        runtime.runPromise(Effect.gen(function*() {
+          for (let i = 0; i < LOOKUPS_PER_ROUND; i++) yield* lookupTenant(db, tenant.name)
+        })))
+    const resolve = await paired(resolveCached, resolveUncached)
+    const hits = (await runtime.runPromise(connections.stats())).resolutions
+    if (hits.misses > 2) throw new Error(`the cached side missed ${hits.misses} times: the bench would measure the database`)
+
+    // 2. withTenant + SELECT 1 against a bare pool, CONCURRENCY callers each.
+    const perCaller = Math.ceil(QUERIES_PER_ROUND / CONCURRENCY)
+    const callers = Array.from({ length: CONCURRENCY }, (_, i) => i)
+    const viaService = () =>
+      timed(perCaller * CONCURRENCY, () =>
+        runtime.runPromise(Effect.forEach(callers, () =>
+          Effect.gen(function*() {
+            for (let i = 0; i < perCaller; i++) yield* connections.withTenant(tenant.name, (tdb) => tdb.query(sql`SELECT 1`))
+          }), { concurrency: "unbounded", discard: true })))
+    const viaBarePool = () =>
+      timed(perCaller * CONCURRENCY, () =>
+        Promise.all(callers.map(async () => {
+          for (let i = 0; i < perCaller; i++) await bare.query(sql`SELECT 1`)
+        })))
+    const query = await paired(viaBarePool, viaService)
+    // The floor: the driver's own way to hold one connection for a callback.
+    const viaBareTask = () =>
+      timed(perCaller * CONCURRENCY, () =>
+        Promise.all(callers.map(async () => {
+          for (let i = 0; i < perCaller; i++) {
+            await new Promise<void>((done) => {
+              let release!: () => void
+              const held = new Promise<void>((resolve) => (release = resolve))
+              void bare.task((connection) => {
+                connection.query(sql`SELECT 1`).then(() => {
+                  release()
+                  done()
+                })
+                return held
+              })
+            })
+          }
+        })))
+    const floor = await paired(viaBarePool, viaBareTask)
+
+    // 3. invalidation latency: UPDATE in another session until resolve sees it.
+    const latencies: Array<number> = []
+    const roundTrips: Array<number> = []
+    let status: "active" | "suspended" = "active"
+    for (let i = 0; i < CHANGES; i++) {
+      status = status === "active" ? "suspended" : "active"
+      await runtime.runPromise(connections.resolve(tenant.name)) // cached again before the change
+      const sent = performance.now()
+      await admin.query(sql`UPDATE control_plane.tenants SET status = ${status} WHERE tenant_id = ${tenant.tenantId}`)
+      roundTrips.push(performance.now() - sent)
+      while ((await runtime.runPromise(connections.resolve(tenant.name))).status !== status) {
+        await new Promise((r) => setImmediate(r))
+      }
+      latencies.push(performance.now() - sent)
+    }
+    const p50 = percentile(latencies, 0.5)
+    const p99 = percentile(latencies, 0.99)
+
+    const resolveRatio = resolve.b.wall / resolve.a.wall
+    console.log(
+      `cached resolve: ${fmt(resolve.a.wall)} µs, uncached lookup: ${fmt(resolve.b.wall)} µs, ` +
+        `ratio ${resolve.wallRatio.toFixed(0)}x (goal >= ${RESOLVE_GOAL}x) [wall clock, median of ${ROUNDS} paired rounds; ` +
+        `CPU ${fmt(resolve.a.cpu)} vs ${fmt(resolve.b.cpu)} µs, ${resolve.cpuRatio.toFixed(0)}x]`
+    )
+    console.log(
+      `withTenant + SELECT 1: ${fmt(query.b.wall)} µs, bare @databases/pg pool: ${fmt(query.a.wall)} µs, ` +
+        `ratio ${query.wallRatio.toFixed(2)}x (goal <= ${QUERY_GOAL.toFixed(2)}x) [wall clock, ${CONCURRENCY} callers, ` +
+        `pools of ${CONCURRENCY}, median of ${ROUNDS} paired rounds]`
+    )
+    console.log(
+      `  CPU of this process per query: withTenant ${fmt(query.b.cpu)} µs, bare pool ${fmt(query.a.cpu)} µs ` +
+        `(${query.cpuRatio.toFixed(2)}x)`
+    )
+    console.log(
+      `  floor: the bare pool's pool.task holding the connection for the callback, as withTenant does: ` +
+        `${floor.wallRatio.toFixed(2)}x wall, ${floor.cpuRatio.toFixed(2)}x CPU of pool.query`
+    )
+    console.log(
+      `invalidation latency: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms (goal p99 < ${LATENCY_GOAL_MS} ms) ` +
+        `[${CHANGES} changes on loopback; the UPDATE's own round trip: p50 ${percentile(roundTrips, 0.5).toFixed(2)} ms, ` +
+        `p99 ${percentile(roundTrips, 0.99).toFixed(2)} ms]`
+    )
+    return resolve.wallRatio >= RESOLVE_GOAL && query.wallRatio <= QUERY_GOAL && p99 < LATENCY_GOAL_MS && resolveRatio > 0
+  } finally {
+    await runtime.dispose()
+    await bare.dispose()
+    await admin.dispose()
+  }
+  })
+
+main().then(
+  (met) => process.exit(met ? 0 : 1),
+  (error: unknown) => {
+    console.error(`error: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`)
+    process.exit(2)
+  }
+)

@@ -1,0 +1,61 @@
+/**
+ * A TCP proxy in front of the local PostgreSQL that can misbehave the way a
+ * network or a pooler does, which a database cannot be made to do on demand:
+ *
+ *   "pass"               forwards everything
+ *   "dropNotifications"  forwards everything but NotificationResponse messages
+ *                        (what a listener behind PgBouncer in transaction mode sees)
+ *   "blackhole"          forwards nothing and closes nothing (a dead network)
+ *
+ * It reads the server's messages as the protocol frames them (a type byte and
+ * a four-byte length); clients must not ask for TLS through it.
+ */
+import net from "node:net"
+
+export type ProxyMode = "pass" | "dropNotifications" | "blackhole"
+
+export interface FaultyProxy {
+  readonly port: number
+  mode: ProxyMode
+  readonly close: () => Promise<void>
+}
+
+export const startFaultyProxy = async (target = { host: "127.0.0.1", port: 5432 }): Promise<FaultyProxy> => {
+  const sockets = new Set<net.Socket>()
+  const proxy: { mode: ProxyMode } = { mode: "pass" }
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target)
+    sockets.add(client).add(upstream)
+    let pending = Buffer.alloc(0)
+    client.on("data", (chunk) => {
+      if (proxy.mode !== "blackhole") upstream.write(chunk)
+    })
+    upstream.on("data", (chunk) => {
+      if (proxy.mode === "blackhole") return
+      pending = Buffer.concat([pending, chunk])
+      // Forward whole messages only, dropping notifications when asked to.
+      while (pending.length >= 5) {
+        const length = 1 + pending.readUInt32BE(1)
+        if (pending.length < length) break
+        const message = pending.subarray(0, length)
+        pending = pending.subarray(length)
+        if (!(proxy.mode === "dropNotifications" && message[0] === 0x41)) client.write(message)
+      }
+    })
+    const end = () => {
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on("close", end).on("error", end)
+    upstream.on("close", end).on("error", end)
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  return Object.assign(proxy, {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resolve())
+      })
+  })
+}
