@@ -54,7 +54,7 @@ const listJson = async (args: ReadonlyArray<string>) => {
 describe("who acted", () => {
   it("--actor and --reason are recorded with each change; without --actor it is the OS user", async () => {
     expect((await cli.run(["tenants", "create", "acme", "-e", "production", "--actor", "alice", "--reason", "ticket 12"])).code).toBe(0)
-    expect((await cli.run(["--actor", "bob", "tenants", "set-status", "acme", "active"])).code).toBe(0)
+    expect((await cli.run(["--actor", "bob", "tenants", "set-status", "acme", "inactive"])).code).toBe(0)
     expect((await cli.run(["tenants", "rename", "acme", "Acme Corp"])).code).toBe(0)
     expect((await events()).slice(-3).map((e) => [e.actor, e.action, e.reason])).toEqual([
       ["alice", "create", "ticket 12"],
@@ -90,7 +90,7 @@ describe("audit list", () => {
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout).toMatch(/^ID\s+TIME\s+ACTOR\s+ACTION\s+ENTITY\s+CHANGES$/m)
     expect(result.stdout).toMatch(/alice \(postgres\)\s+create\s+tenant \S+\s+name acme; .*\(reason: ticket 12\)$/m)
-    expect(result.stdout).toMatch(/bob \(postgres\)\s+update\s+tenant \S+\s+status pending→active$/m)
+    expect(result.stdout).toMatch(/bob \(postgres\)\s+update\s+tenant \S+\s+status pending→inactive$/m)
     expect(result.stdout).toMatch(/create\s+tenant_database \S+\s+.*connection_string changed/)
   })
 

@@ -25,7 +25,14 @@ beforeAll(async () => {
       const tenant = yield* Tenants.use((t) => t.create({ name: "session-faults", environment: "staging" }))
       yield* Effect.forEach([1, 2, 3, 4, 5, 6], (i) =>
         TenantDatabases.use((r) =>
-          r.register({ tenantId: tenant.tenantId, connectionString: Redacted.make(`postgres://u:p${i}@h${i}/d`), databaseName: `d${i}`, host: `h${i}` })
+          // One active database, so the tenant may become active (the lifecycle's rule).
+          r.register({
+            tenantId: tenant.tenantId,
+            connectionString: Redacted.make(`postgres://u:p${i}@h${i}/d`),
+            databaseName: `d${i}`,
+            host: `h${i}`,
+            ...(i === 1 ? { status: "active" as const } : {})
+          })
         ))
       return tenant.tenantId
     }))
@@ -112,9 +119,12 @@ describe("statement timeout", () => {
 
 describe("the invariants themselves", () => {
   it("catch a change made without its event (the recording trigger disabled)", async () => {
+    // Recorded: the tenant is active, so that it may be suspended and resumed below.
+    await bed.pool.query(sql`UPDATE control_plane.tenants SET status = 'active' WHERE tenant_id = ${tenantId} AND status <> 'active'`)
+    await checkInvariants(bed)
     await bed.pool.tx(async (tx) => {
       await tx.query(sql`ALTER TABLE control_plane.tenants DISABLE TRIGGER audit_tenants`)
-      await tx.query(sql`UPDATE control_plane.tenants SET status = 'inactive' WHERE tenant_id = ${tenantId}`)
+      await tx.query(sql`UPDATE control_plane.tenants SET status = 'suspended' WHERE tenant_id = ${tenantId}`)
       await tx.query(sql`ALTER TABLE control_plane.tenants ENABLE TRIGGER audit_tenants`)
     })
     await expect(checkInvariants(bed)).rejects.toThrow(/tenants differ from the replayed audit trail/)

@@ -128,11 +128,12 @@ describe("Tenants", () => {
       (input) => Tenants.use((t) => t.list(any(input)))
     ))
   it("rename, setEnvironment, setStatus", async () => {
-    await property(fc.tuple(tenantIdLike(), newName), ["InvalidInput", "TenantNotFound", "TenantNameTaken"], ([id, name]) =>
+    await property(fc.tuple(tenantIdLike(), newName), ["InvalidInput", "TenantNotFound", "TenantNameTaken", "SystemTenantProtected"], ([id, name]) =>
       Tenants.use((t) => t.rename(any(id), any(name))))
     await property(fc.tuple(tenantIdLike(), environment), ["InvalidInput", "TenantNotFound"], ([id, value]) =>
       Tenants.use((t) => t.setEnvironment(any(id), any(value))))
-    await property(fc.tuple(tenantIdLike(), tenantStatus), ["InvalidInput", "TenantNotFound"], ([id, value]) =>
+    const lifecycle = ["IllegalTransition", "NoActiveDatabase", "SystemTenantProtected"]
+    await property(fc.tuple(tenantIdLike(), tenantStatus), ["InvalidInput", "TenantNotFound", ...lifecycle], ([id, value]) =>
       Tenants.use((t) => t.setStatus(any(id), any(value))))
   })
   it("delete (never the base tenant)", () =>
@@ -151,7 +152,7 @@ describe("TenantDatabases", () => {
         port: orAny(fc.integer({ min: -1, max: 70000 })),
         status: databaseStatus
       }),
-      ["InvalidInput", "TenantNotFound"],
+      ["InvalidInput", "TenantNotFound", "IllegalTransition"],
       (input) => TenantDatabases.use((r) => r.register(any(input)))
     ))
   it("listForTenant, get, reveal", async () => {
@@ -161,7 +162,7 @@ describe("TenantDatabases", () => {
     await property(orAny(fc.uuid()), ["InvalidInput", "TenantDatabaseNotFound"], (id) => TenantDatabases.use((r) => r.reveal(any(id))))
   })
   it("setStatus, remove (never the base database)", async () => {
-    await property(fc.tuple(databaseIdLike(), databaseStatus), ["InvalidInput", "TenantDatabaseNotFound"], ([id, status]) =>
+    await property(fc.tuple(databaseIdLike(), databaseStatus), ["InvalidInput", "TenantDatabaseNotFound", "IllegalTransition"], ([id, status]) =>
       TenantDatabases.use((r) => r.setStatus(any(id), any(status))))
     await property(orAny(fc.uuid()), ["InvalidInput", "TenantDatabaseNotFound"], (id) => TenantDatabases.use((r) => r.remove(any(id))))
   })
@@ -217,7 +218,7 @@ describe("AuditTrail and Actor", () => {
   it("Actor.make, and a write under any actor", () =>
     property(fc.tuple(orAny(anyString), fc.option(orAny(anyString), { nil: undefined })), ["InvalidInput"], ([name, reason]) =>
       Effect.flatMap(Actor.make(any(name), any(reason)), (actor) =>
-        Tenants.use((t) => t.setStatus(existing.tenantId, "active")).pipe(Effect.provideService(Actor, actor)))))
+        Tenants.use((t) => t.setEnvironment(existing.tenantId, "staging")).pipe(Effect.provideService(Actor, actor)))))
   it("the chain still verifies after all of the above", async () => {
     const report = await runtime.runPromise(AuditTrail.use((t) => t.verify()))
     expect(report.events).toBeGreaterThan(2)

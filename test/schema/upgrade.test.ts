@@ -34,7 +34,7 @@ beforeAll(async () => {
   ;[upgraded, fresh] = await Promise.all([createTestDatabase("upgrade"), createMigratedTestDatabase("upgrade_fresh")])
   await runTools(applyMigrations(Redacted.make(upgraded.url)), older.root)
   await withConnection(upgraded.url, (db) =>
-    db.query(sql`INSERT INTO control_plane.tenants (name, environment, status) VALUES ('before_upgrade', 'staging', 'active')`))
+    db.query(sql`INSERT INTO control_plane.tenants (name, environment, status) VALUES ('before_upgrade', 'staging', 'pending')`))
 })
 
 afterAll(async () => {
@@ -58,7 +58,7 @@ describe("upgrading a database of the older migrations", () => {
     const names = await withConnection(upgraded.url, (db) => db.query(sql`SELECT name FROM control_plane.tenants ORDER BY name`))
     expect(names.map((row) => row.name)).toEqual(["before_upgrade", "system_admin"])
     const duplicate = await withConnection(upgraded.url, (db) =>
-      db.query(sql`INSERT INTO control_plane.tenants (name, environment, status) VALUES ('before_upgrade', 'staging', 'active')`)
+      db.query(sql`INSERT INTO control_plane.tenants (name, environment, status) VALUES ('before_upgrade', 'staging', 'pending')`)
     ).then(() => undefined, (error: { code?: string; constraint?: string }) => ({ code: error.code, constraint: error.constraint }))
     expect(duplicate).toEqual({ code: "23505", constraint: "tenants_name_key" })
   })

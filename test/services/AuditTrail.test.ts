@@ -69,8 +69,8 @@ it.layer(TestLayer, { timeout: "120 seconds" })("AuditTrail", (it) => {
         const name = uniqueName("lifecycle")
         const tenant = yield* tenants.create({ name, environment: "staging" }).pipe(as("alice", "ticket 7"))
         yield* tenants.rename(tenant.tenantId, `${name}-renamed`).pipe(as("bob"))
-        yield* tenants.setStatus(tenant.tenantId, "active").pipe(as("bob"))
-        yield* tenants.setStatus(tenant.tenantId, "active").pipe(as("bob")) // no change, no event
+        yield* tenants.setStatus(tenant.tenantId, "inactive").pipe(as("bob"))
+        yield* tenants.setStatus(tenant.tenantId, "inactive").pipe(as("bob")) // no change, no event
         yield* tenants.delete(tenant.tenantId).pipe(as("carol", "offboarding"))
         const events = yield* eventsOf(tenant.tenantId)
         assert.deepStrictEqual(
@@ -78,11 +78,11 @@ it.layer(TestLayer, { timeout: "120 seconds" })("AuditTrail", (it) => {
           [
             ["alice", "postgres", "create", "tenant", tenant.tenantId, "ticket 7", { name: { new: name }, environment: { new: "staging" }, status: { new: "pending" } }],
             ["bob", "postgres", "update", "tenant", tenant.tenantId, null, { name: { old: name, new: `${name}-renamed` } }],
-            ["bob", "postgres", "update", "tenant", tenant.tenantId, null, { status: { old: "pending", new: "active" } }],
+            ["bob", "postgres", "update", "tenant", tenant.tenantId, null, { status: { old: "pending", new: "inactive" } }],
             ["carol", "postgres", "delete", "tenant", tenant.tenantId, "offboarding", {
               name: { old: `${name}-renamed` },
               environment: { old: "staging" },
-              status: { old: "active" }
+              status: { old: "inactive" }
             }]
           ]
         )
@@ -254,10 +254,10 @@ it.layer(TestLayer, { timeout: "120 seconds" })("AuditTrail", (it) => {
       Effect.gen(function*() {
         const tenants = yield* Tenants
         const tenant = yield* tenants.create({ name: uniqueName("paged"), environment: "development" }).pipe(as("pager"))
-        for (const status of ["active", "suspended", "active", "inactive"]) {
+        for (const environment of ["staging", "production", "development", "staging"]) {
           // A few milliseconds apart: `since` is a JS Date, which keeps only milliseconds.
           yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 3)))
-          yield* tenants.setStatus(tenant.tenantId, status).pipe(as("pager"))
+          yield* tenants.setEnvironment(tenant.tenantId, environment).pipe(as("pager"))
         }
         const trail = yield* AuditTrail
         const first = yield* trail.list({ tenantId: tenant.tenantId, limit: 2 })
