@@ -36,9 +36,21 @@ export const projectRoutines: Effect.Effect<Routines, RoutinesInvalid, SchemaPro
   (project) =>
     Effect.tryPromise({
       try: async () => (await import("./routines.ts")).renderRoutines(project.root),
-      catch: (error) => new RoutinesInvalid({ message: error instanceof Error ? error.message : "routines.hcl could not be rendered" })
+      catch: (error) =>
+        new RoutinesInvalid({ message: error instanceof Error ? hclErrorLine(error.message) : "routines.hcl could not be rendered" })
     })
 )
+
+/**
+ * The HCL parser's error (`parse config: [schema.hcl:37,18-19: Argument or
+ * block definition required; ...]`) as the engine words its own: `schema.hcl
+ * line 37: Argument or block definition required`. Routines are rendered from
+ * the project's schema.hcl too, so a syntax error there may surface here first.
+ */
+const hclErrorLine = (message: string): string => {
+  const match = /\[([^\]:]+):(\d+),[\d-]+: ([^;\]]+)/.exec(message)
+  return match === null ? message : `${match[1]} line ${match[2]}: ${match[3]}`
+}
 
 export interface Seed {
   readonly name: string
