@@ -18,7 +18,6 @@ import { fileURLToPath } from "node:url"
 import { assert, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import { DatabaseServers } from "../../src/services/DatabaseServers.ts"
-import { TenantDatabases } from "../../src/services/TenantDatabases.ts"
 import { sql } from "../../src/db/Db.ts"
 import { type ProvisioningStep, provisioningSteps } from "../../src/domain/enums.ts"
 import { Provisioning } from "../../cli/src/fleet/Provisioning.ts"
@@ -94,7 +93,7 @@ it.layer(Fixture.layer("provisioning_faults"), { timeout: "240 seconds" })("Prov
           maxDatabases: 100
         })).pipe(Effect.provide(layer))
       const env = { DATABASE_URL: controlPlane.url, ...keyRing.env }
-      yield* inBatches(events, 4, ([step, phase]) =>
+      yield* inBatches(events, 7, ([step, phase]) =>
         Effect.gen(function*() {
           const name = tenantName(`kill-${step}-${phase}`)
           const ended = yield* Effect.promise(() => provisionUntil(env, name, prefix, `${step}:${phase}`))
@@ -116,58 +115,55 @@ it.layer(Fixture.layer("provisioning_faults"), { timeout: "240 seconds" })("Prov
       assert.strictEqual(yield* Effect.promise(() => tenantsWithoutRecord(controlPlane.url, "kill-")), 0)
     }))
 
+  /** A proxy in front of the local server for the scope. */
+  const proxied = Effect.acquireRelease(
+    Effect.promise(() => TcpProxy.start({ host: "127.0.0.1", port: 5432 })),
+    (p) => Effect.promise(() => p.close())
+  )
+
   it.effect("the tenant's server refusing at each step that uses it: the step and reason are recorded, the database is error, a re-run finishes", () =>
     Effect.gen(function*() {
       const { controlPlane, keyRing, prefix } = yield* Fixture
-      const proxy = yield* Effect.acquireRelease(
-        Effect.promise(() => TcpProxy.start({ host: "127.0.0.1", port: 5432 })),
-        (p) => Effect.promise(() => p.close())
-      )
       const layer = provisioningOn(controlPlane.url, keyRing.ring)
-      const server = yield* Effect.flatMap(DatabaseServers, (servers) =>
-        servers.add({
-          name: "behind-proxy",
-          host: "127.0.0.1",
-          port: proxy.port,
-          adminConnectionString: Redacted.make(adminUrlVia(proxy.port)),
-          maxDatabases: 100
-        })).pipe(Effect.provide(layer))
       const serverSteps: ReadonlyArray<ProvisioningStep> = ["create_role_and_database", "migrate", "seed"]
-      for (const refusedAt of serverSteps) {
-        const name = tenantName(`refused-${refusedAt}`)
-        const error = yield* Effect.flip(
-          Effect.flatMap(Provisioning, (provisioning) =>
-            provisioning.provision(
-              { name, environment: "development", server: server.id, namePrefix: prefix },
-              { onStep: (event) => event.step === refusedAt && event.phase === "start" ? Effect.promise(() => proxy.refuse()) : Effect.void }
-            )).pipe(Effect.provide(layer), Effect.ensuring(Effect.promise(() => proxy.accept())))
-        )
-        assert.strictEqual(error._tag, "ProvisioningFailed", refusedAt)
-        assert.deepInclude(error, { tenant: name, step: refusedAt })
-        assert.match(error.message, new RegExp(`^Provisioning tenant "${name}" failed at step ${refusedAt}: .+; run the same command again to resume$`))
-        const record = yield* recordOf(controlPlane.url, name)
-        assert.strictEqual(record?.failed_step, refusedAt)
-        assert.strictEqual(record?.database_status, "error")
-        assert.isFalse(record!.error!.includes("\n"))
-        assert.isFalse(record!.error!.includes("postgres://"))
-        const result = yield* finish(name, prefix).pipe(Effect.provide(layer))
-        assert.isTrue(result.resumed)
-        const after = yield* recordOf(controlPlane.url, name)
-        assert.deepInclude(after, { step: "activate", failed_step: null, error: null, attempts: 2, database_status: "active" })
-        // The database works as its own role through the server again.
-        assert.isTrue(Redacted.value(yield* Effect.flatMap(TenantDatabases, (d) => d.reveal(result.database.id)).pipe(Effect.provide(layer))).startsWith("postgres://"))
-      }
+      // Each step's case on a server of its own behind a proxy of its own, all at once.
+      yield* Effect.forEach(serverSteps, (refusedAt) =>
+        Effect.gen(function*() {
+          const proxy = yield* proxied
+          const server = yield* Effect.flatMap(DatabaseServers, (servers) =>
+            servers.add({
+              name: `behind-proxy-${refusedAt.replaceAll("_", "-")}`,
+              host: "127.0.0.1",
+              port: proxy.port,
+              adminConnectionString: Redacted.make(adminUrlVia(proxy.port)),
+              maxDatabases: 100
+            })).pipe(Effect.provide(layer))
+          const name = tenantName(`refused-${refusedAt}`)
+          const error = yield* Effect.flip(
+            Effect.flatMap(Provisioning, (provisioning) =>
+              provisioning.provision(
+                { name, environment: "development", server: server.id, namePrefix: prefix },
+                { onStep: (event) => event.step === refusedAt && event.phase === "start" ? Effect.promise(() => proxy.refuse()) : Effect.void }
+              )).pipe(Effect.provide(layer), Effect.ensuring(Effect.promise(() => proxy.accept())))
+          )
+          assert.strictEqual(error._tag, "ProvisioningFailed", refusedAt)
+          assert.deepInclude(error, { tenant: name, step: refusedAt })
+          assert.match(error.message, new RegExp(`^Provisioning tenant "${name}" failed at step ${refusedAt}: .+; run the same command again to resume$`))
+          const record = yield* recordOf(controlPlane.url, name)
+          assert.strictEqual(record?.failed_step, refusedAt)
+          assert.strictEqual(record?.database_status, "error")
+          assert.isFalse(record!.error!.includes("\n"))
+          assert.isFalse(record!.error!.includes("postgres://"))
+          const result = yield* finish(name, prefix).pipe(Effect.provide(layer))
+          assert.isTrue(result.resumed)
+          const after = yield* recordOf(controlPlane.url, name)
+          assert.deepInclude(after, { step: "activate", failed_step: null, error: null, attempts: 2, database_status: "active" })
+        }).pipe(Effect.scoped), { concurrency: "unbounded", discard: true })
     }))
 
   it.effect("the control plane refusing at each step that writes it: no tenant without a record, and a re-run finishes", () =>
     Effect.gen(function*() {
       const { controlPlane, keyRing, prefix } = yield* Fixture
-      const proxy = yield* Effect.acquireRelease(
-        Effect.promise(() => TcpProxy.start({ host: "127.0.0.1", port: 5432 })),
-        (p) => Effect.promise(() => p.close())
-      )
-      const viaProxy = new URL(controlPlane.url)
-      viaProxy.port = String(proxy.port)
       const direct = provisioningOn(controlPlane.url, keyRing.ring)
       const server = yield* Effect.flatMap(DatabaseServers, (servers) =>
         servers.add({
@@ -178,22 +174,27 @@ it.layer(Fixture.layer("provisioning_faults"), { timeout: "240 seconds" })("Prov
           maxDatabases: 100
         })).pipe(Effect.provide(direct))
       const controlPlaneSteps: ReadonlyArray<ProvisioningStep> = ["create_tenant", "place", "register", "activate"]
-      for (const refusedAt of controlPlaneSteps) {
-        const name = tenantName(`cp-refused-${refusedAt}`)
-        // A fresh layer each time: its pool starts with connections the proxy has not cut.
-        const throughProxy = Layer.fresh(provisioningOn(viaProxy.toString(), keyRing.ring))
-        const error = yield* Effect.flip(
-          Effect.flatMap(Provisioning, (provisioning) =>
-            provisioning.provision(
-              { name, environment: "development", server: server.id, namePrefix: prefix },
-              { onStep: (event) => event.step === refusedAt && event.phase === "start" ? Effect.promise(() => proxy.refuse()) : Effect.void }
-            )).pipe(Effect.provide(throughProxy), Effect.ensuring(Effect.promise(() => proxy.accept())))
-        )
-        assert.include(["DbError", "ProvisioningFailed"], error._tag, refusedAt)
-        assert.strictEqual(yield* Effect.promise(() => tenantsWithoutRecord(controlPlane.url, "cp-refused-")), 0)
-        const result = yield* finish(name, prefix, server.id).pipe(Effect.provide(direct))
-        assert.strictEqual((yield* recordOf(controlPlane.url, name))?.step, "activate", refusedAt)
-        assert.strictEqual(result.tenant.status, "active")
-      }
+      // Each step's case through a proxy of its own to the control plane, all at once.
+      yield* Effect.forEach(controlPlaneSteps, (refusedAt) =>
+        Effect.gen(function*() {
+          const proxy = yield* proxied
+          const viaProxy = new URL(controlPlane.url)
+          viaProxy.port = String(proxy.port)
+          const name = tenantName(`cp-refused-${refusedAt}`)
+          const throughProxy = Layer.fresh(provisioningOn(viaProxy.toString(), keyRing.ring))
+          const error = yield* Effect.flip(
+            Effect.flatMap(Provisioning, (provisioning) =>
+              provisioning.provision(
+                { name, environment: "development", server: server.id, namePrefix: prefix },
+                { onStep: (event) => event.step === refusedAt && event.phase === "start" ? Effect.promise(() => proxy.refuse()) : Effect.void }
+              )).pipe(Effect.provide(throughProxy), Effect.ensuring(Effect.promise(() => proxy.accept())))
+          )
+          assert.include(["DbError", "ProvisioningFailed"], error._tag, refusedAt)
+          assert.strictEqual(yield* Effect.promise(() => tenantsWithoutRecord(controlPlane.url, "cp-refused-")), 0)
+          const result = yield* finish(name, prefix, server.id).pipe(Effect.provide(direct))
+          assert.strictEqual((yield* recordOf(controlPlane.url, name))?.step, "activate", refusedAt)
+          assert.strictEqual(result.tenant.status, "active")
+        }).pipe(Effect.scoped), { concurrency: "unbounded", discard: true })
+      assert.strictEqual(yield* Effect.promise(() => tenantsWithoutRecord(controlPlane.url, "cp-refused-")), 0)
     }))
 })
