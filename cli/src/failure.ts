@@ -19,7 +19,6 @@ import { CliError } from "effect/cli"
 import type { SchemaCheckFailed } from "./commands/db/tools.ts"
 import type { EngineError } from "./engine/Engine.ts"
 import type { LockTimeout } from "./fileLock.ts"
-import type { ConnectionBudgetConfigError } from "./fleet/ConnectionBudget.ts"
 import type {
   DeprovisioningFailed,
   FleetRunIncomplete,
@@ -46,6 +45,7 @@ import type {
   ConfigKeyNotFound,
   ConfigValueInvalid,
   DatabaseConfigError,
+  ConnectionBudgetExhausted,
   DatabaseServerNameTaken,
   DatabaseServerNotFound,
   DbError,
@@ -56,6 +56,7 @@ import type {
   MalformedEnvelope,
   NoActiveDatabase,
   SystemTenantProtected,
+  TenantConnectionsConfigError,
   TenantDatabaseNotFound,
   TenantNameTaken,
   TenantNotFound,
@@ -173,8 +174,9 @@ export type CommandError =
   | PlacementRefused
   | IdentifierTooLong
   | InvalidNamePrefix
-  | ConnectionBudgetConfigError
   | TenantTemplateMissing
+  | TenantConnectionsConfigError
+  | ConnectionBudgetExhausted
   | ProvisioningFailed
   | DeprovisioningFailed
   | ProvisioningInProgress
@@ -226,8 +228,8 @@ export const cliFailureOf = (error: CommandError): CliFailure => {
     case "KeyRingError":
     case "IdentifierTooLong":
     case "InvalidNamePrefix":
-    case "ConnectionBudgetConfigError":
     case "TenantTemplateMissing":
+    case "TenantConnectionsConfigError":
     case "InvalidMigrationName":
     case "UnknownBaseBranch":
       return failure(new Usage({ message: error.message }))
@@ -273,6 +275,7 @@ export const cliFailureOf = (error: CommandError): CliFailure => {
     case "ProvisioningFailed":
     case "DeprovisioningFailed":
     case "FleetRunIncomplete":
+    case "ConnectionBudgetExhausted":
       return failure(new Failed({ message: error.message }))
     case "PlatformError":
       return failure(new Failed({ message: `${error.reason.module}.${error.reason.method} failed` }))

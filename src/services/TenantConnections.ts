@@ -27,7 +27,8 @@
  * InvalidInput, DbError; and whatever the caller's own work fails with.
  */
 import { Clock, Context, Effect, Exit, Layer, Metric } from "effect"
-import type { Connection } from "@databases/pg"
+import type { Scope } from "effect"
+import type { Connection, ConnectionPool } from "@databases/pg"
 import { ConnectionStringCrypto, type DecryptError } from "../crypto/ConnectionStringCrypto.ts"
 import { DatabaseConfig } from "../db/DatabaseConfig.ts"
 import { Db, sql } from "../db/Db.ts"
@@ -88,6 +89,15 @@ export interface TenantConnectionsService {
   readonly resolve: (tenant: string) => Effect.Effect<ResolvedTenant, TenantNotFound | InvalidInput | DbError>
   /** Pools, connections, waiters, evictions, checkout wait, cache and listener, right now. */
   readonly stats: () => Effect.Effect<TenantConnectionsStats>
+  /**
+   * Holds `connections` permits of the global budget for the scope, for
+   * connections to the tenant's database that are opened outside the pools
+   * (the tooling's schema engine and seeds): they count against the budget as
+   * pooled ones do, may evict idle pools to make room, and wait as a checkout
+   * waits (ConnectionBudgetExhausted after the checkout timeout). At most
+   * CONTROL_PLANE_TENANT_POOL_MAX permits are held at once for one reservation.
+   */
+  readonly reserve: (tenantId: string, connections: number) => Effect.Effect<void, ConnectionBudgetExhausted, Scope.Scope>
 }
 
 const decodeReference = checkInput(TenantName, "tenant id or name")
@@ -329,6 +339,50 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
             ))
         })
 
+      /**
+       * A reservation is a slot of the budget with no pool behind it: its
+       * permits are checkouts like any pool's, and closing it (once retired)
+       * has nothing to close, so its permits come back at once.
+       */
+      const noPool = { dispose: () => Promise.resolve() } as unknown as ConnectionPool
+
+      const reserve = (tenantId: string, connections: number) =>
+        Effect.acquireRelease(
+          Effect.suspend(() => {
+            const slot: PoolEntry = {
+              tenantId,
+              databaseId: "",
+              fingerprint: "reservation",
+              pool: noPool,
+              held: 0,
+              inUse: 0,
+              lastUsed: now(),
+              retiring: false
+            }
+            budget.add(slot)
+            const exhausted = (waitedMs: number) => new ConnectionBudgetExhausted({ tenantId, budget: settings.budget, waitedMs })
+            const wanted = Math.max(1, Math.min(connections, settings.poolMax, settings.budget))
+            let taken = 0
+            const take: Effect.Effect<void, ConnectionBudgetExhausted> = Effect.suspend(() =>
+              taken >= wanted
+                ? Effect.void
+                : Effect.flatMap(budget.acquire(slot, settings.checkoutTimeoutMs, exhausted), () => {
+                  taken++
+                  return take
+                })
+            )
+            const giveBack = () => {
+              for (let i = 0; i < taken; i++) budget.release(slot)
+              budget.retire(slot)
+            }
+            return take.pipe(
+              Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Effect.sync(giveBack)),
+              Effect.as(giveBack)
+            )
+          }),
+          (giveBack) => Effect.sync(giveBack)
+        ).pipe(Effect.asVoid)
+
       const stats = (): Effect.Effect<TenantConnectionsStats> =>
         Effect.sync(() => {
           const admission = budget.stats
@@ -352,7 +406,7 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
 
       yield* registerMetrics(context, stats, () => budget.waitSummary)
 
-      return TenantConnections.of({ withTenant, resolve, stats })
+      return TenantConnections.of({ withTenant, resolve, stats, reserve })
     })
   )
 

@@ -25,10 +25,9 @@ it.layer(Fixture.layer("fleet_runs"), { timeout: "240 seconds" })("Fleet runs", 
         ConnectionBudget,
         Effect.map(Effect.provide(ConnectionBudget, ConnectionBudget.layerOf(2)), (inner) =>
           ConnectionBudget.of({
-            size: inner.size,
-            permit: (connections) =>
+            permit: (tenantId, connections) =>
               Effect.acquireRelease(
-                Effect.tap(inner.permit(connections), () =>
+                Effect.tap(inner.permit(tenantId, connections), () =>
                   Effect.sync(() => {
                     permits++
                     held += connections

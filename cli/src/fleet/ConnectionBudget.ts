@@ -1,66 +1,48 @@
 /**
  * The connections provisioning and fleet migrations open to tenant databases
- * (the schema engine's and the seeds'), counted against one global budget:
- * work on a database starts only once its connections are granted, and gives
- * them back when it ends, however it ends.
+ * (the schema engine's and the seeds'), counted against the process's one
+ * global budget: work on a database starts only once its connections are
+ * granted, and gives them back when it ends, however it ends.
  *
- *   CONTROL_PLANE_CONNECTION_BUDGET  connections to tenant databases at once (default 50)
- *
- * Merge note: the tenant data plane (issue 10) owns the process's global
- * budget (TenantConnections, same variable and default). Once it is on main,
- * `layer` becomes a permit taken from TenantConnections' budget, so that a
- * fleet run in a process that also serves tenants never exceeds the one
- * budget. Until then the budget is a semaphore of this process.
+ * `layer` takes the permits from TenantConnections' budget
+ * (CONTROL_PLANE_CONNECTION_BUDGET, default 50; TenantConnections.reserve), so
+ * a process that also serves tenants never holds more connections to tenant
+ * databases than the one budget, and a fleet run may evict idle tenant pools
+ * to make room. `layerOf(n)` is a budget of n of its own (tests, benchmarks).
  */
-import { Config, Context, Effect, Layer, Schema, Semaphore } from "effect"
+import { Context, Effect, Layer, Semaphore } from "effect"
 import type { Scope } from "effect"
+import { type ConnectionBudgetExhausted, TenantConnections } from "../library.ts"
 
 export interface ConnectionBudgetService {
-  /** The budget's size: no permit may ask for more. */
-  readonly size: number
-  /** Holds `connections` connections of the budget until the scope closes, waiting for them if need be. */
-  readonly permit: (connections: number) => Effect.Effect<void, never, Scope.Scope>
+  /**
+   * Holds `connections` connections of the budget for the scope, on behalf of
+   * the tenant, waiting for them if need be (ConnectionBudgetExhausted when
+   * the wait outlasts the checkout timeout).
+   */
+  readonly permit: (tenantId: string, connections: number) => Effect.Effect<void, ConnectionBudgetExhausted, Scope.Scope>
 }
-
-/** CONTROL_PLANE_CONNECTION_BUDGET is not a whole number of at least 1. */
-export class ConnectionBudgetConfigError extends Schema.TaggedError<ConnectionBudgetConfigError>()(
-  "ConnectionBudgetConfigError",
-  { message: Schema.String }
-) {}
-
-export const defaultConnectionBudget = 50
-
-/** A budget of `size` connections (tests, benches, or a caller that knows its share). */
-const makeBudget = (size: number): Effect.Effect<ConnectionBudgetService> =>
-  Effect.map(Semaphore.make(size), (semaphore) => ({
-    size,
-    permit: (connections) =>
-      Effect.acquireRelease(
-        Semaphore.take(semaphore, Math.min(connections, size)),
-        (taken) => Semaphore.release(semaphore, taken)
-      ).pipe(Effect.asVoid)
-  }))
 
 export class ConnectionBudget extends Context.Service<ConnectionBudget, ConnectionBudgetService>()(
   "control-plane-cli/ConnectionBudget"
 ) {
-  /** A budget of exactly `size` connections. */
-  static readonly layerOf = (size: number) => Layer.effect(ConnectionBudget, makeBudget(size))
+  /** A budget of exactly `size` connections of its own: a semaphore, which waits as long as it takes. */
+  static readonly layerOf = (size: number) =>
+    Layer.effect(
+      ConnectionBudget,
+      Effect.map(Semaphore.make(size), (semaphore) =>
+        ConnectionBudget.of({
+          permit: (_tenantId, connections) =>
+            Effect.acquireRelease(
+              Semaphore.take(semaphore, Math.min(connections, size)),
+              (taken) => Semaphore.release(semaphore, taken)
+            ).pipe(Effect.asVoid)
+        }))
+    )
 
-  /** The budget from CONTROL_PLANE_CONNECTION_BUDGET. */
-  static readonly layer = Layer.effect(
+  /** The permits of TenantConnections' global budget. */
+  static readonly layerNoDeps = Layer.effect(
     ConnectionBudget,
-    Effect.gen(function*() {
-      const invalid = new ConnectionBudgetConfigError({
-        message: "CONTROL_PLANE_CONNECTION_BUDGET must be a whole number of at least 1: it is how many connections to tenant databases may be open at once"
-      })
-      // The config error itself is not passed on: its text may quote what was read.
-      const size = yield* Config.Int("CONTROL_PLANE_CONNECTION_BUDGET").pipe(
-        Config.withDefault(defaultConnectionBudget),
-        Effect.mapError(() => invalid)
-      )
-      if (size < 1) return yield* invalid
-      return yield* makeBudget(size)
-    })
+    Effect.map(TenantConnections, (connections) => ConnectionBudget.of({ permit: connections.reserve }))
   )
 }

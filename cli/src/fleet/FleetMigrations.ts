@@ -226,7 +226,13 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
       /** Takes one database through the steps above; never fails (failures are recorded). */
       const migrateOne = (runId: string, row: LedgerRow) =>
         Effect.gen(function*() {
-          yield* budget.permit(2)
+          // The engine holds one connection for its lock, one for the migrations.
+          const granted = yield* budget.permit(row.tenant_id, 2).pipe(
+            Effect.as(true),
+            Effect.catchTag("ConnectionBudgetExhausted", (error) =>
+              Effect.as(setLedger(runId, row.database_id, sql`status = 'failed', finished_at = now(), error = ${messageOf(error)}`), false))
+          )
+          if (!granted) return "failed" as const
           const database = yield* databases.get(row.database_id).pipe(
             Effect.catchTag("TenantDatabaseNotFound", () => Effect.succeed(undefined)),
             Effect.catchTag("InvalidInput", (error) => Effect.die(error))
@@ -455,7 +461,7 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
           const base = { databaseId: row.id, tenantId: row.tenant_id, tenant: row.tenant, status: row.status }
           if (row.status === "inactive") return Effect.succeed({ ...base, version: null, pending: null, error: "inactive: not read" })
           return Effect.gen(function*() {
-            yield* budget.permit(1)
+            yield* budget.permit(row.tenant_id, 1)
             const state = yield* template.status(yield* databases.reveal(row.id))
             return { ...base, version: state.current, pending: state.pending.length, error: null }
           }).pipe(
@@ -486,6 +492,7 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
 
   /** FleetMigrations configured from the environment (as Provisioning.layer). */
   static readonly layer = FleetMigrations.layerNoDeps.pipe(
-    Layer.provideMerge(Layer.mergeAll(ControlPlane.layer, TenantSchema.layer, ConnectionBudget.layer, ControlPlaneLocks.layer))
+    Layer.provideMerge(Layer.mergeAll(TenantSchema.layer, ConnectionBudget.layerNoDeps, ControlPlaneLocks.layer)),
+    Layer.provideMerge(ControlPlane.layer)
   )
 }

@@ -308,11 +308,11 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
               yield* ensureRoleAndDatabase(admin, names, password)
             }).pipe(Effect.scoped),
             migrate: Effect.gen(function*() {
-              yield* budget.permit(2) // the engine holds one connection for its lock, one for the migrations
+              yield* budget.permit(tenant.tenantId, 2) // the engine holds one connection for its lock, one for the migrations
               version = (yield* template.migrate(yield* connectionString)).current
             }).pipe(Effect.scoped),
             seed: Effect.gen(function*() {
-              yield* budget.permit(1)
+              yield* budget.permit(tenant.tenantId, 1)
               yield* template.seed(yield* connectionString)
             }).pipe(Effect.scoped),
             activate: db.transaction(Effect.gen(function*() {
@@ -493,6 +493,7 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
    * connection budget.
    */
   static readonly layer = Provisioning.layerNoDeps.pipe(
-    Layer.provideMerge(Layer.mergeAll(ControlPlane.layer, TenantSchema.layer, ConnectionBudget.layer, ControlPlaneLocks.layer))
+    Layer.provideMerge(Layer.mergeAll(TenantSchema.layer, ConnectionBudget.layerNoDeps, ControlPlaneLocks.layer)),
+    Layer.provideMerge(ControlPlane.layer)
   )
 }
