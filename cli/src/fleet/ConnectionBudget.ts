@@ -4,7 +4,7 @@
  * global budget: work on a database starts only once its connections are
  * granted, and gives them back when it ends, however it ends.
  *
- * `layer` takes the permits from TenantConnections' budget
+ * `layerNoDeps` takes the permits from TenantConnections' budget
  * (CONTROL_PLANE_CONNECTION_BUDGET, default 50; TenantConnections.reserve), so
  * a process that also serves tenants never holds more connections to tenant
  * databases than the one budget, and a fleet run may evict idle tenant pools
