@@ -33,7 +33,7 @@ import {
 } from "../domain/DatabaseServer.ts"
 import { ServerStatus } from "../domain/enums.ts"
 import { Actor, actorContext } from "./Actor.ts"
-import { DbError, decodeInput, InvalidInput } from "../domain/errors.ts"
+import { checkInput, DbError, decodeInput, InvalidInput } from "../domain/errors.ts"
 import { ConnectionString, DatabaseHost, DatabasePort, defaultDatabasePort } from "../domain/TenantDatabase.ts"
 
 /** Input of `add`. `port` defaults to 5432 and `status` to "open". */
@@ -77,6 +77,7 @@ export interface DatabaseServersService {
 const decodeAdd = decodeInput(AddDatabaseServerInput, "database server")
 const decodeId = decodeInput(DatabaseServerId, "database server id")
 const decodeName = decodeInput(ServerName, "database server name")
+const decodeText = checkInput(Schema.String, "database server name")
 const decodeStatus = decodeInput(ServerStatus, "server status")
 
 type ServerRow = DatabaseServers_Row & { readonly databases: bigint }
@@ -156,9 +157,10 @@ export class DatabaseServers extends Context.Service<DatabaseServers, DatabaseSe
       })
 
       const findByName = Effect.fn("DatabaseServers.findByName")(function*(name: string) {
-        const valid = yield* decodeName(name).pipe(
+        const text = yield* decodeText(name)
+        const valid = yield* decodeName(text).pipe(
           // A name that cannot exist is not found rather than invalid: lookups take what operators type.
-          Effect.catchTag("InvalidInput", () => Effect.fail(new DatabaseServerNotFound({ server: name })))
+          Effect.catchTag("InvalidInput", () => Effect.fail(new DatabaseServerNotFound({ server: text })))
         )
         return toServer(yield* one(sql`${withLoad} WHERE s.name = ${valid}`, valid))
       })

@@ -26,7 +26,7 @@
  * ConnectionBudgetExhausted, DecryptionFailed (or the other DecryptErrors),
  * InvalidInput, DbError; and whatever the caller's own work fails with.
  */
-import { Clock, Context, Effect, Exit, Layer, Metric } from "effect"
+import { Clock, Context, Effect, Exit, Layer, Metric, Schema } from "effect"
 import type { Scope } from "effect"
 import type { Connection, ConnectionPool } from "@databases/pg"
 import { ConnectionStringCrypto, type DecryptError } from "../crypto/ConnectionStringCrypto.ts"
@@ -36,7 +36,7 @@ import type { SQLQuery } from "../db/Db.ts"
 import { classifyPgError, toDbError } from "../db/pgErrors.ts"
 import type { TenantStatus } from "../domain/enums.ts"
 import { checkInput, type DbError, type InvalidInput } from "../domain/errors.ts"
-import { NoActiveDatabase, TenantName, TenantNotActive, TenantNotFound } from "../domain/Tenant.ts"
+import { NoActiveDatabase, TenantId, TenantName, TenantNotActive, TenantNotFound } from "../domain/Tenant.ts"
 import { ConnectionBudgetExhausted, type TenantConnectionsStats } from "../domain/TenantConnections.ts"
 import { Budget } from "./TenantConnections/budget.ts"
 import { TenantConnectionsConfig } from "./TenantConnections/config.ts"
@@ -97,10 +97,15 @@ export interface TenantConnectionsService {
    * waits (ConnectionBudgetExhausted after the checkout timeout). At most
    * CONTROL_PLANE_TENANT_POOL_MAX permits are held at once for one reservation.
    */
-  readonly reserve: (tenantId: string, connections: number) => Effect.Effect<void, ConnectionBudgetExhausted, Scope.Scope>
+  readonly reserve: (
+    tenantId: string,
+    connections: number
+  ) => Effect.Effect<void, ConnectionBudgetExhausted | InvalidInput, Scope.Scope>
 }
 
 const decodeReference = checkInput(TenantName, "tenant id or name")
+const decodeReservedTenant = checkInput(TenantId, "tenant id")
+const decodeConnections = checkInput(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)), "number of connections to reserve")
 
 const notFound = (reference: string): TenantNotFound =>
   normalizeId(reference) === undefined ? new TenantNotFound({ name: reference }) : new TenantNotFound({ tenantId: reference })
@@ -347,6 +352,7 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
       const noPool = { dispose: () => Promise.resolve() } as unknown as ConnectionPool
 
       const reserve = (tenantId: string, connections: number) =>
+        Effect.zip(decodeReservedTenant(tenantId), decodeConnections(connections)).pipe(Effect.andThen(
         Effect.acquireRelease(
           Effect.suspend(() => {
             const slot: PoolEntry = {
@@ -381,7 +387,7 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
             )
           }),
           (giveBack) => Effect.sync(giveBack)
-        ).pipe(Effect.asVoid)
+        )), Effect.asVoid)
 
       const stats = (): Effect.Effect<TenantConnectionsStats> =>
         Effect.sync(() => {

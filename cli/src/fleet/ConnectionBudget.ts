@@ -43,6 +43,11 @@ export class ConnectionBudget extends Context.Service<ConnectionBudget, Connecti
   /** The permits of TenantConnections' global budget. */
   static readonly layerNoDeps = Layer.effect(
     ConnectionBudget,
-    Effect.map(TenantConnections, (connections) => ConnectionBudget.of({ permit: connections.reserve }))
+    Effect.map(TenantConnections, (connections) =>
+      ConnectionBudget.of({
+        // The tenant ids come from the control plane's rows and the counts are
+        // the tooling's own constants: an InvalidInput here is a bug, not a case.
+        permit: (tenantId, count) => connections.reserve(tenantId, count).pipe(Effect.catchTag("InvalidInput", Effect.die))
+      }))
   )
 }
