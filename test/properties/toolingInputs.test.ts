@@ -97,7 +97,12 @@ describe("Provisioning", () => {
         server: orAny(fc.oneof(fc.uuid(), fc.constant("nowhere"))),
         namePrefix: orAny(fc.stringMatching(/^[a-z][a-z0-9_]{0,40}$/))
       }),
-      ["InvalidInput", "InvalidNamePrefix", "IdentifierTooLong", "PlacementRefused", "DatabaseServerNotFound", "TenantNameTaken"],
+      // Every refusal the signature declares but DbError (nothing here should fail in the database) and
+      // ProvisioningFailed (no step that touches a server can be reached without a server).
+      [
+        "InvalidInput", "InvalidNamePrefix", "IdentifierTooLong", "PlacementRefused", "DatabaseServerNotFound", "TenantNameTaken",
+        "TenantNotProvisioned", "TenantBeingDeprovisioned", "ProvisioningInProgress", "IllegalTransition", "SystemTenantProtected"
+      ],
       (input) => Provisioning.use((service) => service.provision(any(input)))
     ))
   it("deprovision", () =>

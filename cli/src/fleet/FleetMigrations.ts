@@ -149,6 +149,10 @@ type LedgerRow = Rows.FleetMigrations
 
 const decodeOptions = Schema.decodeUnknownEffect(FleetMigrateOptions)
 
+/** Options of `status`: how many revision tables are read at once. */
+const FleetStatusOptions = Schema.Struct({ concurrency: FleetMigrateOptions.fields.concurrency })
+const decodeStatusOptions = Schema.decodeUnknownEffect(FleetStatusOptions)
+
 const fleetLock = "control-plane:fleet-migrate"
 
 const messageOf = (error: unknown): string => oneLineReason(error instanceof Error ? error.message : String(error))
@@ -447,11 +451,11 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
         return summary
       }, Effect.scoped)
 
-      const status = Effect.fn("FleetMigrations.status")(function*(options: { readonly concurrency?: number } = {}) {
+      const status = Effect.fn("FleetMigrations.status")(function*(raw: { readonly concurrency?: number } = {}) {
+        const options = yield* decodeStatusOptions(raw, { errors: "all" }).pipe(
+          Effect.mapError((error) => new InvalidInput({ message: `Invalid fleet status options: ${error.message}` }))
+        )
         const concurrency = options.concurrency ?? defaultConcurrency
-        if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-          return yield* new InvalidInput({ message: "Invalid fleet status options: concurrency must be a whole number from 1 to 64" })
-        }
         const rows = yield* db.query<{ id: string; tenant_id: string; tenant: string; status: string }>(
           sql`SELECT d.id, d.tenant_id, t.name AS tenant, d.status::text AS status
               FROM control_plane.tenant_databases d JOIN control_plane.tenants t ON t.tenant_id = d.tenant_id
