@@ -58,6 +58,28 @@ trigger "update_system_config_updated_at" {
   }
 }
 
+trigger "update_database_servers_updated_at" {
+  on = table.database_servers
+  before {
+    update = true
+  }
+  for = ROW
+  execute {
+    function = function.update_updated_at_column
+  }
+}
+
+trigger "update_tenant_provisioning_updated_at" {
+  on = table.tenant_provisioning
+  before {
+    update = true
+  }
+  for = ROW
+  execute {
+    function = function.update_updated_at_column
+  }
+}
+
 # Appends an event to the chain, however it is inserted (by the triggers
 # below, by the services, or by hand): the next id, the time, who acted, the
 # previous event's hash and this event's hash are set here, never taken from

@@ -291,3 +291,381 @@ table "audit_events" {
     where   = "action = 'purge'"
   }
 }
+
+# ---------------------------------------------------------------------------
+# Operating the tenant databases: the servers they are placed on, how each
+# provisioned tenant got there, and the ledger of fleet migrations.
+
+enum "server_status" {
+  schema = schema.control_plane
+  values = ["open", "drained"]
+}
+
+enum "provisioning_step" {
+  schema = schema.control_plane
+  values = ["create_tenant", "place", "register", "create_role_and_database", "migrate", "seed", "activate"]
+}
+
+enum "fleet_run_status" {
+  schema = schema.control_plane
+  values = ["running", "succeeded", "failed", "stopped", "canary_failed"]
+}
+
+enum "fleet_migration_status" {
+  schema = schema.control_plane
+  values = ["pending", "running", "succeeded", "failed", "skipped"]
+}
+
+table "database_servers" {
+  schema  = schema.control_plane
+  comment = "PostgreSQL servers that tenant databases may be placed on."
+
+  column "id" {
+    null    = false
+    type    = uuid
+    default = sql("gen_random_uuid()")
+    comment = "Unique server identifier (made by the application: the admin connection string is bound to it)."
+  }
+
+  column "name" {
+    null    = false
+    type    = varchar(63)
+    comment = "Unique server name, e.g. pg-eu-1."
+  }
+
+  column "host" {
+    null    = false
+    type    = varchar(255)
+    comment = "Host tenant databases on this server are reached at."
+  }
+
+  column "port" {
+    null    = false
+    type    = integer
+    default = 5432
+    comment = "Port tenant databases on this server are reached at."
+  }
+
+  column "admin_connection_string_encrypted" {
+    null    = false
+    type    = text
+    comment = "Connection string of a role that may create roles and databases, AES-256-GCM encrypted and bound to this row: v1:<key id>:<base64 nonce|ciphertext|tag>."
+  }
+
+  column "max_databases" {
+    null    = false
+    type    = integer
+    comment = "The most tenant databases placed on this server."
+  }
+
+  column "status" {
+    null    = false
+    type    = enum.server_status
+    default = "open"
+    comment = "open: new tenants may be placed here; drained: none are."
+  }
+
+  column "created_at" {
+    null    = false
+    type    = timestamptz
+    default = sql("now()")
+    comment = "When the server was registered."
+  }
+
+  column "updated_at" {
+    null    = false
+    type    = timestamptz
+    default = sql("now()")
+    comment = "When the record was last changed; kept by a trigger."
+  }
+
+  primary_key {
+    columns = [column.id]
+  }
+
+  index "database_servers_name_key" {
+    unique  = true
+    columns = [column.name]
+  }
+
+  check "database_servers_max_databases_check" {
+    expr = "(max_databases > 0)"
+  }
+}
+
+table "tenant_provisioning" {
+  schema  = schema.control_plane
+  comment = "How each provisioned tenant was placed and how far its provisioning got: one row per tenant, written with the tenant itself."
+
+  column "tenant_id" {
+    null    = false
+    type    = uuid
+    comment = "The provisioned tenant."
+  }
+
+  column "server_id" {
+    null    = false
+    type    = uuid
+    comment = "The server the tenant's database is placed on."
+  }
+
+  column "database_id" {
+    null    = true
+    type    = uuid
+    comment = "The tenant_databases record, once registered."
+  }
+
+  column "database_name" {
+    null    = false
+    type    = varchar(63)
+    comment = "Name of the database on its server, derived from the tenant id."
+  }
+
+  column "role_name" {
+    null    = false
+    type    = varchar(63)
+    comment = "Name of the role that owns the database, derived from the tenant id."
+  }
+
+  column "step" {
+    null    = false
+    type    = enum.provisioning_step
+    comment = "The last step that completed."
+  }
+
+  column "failed_step" {
+    null    = true
+    type    = enum.provisioning_step
+    comment = "The step the last attempt failed at; null once a later attempt gets past it."
+  }
+
+  column "error" {
+    null    = true
+    type    = text
+    comment = "Why failed_step failed, in one line."
+  }
+
+  column "attempts" {
+    null    = false
+    type    = integer
+    default = 1
+    comment = "Runs of provisioning for this tenant (the first and every resume)."
+  }
+
+  column "created_at" {
+    null    = false
+    type    = timestamptz
+    default = sql("now()")
+    comment = "When provisioning started."
+  }
+
+  column "updated_at" {
+    null    = false
+    type    = timestamptz
+    default = sql("now()")
+    comment = "When the record was last changed; kept by a trigger."
+  }
+
+  column "completed_at" {
+    null    = true
+    type    = timestamptz
+    comment = "When the tenant became active; null while provisioning is unfinished."
+  }
+
+  column "deprovision_started_at" {
+    null    = true
+    type    = timestamptz
+    comment = "When deprovisioning began; the tenant cannot be provisioned again until it ends."
+  }
+
+  primary_key {
+    columns = [column.tenant_id]
+  }
+
+  foreign_key "tenant_provisioning_tenant_id_fkey" {
+    columns     = [column.tenant_id]
+    ref_columns = [table.tenants.column.tenant_id]
+    on_update   = NO_ACTION
+    on_delete   = RESTRICT
+  }
+
+  foreign_key "tenant_provisioning_server_id_fkey" {
+    columns     = [column.server_id]
+    ref_columns = [table.database_servers.column.id]
+    on_update   = NO_ACTION
+    on_delete   = RESTRICT
+  }
+
+  index "tenant_provisioning_server_id_database_name_key" {
+    unique  = true
+    columns = [column.server_id, column.database_name]
+  }
+
+  index "tenant_provisioning_database_id_key" {
+    unique  = true
+    columns = [column.database_id]
+  }
+}
+
+table "fleet_runs" {
+  schema  = schema.control_plane
+  comment = "Runs of `fleet migrate`: one row per run; the ledger (fleet_migrations) holds its databases."
+
+  column "id" {
+    null    = false
+    type    = uuid
+    default = sql("gen_random_uuid()")
+    comment = "Unique run identifier."
+  }
+
+  column "status" {
+    null    = false
+    type    = enum.fleet_run_status
+    comment = "running until every database of the run is settled (a run killed while running is resumed by the next one)."
+  }
+
+  column "target_version" {
+    null    = false
+    type    = varchar(255)
+    comment = "The newest version of tenant/migrations when the run started."
+  }
+
+  column "concurrency" {
+    null    = false
+    type    = integer
+    comment = "Databases migrated at once (of the latest invocation)."
+  }
+
+  column "canary" {
+    null    = false
+    type    = integer
+    comment = "Databases migrated first; the rest only if they all succeeded."
+  }
+
+  column "max_failures" {
+    null    = true
+    type    = integer
+    comment = "Failures after which no new database is taken; null: no limit."
+  }
+
+  column "started_at" {
+    null    = false
+    type    = timestamptz
+    default = sql("now()")
+    comment = "When the run started."
+  }
+
+  column "finished_at" {
+    null    = true
+    type    = timestamptz
+    comment = "When the run ended; null while running."
+  }
+
+  primary_key {
+    columns = [column.id]
+  }
+
+  index "idx_fleet_runs_started_at" {
+    columns = [column.started_at]
+  }
+}
+
+table "fleet_migrations" {
+  schema  = schema.control_plane
+  comment = "The fleet migration ledger: one row per database per run, with the versions before and after as each database's revision table reported them."
+
+  column "run_id" {
+    null    = false
+    type    = uuid
+    comment = "The run."
+  }
+
+  column "database_id" {
+    null    = false
+    type    = uuid
+    comment = "The tenant_databases record (kept after the database is deprovisioned, as history)."
+  }
+
+  column "tenant_id" {
+    null    = false
+    type    = uuid
+    comment = "The tenant owning the database (kept as history)."
+  }
+
+  column "position" {
+    null    = false
+    type    = integer
+    comment = "Place in the run's queue, from 0; canaries come first."
+  }
+
+  column "canary" {
+    null    = false
+    type    = boolean
+    comment = "Whether the database is one of the run's canaries."
+  }
+
+  column "status" {
+    null    = false
+    type    = enum.fleet_migration_status
+    comment = "pending, running, then succeeded, failed or skipped."
+  }
+
+  column "version_before" {
+    null    = true
+    type    = varchar(255)
+    comment = "The database's version when the run first took it (empty string: none applied); null until then."
+  }
+
+  column "version_after" {
+    null    = true
+    type    = varchar(255)
+    comment = "The database's version when the run settled it; null until then."
+  }
+
+  column "applied" {
+    null    = false
+    type    = integer
+    default = 0
+    comment = "Migration files the run applied to the database."
+  }
+
+  column "attempts" {
+    null    = false
+    type    = integer
+    default = 0
+    comment = "Times the database was taken (more than one after a run was resumed)."
+  }
+
+  column "started_at" {
+    null    = true
+    type    = timestamptz
+    comment = "When the run first took the database."
+  }
+
+  column "finished_at" {
+    null    = true
+    type    = timestamptz
+    comment = "When the run settled the database."
+  }
+
+  column "error" {
+    null    = true
+    type    = text
+    comment = "Why the database failed or was skipped, in one line."
+  }
+
+  primary_key {
+    columns = [column.run_id, column.database_id]
+  }
+
+  foreign_key "fleet_migrations_run_id_fkey" {
+    columns     = [column.run_id]
+    ref_columns = [table.fleet_runs.column.id]
+    on_update   = NO_ACTION
+    on_delete   = CASCADE
+  }
+
+  index "idx_fleet_migrations_database_id" {
+    columns = [column.database_id]
+  }
+}

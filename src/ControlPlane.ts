@@ -26,18 +26,20 @@ import { ConnectionStringCrypto } from "./crypto/ConnectionStringCrypto.ts"
 import { DatabaseConfig } from "./db/DatabaseConfig.ts"
 import { Db } from "./db/Db.ts"
 import { AuditTrail } from "./services/AuditTrail.ts"
+import { DatabaseServers } from "./services/DatabaseServers.ts"
 import { SystemConfig } from "./services/SystemConfig.ts"
 import { TenantConnections } from "./services/TenantConnections.ts"
 import { TenantConnectionsConfig } from "./services/TenantConnections/config.ts"
 import { TenantDatabases } from "./services/TenantDatabases.ts"
 import { Tenants } from "./services/Tenants.ts"
 
-/** Tenants, TenantDatabases, SystemConfig and AuditTrail, with Db and ConnectionStringCrypto still to provide. */
+/** Tenants, TenantDatabases, SystemConfig, AuditTrail and DatabaseServers, with Db and ConnectionStringCrypto still to provide. */
 export const layerNoDeps = Layer.mergeAll(
   Tenants.layerNoDeps,
   TenantDatabases.layerNoDeps,
   SystemConfig.layerNoDeps,
-  AuditTrail.layerNoDeps
+  AuditTrail.layerNoDeps,
+  DatabaseServers.layerNoDeps
 )
 
 /** Db, ConnectionStringCrypto and DatabaseConfig, from configuration. */
@@ -51,5 +53,5 @@ export const layer = Layer.mergeAll(layerNoDeps, TenantConnections.layerNoDeps).
   Layer.provideMerge(infrastructure)
 )
 
-/** Tenants, TenantDatabases, SystemConfig and AuditTrail, plus what they share: no TenantConnections. */
+/** Tenants, TenantDatabases, SystemConfig, AuditTrail and DatabaseServers, plus what they share: no TenantConnections. */
 export const layerWithoutConnections = layerNoDeps.pipe(Layer.provideMerge(infrastructure))

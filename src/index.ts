@@ -1,8 +1,8 @@
 /**
  * The control-plane library. Provide `ControlPlane.layer` once, then use the
  * services: `Tenants`, `TenantDatabases`, `SystemConfig`, `AuditTrail`,
- * `TenantConnections`. Writes and reveals also need an `Actor` (who acts, for
- * the audit trail).
+ * `TenantConnections`, `DatabaseServers`. Writes and reveals also need an
+ * `Actor` (who acts, for the audit trail).
  */
 export * as ControlPlane from "./ControlPlane.ts"
 
@@ -16,7 +16,12 @@ export {
   type TenantDatabasesService
 } from "./services/TenantDatabases.ts"
 export { SystemConfig, type ConfigSchema, type SystemConfigService } from "./services/SystemConfig.ts"
-export { Actor, ActorName, type ActorService } from "./services/Actor.ts"
+export {
+  type AddDatabaseServerInput,
+  DatabaseServers,
+  type DatabaseServersService
+} from "./services/DatabaseServers.ts"
+export { Actor, actorContext, ActorName, type ActorService } from "./services/Actor.ts"
 export { AuditTrail, type AuditTrailService } from "./services/AuditTrail.ts"
 export { canonicalContent, canonicalFields, type CanonicalTexts, eventHash, genesisHash } from "./services/auditChain.ts"
 export {
@@ -54,6 +59,14 @@ export {
   TenantDatabaseId,
   TenantDatabaseNotFound
 } from "./domain/TenantDatabase.ts"
+export {
+  DatabaseServer,
+  DatabaseServerId,
+  DatabaseServerNameTaken,
+  DatabaseServerNotFound,
+  MaxDatabases,
+  ServerName
+} from "./domain/DatabaseServer.ts"
 export { ConfigEntry, ConfigKey, ConfigKeyNotFound, ConfigValueInvalid } from "./domain/SystemConfig.ts"
 export {
   AuditAction,
@@ -82,5 +95,7 @@ export {
 } from "./crypto/ConnectionStringCrypto.ts"
 export { KeyId, KeyProvider, KeyRing, KeyRingError } from "./crypto/KeyRing.ts"
 export { Db, type DbService, sql } from "./db/Db.ts"
+/** The row types generated from the database (npm run db:types), one per control_plane table. */
+export type * as Rows from "./db/generated/index.ts"
 export { DatabaseConfig, DatabaseConfigError } from "./db/DatabaseConfig.ts"
 export { ENCRYPTION_KEYS_VAR, loadKeyRing, PRIMARY_KEY_ID_VAR } from "./crypto/EncryptionConfig.ts"

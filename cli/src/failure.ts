@@ -19,6 +19,18 @@ import { CliError } from "effect/cli"
 import type { SchemaCheckFailed } from "./commands/db/tools.ts"
 import type { EngineError } from "./engine/Engine.ts"
 import type { LockTimeout } from "./fileLock.ts"
+import type {
+  DeprovisioningFailed,
+  FleetRunIncomplete,
+  FleetRunInProgress,
+  PlacementRefused,
+  ProvisioningFailed,
+  ProvisioningInProgress,
+  TenantBeingDeprovisioned,
+  TenantNotProvisioned
+} from "./fleet/errors.ts"
+import type { IdentifierTooLong, InvalidNamePrefix } from "./fleet/names.ts"
+import type { TenantTemplateMissing } from "./fleet/TenantSchema.ts"
 import type { InvalidMigrationName } from "./schema/diff.ts"
 import type { UnknownBaseBranch } from "./schema/gate/changes.ts"
 import type { ProbeNeedsSuperuser } from "./schema/gate/lockProbe.ts"
@@ -33,6 +45,9 @@ import type {
   ConfigKeyNotFound,
   ConfigValueInvalid,
   DatabaseConfigError,
+  ConnectionBudgetExhausted,
+  DatabaseServerNameTaken,
+  DatabaseServerNotFound,
   DbError,
   DecryptionFailed,
   IllegalTransition,
@@ -41,6 +56,7 @@ import type {
   MalformedEnvelope,
   NoActiveDatabase,
   SystemTenantProtected,
+  TenantConnectionsConfigError,
   TenantDatabaseNotFound,
   TenantNameTaken,
   TenantNotFound,
@@ -153,6 +169,21 @@ export type CommandError =
   | DecryptionFailed
   | UnknownKeyId
   | MalformedEnvelope
+  | DatabaseServerNotFound
+  | DatabaseServerNameTaken
+  | PlacementRefused
+  | IdentifierTooLong
+  | InvalidNamePrefix
+  | TenantTemplateMissing
+  | TenantConnectionsConfigError
+  | ConnectionBudgetExhausted
+  | ProvisioningFailed
+  | DeprovisioningFailed
+  | ProvisioningInProgress
+  | TenantNotProvisioned
+  | TenantBeingDeprovisioned
+  | FleetRunInProgress
+  | FleetRunIncomplete
   | AuditChainBroken
   | MoveRefused
   | IllegalTransition
@@ -195,6 +226,10 @@ export const cliFailureOf = (error: CommandError): CliFailure => {
     case "InvalidInput":
     case "DatabaseConfigError":
     case "KeyRingError":
+    case "IdentifierTooLong":
+    case "InvalidNamePrefix":
+    case "TenantTemplateMissing":
+    case "TenantConnectionsConfigError":
     case "InvalidMigrationName":
     case "UnknownBaseBranch":
       return failure(new Usage({ message: error.message }))
@@ -206,8 +241,15 @@ export const cliFailureOf = (error: CommandError): CliFailure => {
     case "TenantNotFound":
     case "TenantDatabaseNotFound":
     case "ConfigKeyNotFound":
+    case "DatabaseServerNotFound":
       return failure(new NotFound({ message: error.message }))
     case "TenantNameTaken":
+    case "DatabaseServerNameTaken":
+    case "PlacementRefused":
+    case "ProvisioningInProgress":
+    case "TenantNotProvisioned":
+    case "TenantBeingDeprovisioned":
+    case "FleetRunInProgress":
     case "MoveRefused":
     case "IllegalTransition":
     case "NoActiveDatabase":
@@ -230,6 +272,10 @@ export const cliFailureOf = (error: CommandError): CliFailure => {
     case "UnknownKeyId":
     case "MalformedEnvelope":
     case "AuditChainBroken":
+    case "ProvisioningFailed":
+    case "DeprovisioningFailed":
+    case "FleetRunIncomplete":
+    case "ConnectionBudgetExhausted":
       return failure(new Failed({ message: error.message }))
     case "PlatformError":
       return failure(new Failed({ message: `${error.reason.module}.${error.reason.method} failed` }))

@@ -5,7 +5,17 @@
  * so a view can gain fields without breaking its readers.
  */
 import { Schema } from "effect"
-import { AuditEventPage, ChainReport, ConfigEntry, PurgeReport, Tenant, TenantDatabase } from "./library.ts"
+import {
+  AuditEventPage,
+  ChainReport,
+  ConfigEntry,
+  DatabaseServer,
+  FleetRunStatus,
+  ProvisioningStep,
+  PurgeReport,
+  Tenant,
+  TenantDatabase
+} from "./library.ts"
 
 /** `tenants list`: one page, and the cursor of the next (null on the last). */
 export const TenantPageView = Schema.Struct({
@@ -42,7 +52,9 @@ export const KeyStatus = Schema.Struct({
   keyId: Schema.String,
   primary: Schema.Boolean,
   inRing: Schema.Boolean,
-  databases: Schema.Number
+  databases: Schema.Number,
+  /** Database servers whose admin connection string the key encrypts. */
+  servers: Schema.Number
 })
 export type KeyStatus = typeof KeyStatus.Type
 
@@ -55,6 +67,8 @@ export const RotationView = Schema.Struct({
   total: Schema.Number,
   alreadyCurrent: Schema.Number,
   reencrypted: Schema.Number,
+  /** Database servers' admin connection strings re-encrypted. */
+  servers: Schema.Number,
   /** Keys dropped from the quick start's key ring file because nothing was encrypted under them any more. */
   droppedKeyIds: Schema.Array(Schema.String)
 })
@@ -70,3 +84,64 @@ export const ChainReportView = ChainReport
 
 /** `audit purge`: the checkpoint event and what it removed. */
 export const PurgeView = PurgeReport
+
+/** `servers list`. */
+export const ServerListView = Schema.Struct({ servers: Schema.Array(DatabaseServer) })
+
+/** `tenants provision`: the tenant, its database and server, what this run did. */
+export const ProvisionedView = Schema.Struct({
+  tenant: Tenant,
+  database: TenantDatabase,
+  server: DatabaseServer,
+  /** The template version this run migrated the database to; null when it did not run the migrate step. */
+  version: Schema.NullOr(Schema.String),
+  /** The steps this run ran (none when the tenant was already provisioned). */
+  ran: Schema.Array(ProvisioningStep),
+  resumed: Schema.Boolean
+})
+
+/** `tenants deprovision`. */
+export const DeprovisionedView = Schema.Struct({
+  deprovisioned: Schema.Struct({ tenantId: Schema.String, name: Schema.String, server: Schema.String, database: Schema.String })
+})
+
+/** A database of a fleet run that failed or was not migrated. */
+export const FleetFailureView = Schema.Struct({
+  databaseId: Schema.String,
+  tenantId: Schema.String,
+  tenant: Schema.NullOr(Schema.String),
+  status: Schema.Literals(["failed", "skipped"]),
+  error: Schema.String
+})
+
+/** `fleet migrate`: the run as its ledger records it. */
+export const FleetRunView = Schema.Struct({
+  runId: Schema.String,
+  status: FleetRunStatus,
+  resumed: Schema.Boolean,
+  targetVersion: Schema.String,
+  total: Schema.Number,
+  succeeded: Schema.Number,
+  failed: Schema.Number,
+  skipped: Schema.Number,
+  applied: Schema.Number,
+  startedAt: Schema.Date,
+  finishedAt: Schema.NullOr(Schema.Date),
+  failures: Schema.Array(FleetFailureView)
+})
+
+/** `fleet status`: every tenant database's version, read from its revision table, and the last run. */
+export const FleetStatusView = Schema.Struct({
+  targetVersion: Schema.String,
+  databases: Schema.Array(Schema.Struct({
+    databaseId: Schema.String,
+    tenantId: Schema.String,
+    tenant: Schema.String,
+    status: Schema.String,
+    version: Schema.NullOr(Schema.String),
+    pending: Schema.NullOr(Schema.Number),
+    error: Schema.NullOr(Schema.String)
+  })),
+  versions: Schema.Array(Schema.Struct({ version: Schema.String, databases: Schema.Number })),
+  lastRun: Schema.NullOr(FleetRunView)
+})

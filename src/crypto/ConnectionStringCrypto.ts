@@ -1,15 +1,18 @@
 /**
- * Encrypts tenant connection strings at rest with AES-256-GCM (node:crypto).
+ * Encrypts connection strings at rest with AES-256-GCM (node:crypto): those of
+ * tenant databases, and the admin connection strings of database servers.
  *
  * Every encryption draws a fresh random 96-bit nonce and yields a 128-bit tag,
  * stored in a versioned envelope that names its key:
  *
  *   v1:<key id>:<base64(nonce || ciphertext || tag)>
  *
- * The associated data binds each ciphertext to its row (format version, key
- * id, tenant id and database record id), so a ciphertext copied onto another
- * row, or a header edited to name another key, fails to decrypt. The primary
- * key encrypts; any key of the ring decrypts, which is what rotation needs.
+ * The associated data binds each ciphertext to its column and row (column,
+ * format version, key id, then the row's ids: tenant id and database record
+ * id for a tenant database, the server id for a server), so a ciphertext
+ * copied onto another row or into the other column, or a header edited to name
+ * another key, fails to decrypt. The primary key encrypts; any key of the ring
+ * decrypts, which is what rotation needs.
  *
  * Plaintext goes in and comes out as `Redacted<string>`; errors carry ids only.
  */
@@ -24,13 +27,33 @@ const ALGORITHM = "aes-256-gcm"
 export const NONCE_BYTES = 12
 export const TAG_BYTES = 16
 
-/** The row a ciphertext belongs to; both ids take part in the associated data. */
+/** The tenant database row a connection string belongs to; both ids take part in the associated data. */
 export interface RowBinding {
   readonly tenantId: string
   readonly databaseId: string
 }
 
-const rowFields = { tenantId: Schema.String, databaseId: Schema.String }
+/** The database server row an admin connection string belongs to; its id takes part in the associated data. */
+export interface ServerBinding {
+  readonly serverId: string
+}
+
+/**
+ * Which row an error is about: a tenant database (tenantId and databaseId) or
+ * a database server (serverId).
+ */
+const rowFields = {
+  tenantId: Schema.optionalKey(Schema.String),
+  databaseId: Schema.optionalKey(Schema.String),
+  serverId: Schema.optionalKey(Schema.String)
+}
+
+type ErrorRow = { readonly tenantId?: string; readonly databaseId?: string; readonly serverId?: string }
+
+const subjectOf = (row: ErrorRow): string =>
+  row.serverId !== undefined
+    ? `The admin connection string of database server ${row.serverId}`
+    : `The connection string of tenant database ${row.databaseId}`
 
 /** The ciphertext or its header was altered, or it belongs to another row. */
 export class DecryptionFailed extends Schema.TaggedError<DecryptionFailed>()("DecryptionFailed", {
@@ -38,8 +61,7 @@ export class DecryptionFailed extends Schema.TaggedError<DecryptionFailed>()("De
   ...rowFields
 }) {
   override get message(): string {
-    return `The connection string of tenant database ${this.databaseId} does not decrypt under key "${this.keyId}": ` +
-      "it was altered or belongs to another row."
+    return `${subjectOf(this)} does not decrypt under key "${this.keyId}": it was altered or belongs to another row.`
   }
 }
 
@@ -49,8 +71,7 @@ export class UnknownKeyId extends Schema.TaggedError<UnknownKeyId>()("UnknownKey
   ...rowFields
 }) {
   override get message(): string {
-    return `The connection string of tenant database ${this.databaseId} is encrypted under key "${this.keyId}", ` +
-      "which the key ring does not hold."
+    return `${subjectOf(this)} is encrypted under key "${this.keyId}", which the key ring does not hold.`
   }
 }
 
@@ -70,7 +91,7 @@ export class MalformedEnvelope extends Schema.TaggedError<MalformedEnvelope>()("
   ...rowFields
 }) {
   override get message(): string {
-    return `The connection string of tenant database ${this.databaseId} is not a valid envelope (${this.problem}).`
+    return `${subjectOf(this)} is not a valid envelope (${this.problem}).`
   }
 }
 
@@ -119,20 +140,35 @@ export const envelopeKeyId = (text: string): KeyId | undefined => {
 }
 
 /*
- * The associated data is two JSON arrays back to back: one fixed per key
- * (column, format version, key id), computed once per key, and one per row
- * (tenant id, database id). JSON keeps any id from running into the next; ids
- * are lower-cased because PostgreSQL hands uuids back in lower case.
+ * The associated data is two JSON arrays back to back: one fixed per column
+ * and key (column, format version, key id), computed once per key, and one
+ * per row (tenant id and database id; or the server id). JSON keeps any id
+ * from running into the next; ids are lower-cased because PostgreSQL hands
+ * uuids back in lower case. The column keeps a server's admin connection
+ * string and a tenant database's connection string apart even if their ids
+ * were ever to collide.
  */
-const keyContext = (keyId: string): string =>
-  JSON.stringify(["control_plane.tenant_databases.connection_string_encrypted", ENVELOPE_VERSION, keyId])
+const columns = {
+  tenantDatabase: "control_plane.tenant_databases.connection_string_encrypted",
+  serverAdmin: "control_plane.database_servers.admin_connection_string_encrypted"
+} as const
+type Column = keyof typeof columns
+
+const keyContext = (column: Column, keyId: string): string =>
+  JSON.stringify([columns[column], ENVELOPE_VERSION, keyId])
 
 const rowContext = (row: RowBinding): string =>
   JSON.stringify([row.tenantId.toLowerCase(), row.databaseId.toLowerCase()])
 
-/** The associated data binding a ciphertext under `keyId` to `row`. */
+const serverContext = (server: ServerBinding): string => JSON.stringify([server.serverId.toLowerCase()])
+
+/** The associated data binding a ciphertext under `keyId` to the tenant database `row`. */
 export const associatedData = (keyId: string, row: RowBinding): Buffer =>
-  Buffer.from(keyContext(keyId) + rowContext(row))
+  Buffer.from(keyContext("tenantDatabase", keyId) + rowContext(row))
+
+/** The associated data binding a ciphertext under `keyId` to the database server `server`. */
+export const serverAssociatedData = (keyId: string, server: ServerBinding): Buffer =>
+  Buffer.from(keyContext("serverAdmin", keyId) + serverContext(server))
 
 /** The service: the primary key encrypts, every key of the ring decrypts. */
 export class ConnectionStringCrypto extends Context.Service<ConnectionStringCrypto, {
@@ -142,6 +178,13 @@ export class ConnectionStringCrypto extends Context.Service<ConnectionStringCryp
   readonly encrypt: (plaintext: Redacted.Redacted<string>, row: RowBinding) => Effect.Effect<string>
   /** Decrypts an envelope made for `row`, with whichever listed key it names. */
   readonly decrypt: (envelope: string, row: RowBinding) => Effect.Effect<Redacted.Redacted<string>, DecryptError>
+  /** Encrypts a database server's admin connection string under the primary key, bound to `server`. */
+  readonly encryptServerAdmin: (plaintext: Redacted.Redacted<string>, server: ServerBinding) => Effect.Effect<string>
+  /** Decrypts an admin connection string made for `server`. */
+  readonly decryptServerAdmin: (
+    envelope: string,
+    server: ServerBinding
+  ) => Effect.Effect<Redacted.Redacted<string>, DecryptError>
   /** True when the envelope is already under the primary key (re-encryption can skip it). */
   readonly isCurrent: (envelope: string) => boolean
 }>()("control-plane/ConnectionStringCrypto") {
@@ -165,10 +208,10 @@ export class ConnectionStringCrypto extends Context.Service<ConnectionStringCryp
   static readonly layer = ConnectionStringCrypto.layerNoDeps.pipe(Layer.provide(EncryptionConfig.layer))
 }
 
-/** A key of the ring, imported once, with its part of the associated data. */
+/** A key of the ring, imported once, with its part of the associated data for each column. */
 interface ImportedKey {
   readonly keyObject: nodeCrypto.KeyObject
-  readonly context: string
+  readonly context: Record<Column, string>
 }
 
 const makeCrypto = (ring: KeyRing): ConnectionStringCrypto["Service"] => {
@@ -176,39 +219,45 @@ const makeCrypto = (ring: KeyRing): ConnectionStringCrypto["Service"] => {
   // (re-importing raw key bytes costs about three times the decryption itself).
   const imported = new Map<string, ImportedKey>(ring.keys.map((key) => [key.id, {
     keyObject: nodeCrypto.createSecretKey(Redacted.value(key.material)),
-    context: keyContext(key.id)
+    context: { tenantDatabase: keyContext("tenantDatabase", key.id), serverAdmin: keyContext("serverAdmin", key.id) }
   }]))
   const primaryKeyId = ring.primary.id
   const primary = imported.get(primaryKeyId)!
   const primaryPrefix = envelopePrefix(primaryKeyId)
 
-  const encryptNow = (plaintext: Redacted.Redacted<string>, row: RowBinding): string => {
+  const encryptNow = (plaintext: Redacted.Redacted<string>, column: Column, row: string): string => {
     const nonce = nodeCrypto.randomBytes(NONCE_BYTES)
     const cipher = nodeCrypto.createCipheriv(ALGORITHM, primary.keyObject, nonce, { authTagLength: TAG_BYTES })
-    cipher.setAAD(Buffer.from(primary.context + rowContext(row)))
+    cipher.setAAD(Buffer.from(primary.context[column] + row))
     const ciphertext = Buffer.concat([cipher.update(Redacted.value(plaintext), "utf8"), cipher.final()])
     const payload = Buffer.concat([nonce, ciphertext, cipher.getAuthTag()])
     return primaryPrefix + payload.toString("base64")
   }
 
-  const decryptNow = (text: string, row: RowBinding): Exit.Exit<Redacted.Redacted<string>, DecryptError> => {
+  /** Decrypts `text` made for `row` of `column`; `ids` are what an error names. */
+  const decryptNow = (
+    text: string,
+    column: Column,
+    row: string,
+    ids: ErrorRow
+  ): Exit.Exit<Redacted.Redacted<string>, DecryptError> => {
     const parsed = splitEnvelope(text)
     if (Result.isFailure(parsed)) {
-      return Exit.fail(new MalformedEnvelope({ problem: parsed.failure, tenantId: row.tenantId, databaseId: row.databaseId }))
+      return Exit.fail(new MalformedEnvelope({ problem: parsed.failure, ...ids }))
     }
     const { keyId, nonce, ciphertext, tag } = parsed.success
     const key = imported.get(keyId)
     if (key === undefined) {
       return Exit.fail(
         isKeyId(keyId)
-          ? new UnknownKeyId({ keyId, tenantId: row.tenantId, databaseId: row.databaseId })
-          : new MalformedEnvelope({ problem: "malformed key id", tenantId: row.tenantId, databaseId: row.databaseId })
+          ? new UnknownKeyId({ keyId, ...ids })
+          : new MalformedEnvelope({ problem: "malformed key id", ...ids })
       )
     }
     try {
       // authTagLength pins the tag to 128 bits: node:crypto then refuses any other length.
       const decipher = nodeCrypto.createDecipheriv(ALGORITHM, key.keyObject, nonce, { authTagLength: TAG_BYTES })
-      decipher.setAAD(Buffer.from(key.context + rowContext(row)))
+      decipher.setAAD(Buffer.from(key.context[column] + row))
       decipher.setAuthTag(tag)
       const head = decipher.update(ciphertext)
       const tail = decipher.final() // checks the tag; GCM is a stream mode, so it adds no bytes
@@ -218,7 +267,7 @@ const makeCrypto = (ring: KeyRing): ConnectionStringCrypto["Service"] => {
       return Exit.succeed(Redacted.make(value))
     } catch {
       // node:crypto only says "unable to authenticate data"; nothing of it is worth keeping.
-      return Exit.fail(new DecryptionFailed({ keyId, tenantId: row.tenantId, databaseId: row.databaseId }))
+      return Exit.fail(new DecryptionFailed({ keyId, ...ids }))
     }
   }
 
@@ -228,8 +277,15 @@ const makeCrypto = (ring: KeyRing): ConnectionStringCrypto["Service"] => {
   // suspended effects.
   return ConnectionStringCrypto.of({
     primaryKeyId,
-    encrypt: (plaintext, row) => Effect.sync(() => encryptNow(plaintext, row)),
-    decrypt: (envelope, row) => Effect.suspend(() => decryptNow(envelope, row)),
+    encrypt: (plaintext, row) => Effect.sync(() => encryptNow(plaintext, "tenantDatabase", rowContext(row))),
+    decrypt: (envelope, row) =>
+      Effect.suspend(() =>
+        decryptNow(envelope, "tenantDatabase", rowContext(row), { tenantId: row.tenantId, databaseId: row.databaseId })
+      ),
+    encryptServerAdmin: (plaintext, server) =>
+      Effect.sync(() => encryptNow(plaintext, "serverAdmin", serverContext(server))),
+    decryptServerAdmin: (envelope, server) =>
+      Effect.suspend(() => decryptNow(envelope, "serverAdmin", serverContext(server), { serverId: server.serverId })),
     isCurrent: (envelope) => envelope.startsWith(primaryPrefix)
   })
 }

@@ -26,8 +26,9 @@
  * ConnectionBudgetExhausted, DecryptionFailed (or the other DecryptErrors),
  * InvalidInput, DbError; and whatever the caller's own work fails with.
  */
-import { Clock, Context, Effect, Exit, Layer, Metric } from "effect"
-import type { Connection } from "@databases/pg"
+import { Clock, Context, Effect, Exit, Layer, Metric, Schema } from "effect"
+import type { Scope } from "effect"
+import type { Connection, ConnectionPool } from "@databases/pg"
 import { ConnectionStringCrypto, type DecryptError } from "../crypto/ConnectionStringCrypto.ts"
 import { DatabaseConfig } from "../db/DatabaseConfig.ts"
 import { Db, sql } from "../db/Db.ts"
@@ -35,7 +36,7 @@ import type { SQLQuery } from "../db/Db.ts"
 import { classifyPgError, toDbError } from "../db/pgErrors.ts"
 import type { TenantStatus } from "../domain/enums.ts"
 import { checkInput, type DbError, type InvalidInput } from "../domain/errors.ts"
-import { NoActiveDatabase, TenantName, TenantNotActive, TenantNotFound } from "../domain/Tenant.ts"
+import { NoActiveDatabase, TenantId, TenantName, TenantNotActive, TenantNotFound } from "../domain/Tenant.ts"
 import { ConnectionBudgetExhausted, type TenantConnectionsStats } from "../domain/TenantConnections.ts"
 import { Budget } from "./TenantConnections/budget.ts"
 import { TenantConnectionsConfig } from "./TenantConnections/config.ts"
@@ -88,9 +89,23 @@ export interface TenantConnectionsService {
   readonly resolve: (tenant: string) => Effect.Effect<ResolvedTenant, TenantNotFound | InvalidInput | DbError>
   /** Pools, connections, waiters, evictions, checkout wait, cache and listener, right now. */
   readonly stats: () => Effect.Effect<TenantConnectionsStats>
+  /**
+   * Holds `connections` permits of the global budget for the scope, for
+   * connections to the tenant's database that are opened outside the pools
+   * (the tooling's schema engine and seeds): they count against the budget as
+   * pooled ones do, may evict idle pools to make room, and wait as a checkout
+   * waits (ConnectionBudgetExhausted after the checkout timeout). At most
+   * CONTROL_PLANE_TENANT_POOL_MAX permits are held at once for one reservation.
+   */
+  readonly reserve: (
+    tenantId: string,
+    connections: number
+  ) => Effect.Effect<void, ConnectionBudgetExhausted | InvalidInput, Scope.Scope>
 }
 
 const decodeReference = checkInput(TenantName, "tenant id or name")
+const decodeReservedTenant = checkInput(TenantId, "tenant id")
+const decodeConnections = checkInput(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)), "number of connections to reserve")
 
 const notFound = (reference: string): TenantNotFound =>
   normalizeId(reference) === undefined ? new TenantNotFound({ name: reference }) : new TenantNotFound({ tenantId: reference })
@@ -329,6 +344,51 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
             ))
         })
 
+      /**
+       * A reservation is a slot of the budget with no pool behind it: its
+       * permits are checkouts like any pool's, and closing it (once retired)
+       * has nothing to close, so its permits come back at once.
+       */
+      const noPool = { dispose: () => Promise.resolve() } as unknown as ConnectionPool
+
+      const reserve = (tenantId: string, connections: number) =>
+        Effect.zip(decodeReservedTenant(tenantId), decodeConnections(connections)).pipe(Effect.andThen(
+        Effect.acquireRelease(
+          Effect.suspend(() => {
+            const slot: PoolEntry = {
+              tenantId,
+              databaseId: "",
+              fingerprint: "reservation",
+              pool: noPool,
+              held: 0,
+              inUse: 0,
+              lastUsed: now(),
+              retiring: false
+            }
+            budget.add(slot)
+            const exhausted = (waitedMs: number) => new ConnectionBudgetExhausted({ tenantId, budget: settings.budget, waitedMs })
+            const wanted = Math.max(1, Math.min(connections, settings.poolMax, settings.budget))
+            let taken = 0
+            const take: Effect.Effect<void, ConnectionBudgetExhausted> = Effect.suspend(() =>
+              taken >= wanted
+                ? Effect.void
+                : Effect.flatMap(budget.acquire(slot, settings.checkoutTimeoutMs, exhausted), () => {
+                  taken++
+                  return take
+                })
+            )
+            const giveBack = () => {
+              for (let i = 0; i < taken; i++) budget.release(slot)
+              budget.retire(slot)
+            }
+            return take.pipe(
+              Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Effect.sync(giveBack)),
+              Effect.as(giveBack)
+            )
+          }),
+          (giveBack) => Effect.sync(giveBack)
+        )), Effect.asVoid)
+
       const stats = (): Effect.Effect<TenantConnectionsStats> =>
         Effect.sync(() => {
           const admission = budget.stats
@@ -352,7 +412,7 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
 
       yield* registerMetrics(context, stats, () => budget.waitSummary)
 
-      return TenantConnections.of({ withTenant, resolve, stats })
+      return TenantConnections.of({ withTenant, resolve, stats, reserve })
     })
   )
 

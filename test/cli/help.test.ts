@@ -11,8 +11,11 @@ const commands = [
   [],
   ["tenants"], ["tenants", "list"], ["tenants", "show"], ["tenants", "create"], ["tenants", "rename"],
   ["tenants", "suspend"], ["tenants", "resume"], ["tenants", "deactivate"], ["tenants", "set-status"], ["tenants", "delete"],
+  ["tenants", "provision"], ["tenants", "deprovision"],
   ["databases"], ["databases", "list"], ["databases", "register"], ["databases", "show"], ["databases", "reveal"],
   ["databases", "set-status"], ["databases", "remove"],
+  ["servers"], ["servers", "add"], ["servers", "list"], ["servers", "drain"],
+  ["fleet"], ["fleet", "migrate"], ["fleet", "status"],
   ["config"], ["config", "get"], ["config", "set"], ["config", "unset"], ["config", "list"],
   ["keys"], ["keys", "add"], ["keys", "rotate"], ["keys", "status"],
   ["audit"], ["audit", "list"], ["audit", "verify"], ["audit", "purge"],
@@ -38,7 +41,7 @@ describe("help", () => {
   it("the root lists the command groups; a group alone prints its help (exit 0)", async () => {
     const root = await cli.run([])
     expect(root.code).toBe(0)
-    for (const group of ["tenants", "databases", "config", "keys", "audit", "db"]) expect(root.stdout).toMatch(new RegExp(`^ {2}${group}\\s{2,}\\S`, "m"))
+    for (const group of ["tenants", "databases", "servers", "fleet", "config", "keys", "audit", "db"]) expect(root.stdout).toMatch(new RegExp(`^ {2}${group}\\s{2,}\\S`, "m"))
     const group = await cli.run(["databases"])
     expect(group.code).toBe(0)
     expect(group.stdout).toMatch(/^ {2}register\s+Register a tenant database/m)

@@ -17,7 +17,8 @@ const oldOnly = { CONTROL_PLANE_ENCRYPTION_KEYS: `${oldKey.id}:${oldKey.key}`, C
 const both = { CONTROL_PLANE_ENCRYPTION_KEYS: `${oldKey.id}:${oldKey.key},${newKey.id}:${newKey.key}`, CONTROL_PLANE_PRIMARY_KEY_ID: newKey.id }
 const newOnly = { CONTROL_PLANE_ENCRYPTION_KEYS: `${newKey.id}:${newKey.key}`, CONTROL_PLANE_PRIMARY_KEY_ID: newKey.id }
 const connectionStrings = Array.from({ length: 5 }, (_, i) => `postgres://app${i}:s3cret-rotation-${i}@db${i}.example/tenant_${i}`)
-const secrets = [...connectionStrings, ...connectionStrings.map((_, i) => `s3cret-rotation-${i}`), oldKey.key, newKey.key]
+const serverAdmin = "postgres://admin:s3cret-server-admin@pg-rotating.example:5432/postgres"
+const secrets = [...connectionStrings, ...connectionStrings.map((_, i) => `s3cret-rotation-${i}`), serverAdmin, "s3cret-server-admin", oldKey.key, newKey.key]
 
 let cli: (env: Record<string, string>) => ReturnType<typeof makeCli>
 const ids: Array<string> = []
@@ -31,6 +32,9 @@ beforeAll(async () => {
     expect(result.code, result.stderr).toBe(0)
     ids.push((JSON.parse(result.stdout) as { id: string }).id)
   }
+  // A database server's admin connection string is encrypted under the ring too.
+  const server = await cli(oldOnly).run(["servers", "add", "pg-rotating", "--max-databases", "5"], { stdin: serverAdmin })
+  expect(server.code, server.stderr).toBe(0)
 })
 afterAll(() => database?.drop())
 
@@ -43,15 +47,18 @@ describe("keys", () => {
   it("status lists the ring and what each key encrypts", async () => {
     const result = await cli(both).run(["keys", "status"])
     expect(result.code, result.stderr).toBe(0)
-    expect(result.stdout).toMatch(/^KEY\s+ROLE\s+DATABASES$/m)
-    expect(result.stdout).toMatch(/^2026-01\s+decrypt only\s+5$/m)
-    expect(result.stdout).toMatch(/^2026-06\s+primary\s+0$/m)
+    expect(result.stdout).toMatch(/^KEY\s+ROLE\s+DATABASES\s+SERVERS$/m)
+    expect(result.stdout).toMatch(/^2026-01\s+decrypt only\s+5\s+1$/m)
+    expect(result.stdout).toMatch(/^2026-06\s+primary\s+0\s+0$/m)
   })
 
   it("rotate re-encrypts every connection string under the primary key; without a terminal, one summary line", async () => {
     const result = await cli(both).run(["keys", "rotate", "--batch-size", "2"])
     expect(result.code, result.stderr).toBe(0)
-    expect(result.stdout).toBe("Re-encrypted 5 connection strings under key 2026-06; 0 were already under it (5 in all).\n")
+    expect(result.stdout).toBe(
+      "Re-encrypted 5 connection strings under key 2026-06; 0 were already under it (5 in all).\n" +
+        "Re-encrypted 1 database server admin connection string too.\n"
+    )
     expect(result.stderr).toBe("")
     expect(await keyIdsInTable()).toEqual(Array(5).fill("2026-06"))
   })
@@ -61,8 +68,8 @@ describe("keys", () => {
     expect(JSON.parse(status.stdout)).toEqual({
       primaryKeyId: "2026-06",
       keys: [
-        { keyId: "2026-01", primary: false, inRing: true, databases: 0 },
-        { keyId: "2026-06", primary: true, inRing: true, databases: 5 }
+        { keyId: "2026-01", primary: false, inRing: true, databases: 0, servers: 0 },
+        { keyId: "2026-06", primary: true, inRing: true, databases: 5, servers: 1 }
       ]
     })
     for (const [i, id] of ids.entries()) {
@@ -77,7 +84,7 @@ describe("keys", () => {
   it("a second rotate finds nothing to do (--json)", async () => {
     const result = await cli(both).run(["keys", "rotate", "--json"])
     expect(result.code, result.stderr).toBe(0)
-    expect(JSON.parse(result.stdout)).toEqual({ primaryKeyId: "2026-06", total: 5, alreadyCurrent: 5, reencrypted: 0, droppedKeyIds: [] })
+    expect(JSON.parse(result.stdout)).toEqual({ primaryKeyId: "2026-06", total: 5, alreadyCurrent: 5, reencrypted: 0, servers: 0, droppedKeyIds: [] })
   })
 
   it("on a terminal, rotate draws a progress bar that reaches 100%", async () => {
@@ -94,7 +101,7 @@ describe("keys", () => {
 
   it("status shows rows under a key the ring lacks; rotate then fails on them with exit 1", async () => {
     const status = await cli(newOnly).run(["keys", "status"])
-    expect(status.stdout).toMatch(/^2026-01\s+NOT IN RING\s+5$/m)
+    expect(status.stdout).toMatch(/^2026-01\s+NOT IN RING\s+5\s+1$/m)
     expectOneErrorLine(await cli(newOnly).run(["keys", "rotate"]), 1, /2026-01/)
     expect(await keyIdsInTable()).toEqual(Array(5).fill("2026-01"))
   })

@@ -10,6 +10,7 @@ import {
   envelopePrefix,
   NONCE_BYTES,
   type RowBinding,
+  serverAssociatedData,
   TAG_BYTES
 } from "../../src/crypto/ConnectionStringCrypto.ts"
 import { ENCRYPTION_KEYS_VAR, PRIMARY_KEY_ID_VAR } from "../../src/crypto/EncryptionConfig.ts"
@@ -212,6 +213,78 @@ describe("ConnectionStringCrypto", () => {
       )
       assert.deepStrictEqual(JSON.parse(JSON.stringify(error)), { _tag: "DecryptionFailed", keyId: "k1", ...rowB })
       assertSafe(error, envelope)
+    }))
+})
+
+describe("ConnectionStringCrypto: database servers' admin connection strings", () => {
+  const serverA = { serverId: nodeCrypto.randomUUID() }
+  const serverB = { serverId: nodeCrypto.randomUUID() }
+
+  it.effect("round-trip under the same envelope format, bound to the server row", () =>
+    Effect.gen(function*() {
+      const envelope = yield* crypto.encryptServerAdmin(plaintext, serverA)
+      assert.match(envelope, /^v1:k1:[A-Za-z0-9+/]+={0,2}$/)
+      assert.strictEqual(Redacted.value(yield* crypto.decryptServerAdmin(envelope, serverA)), secret)
+      assert.strictEqual(
+        Redacted.value(yield* crypto.decryptServerAdmin(envelope, { serverId: serverA.serverId.toUpperCase() })),
+        secret
+      )
+    }))
+
+  it.effect("use their own associated data: the server column and id (bare node:crypto decrypts it)", () =>
+    Effect.gen(function*() {
+      const payload = payloadOf(yield* crypto.encryptServerAdmin(plaintext, serverA))
+      const decipher = nodeCrypto.createDecipheriv("aes-256-gcm", Redacted.value(k1.material), payload.subarray(0, NONCE_BYTES), { authTagLength: 16 })
+      decipher.setAAD(serverAssociatedData("k1", serverA))
+      decipher.setAuthTag(payload.subarray(payload.length - TAG_BYTES))
+      const bare = Buffer.concat([decipher.update(payload.subarray(NONCE_BYTES, payload.length - TAG_BYTES)), decipher.final()])
+      assert.strictEqual(bare.toString("utf8"), secret)
+    }))
+
+  it.effect("a server's ciphertext does not decrypt for another server, nor as a tenant database's, nor the reverse", () =>
+    Effect.gen(function*() {
+      const forServer = yield* crypto.encryptServerAdmin(plaintext, serverA)
+      const error = yield* Effect.flip(crypto.decryptServerAdmin(forServer, serverB))
+      assert.strictEqual(error._tag, "DecryptionFailed")
+      assert.deepInclude(error, { keyId: "k1", serverId: serverB.serverId })
+      assert.strictEqual(
+        error.message,
+        `The admin connection string of database server ${serverB.serverId} does not decrypt under key "k1": it was altered or belongs to another row.`
+      )
+      // The same uuid as a server id and as a database id still names two different columns.
+      const sameIds: RowBinding = { tenantId: serverA.serverId, databaseId: serverA.serverId }
+      assert.strictEqual((yield* decryptError(crypto, forServer, sameIds))._tag, "DecryptionFailed")
+      const forDatabase = yield* crypto.encrypt(plaintext, rowA)
+      assert.strictEqual((yield* Effect.flip(crypto.decryptServerAdmin(forDatabase, { serverId: rowA.databaseId })))._tag, "DecryptionFailed")
+      assertSafe(error, forServer)
+    }))
+
+  it.effect("unknown keys and malformed envelopes name the server, never the content", () =>
+    Effect.gen(function*() {
+      const other = ConnectionStringCrypto.fromKeyRing(ringOf([k2], "k2"))
+      const envelope = yield* crypto.encryptServerAdmin(plaintext, serverA)
+      const unknown = yield* Effect.flip(other.decryptServerAdmin(envelope, serverA))
+      assert.strictEqual(unknown._tag, "UnknownKeyId")
+      assert.strictEqual(
+        unknown.message,
+        `The admin connection string of database server ${serverA.serverId} is encrypted under key "k1", which the key ring does not hold.`
+      )
+      const malformed = yield* Effect.flip(crypto.decryptServerAdmin("v2:k1:AAAA", serverA))
+      assert.deepInclude(malformed, { _tag: "MalformedEnvelope", problem: "unsupported version", serverId: serverA.serverId })
+    }))
+
+  it.effect("tenant database envelopes made before servers existed still decrypt (their associated data is unchanged)", () =>
+    Effect.gen(function*() {
+      // Made by hand with the pre-existing formula, not by the service.
+      const nonce = nodeCrypto.randomBytes(NONCE_BYTES)
+      const cipher = nodeCrypto.createCipheriv("aes-256-gcm", Redacted.value(k1.material), nonce, { authTagLength: 16 })
+      cipher.setAAD(Buffer.from(
+        JSON.stringify(["control_plane.tenant_databases.connection_string_encrypted", "v1", "k1"]) +
+          JSON.stringify([rowA.tenantId, rowA.databaseId])
+      ))
+      const body = Buffer.concat([cipher.update(secret, "utf8"), cipher.final()])
+      const envelope = `v1:k1:${Buffer.concat([nonce, body, cipher.getAuthTag()]).toString("base64")}`
+      assert.strictEqual(Redacted.value(yield* crypto.decrypt(envelope, rowA)), secret)
     }))
 })
 

@@ -27,7 +27,18 @@ describe("generated row types", () => {
         (directory) => Effect.promise(() => rm(directory, { recursive: true, force: true }))
       )
       const written = yield* generateRowTypes(directory).pipe(Effect.provide(schemaTools()))
-      assert.deepStrictEqual(written, ["_enums.ts", "audit_events.ts", "index.ts", "system_config.ts", "tenant_databases.ts", "tenants.ts"])
+      assert.deepStrictEqual(written, [
+        "_enums.ts",
+        "audit_events.ts",
+        "database_servers.ts",
+        "fleet_migrations.ts",
+        "fleet_runs.ts",
+        "index.ts",
+        "system_config.ts",
+        "tenant_databases.ts",
+        "tenant_provisioning.ts",
+        "tenants.ts"
+      ])
       const fresh = yield* readTree(directory)
       const committed = yield* readTree(generatedDirectory)
       assert.deepStrictEqual(Object.keys(committed), Object.keys(fresh), "file names differ: run npm run db:types")

@@ -12,13 +12,13 @@ import { Db } from "../../src/db/Db.ts"
 import { Actor } from "../../src/services/Actor.ts"
 import { MigratedDatabase } from "../support/testDatabase.ts"
 
-/** Db over MigratedDatabase, with optional overrides of the default settings. */
+/** Db over MigratedDatabase (and its DatabaseConfig), with optional overrides of the default settings. */
 export const dbOnMigratedDatabase = (settings: Partial<Omit<DatabaseSettings, "url">> = {}) =>
   Layer.unwrap(
     Effect.gen(function*() {
       const database = yield* MigratedDatabase
       return Db.layerNoDeps.pipe(
-        Layer.provide(DatabaseConfig.layerWith({ ...settings, url: Redacted.make(database.url) }))
+        Layer.provideMerge(DatabaseConfig.layerWith({ ...settings, url: Redacted.make(database.url) }))
       )
     })
   )

@@ -10,6 +10,14 @@ import type * as Generated from "../../src/db/generated/_enums.ts"
 import {
   DatabaseStatus,
   databaseStatuses,
+  FleetMigrationStatus,
+  fleetMigrationStatuses,
+  FleetRunStatus,
+  fleetRunStatuses,
+  ProvisioningStep,
+  provisioningSteps,
+  ServerStatus,
+  serverStatuses,
   TenantEnvironment,
   tenantEnvironments,
   TenantStatus,
@@ -22,8 +30,12 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
 const sameAsGenerated: [
   Same<TenantEnvironment, Generated.TenantEnvironment>,
   Same<TenantStatus, Generated.TenantStatus>,
-  Same<DatabaseStatus, Generated.DatabaseStatus>
-] = [true, true, true]
+  Same<DatabaseStatus, Generated.DatabaseStatus>,
+  Same<ServerStatus, Generated.ServerStatus>,
+  Same<ProvisioningStep, Generated.ProvisioningStep>,
+  Same<FleetRunStatus, Generated.FleetRunStatus>,
+  Same<FleetMigrationStatus, Generated.FleetMigrationStatus>
+] = [true, true, true, true, true, true, true]
 
 it.layer(testDbLayer("enums"), { timeout: "120 seconds" })("domain enums", (it) => {
   it.effect("match the database's enum types, labels and order", () =>
@@ -39,10 +51,14 @@ it.layer(testDbLayer("enums"), { timeout: "120 seconds" })("domain enums", (it) 
         ORDER BY t.typname`)
       assert.deepStrictEqual(rows, [
         { type: "database_status", labels: [...databaseStatuses] },
+        { type: "fleet_migration_status", labels: [...fleetMigrationStatuses] },
+        { type: "fleet_run_status", labels: [...fleetRunStatuses] },
+        { type: "provisioning_step", labels: [...provisioningSteps] },
+        { type: "server_status", labels: [...serverStatuses] },
         { type: "tenant_environment", labels: [...tenantEnvironments] },
         { type: "tenant_status", labels: [...tenantStatuses] }
       ])
-      assert.deepStrictEqual(sameAsGenerated, [true, true, true])
+      assert.deepStrictEqual(sameAsGenerated, [true, true, true, true, true, true, true])
     }))
 })
 
@@ -50,7 +66,11 @@ it("the schemas accept exactly their labels", () => {
   for (const [schema, labels] of [
     [TenantEnvironment, tenantEnvironments],
     [TenantStatus, tenantStatuses],
-    [DatabaseStatus, databaseStatuses]
+    [DatabaseStatus, databaseStatuses],
+    [ServerStatus, serverStatuses],
+    [ProvisioningStep, provisioningSteps],
+    [FleetRunStatus, fleetRunStatuses],
+    [FleetMigrationStatus, fleetMigrationStatuses]
   ] as const) {
     for (const label of labels) assert.isTrue(Schema.is(schema)(label))
     assert.isFalse(Schema.is(schema)("Active"))

@@ -1,6 +1,7 @@
 /**
  * Property-based tests (fast-check) of every service input: Tenants,
- * TenantDatabases, SystemConfig, AuditTrail and Actor get random strings
+ * TenantDatabases, SystemConfig, AuditTrail, Actor, DatabaseServers and
+ * TenantConnections get random strings
  * (any code point, lone surrogates, NUL), numbers (NaN, -0, huge), objects,
  * arrays, dates, bigints and near-valid values. Each call must end in success
  * or in one of the typed errors its signature declares, never in a defect or
@@ -18,6 +19,9 @@ import { KeyRing } from "../../src/crypto/KeyRing.ts"
 import { Db, sql } from "../../src/db/Db.ts"
 import { Actor } from "../../src/services/Actor.ts"
 import { AuditTrail } from "../../src/services/AuditTrail.ts"
+import { DatabaseServers } from "../../src/services/DatabaseServers.ts"
+import { TenantConnections } from "../../src/services/TenantConnections.ts"
+import { TenantConnectionsConfig } from "../../src/services/TenantConnections/config.ts"
 import { SystemConfig } from "../../src/services/SystemConfig.ts"
 import { TenantDatabases } from "../../src/services/TenantDatabases.ts"
 import { Tenants } from "../../src/services/Tenants.ts"
@@ -30,14 +34,27 @@ const ServicesLayer = Layer.mergeAll(
   Tenants.layerNoDeps,
   SystemConfig.layerNoDeps,
   AuditTrail.layerNoDeps,
-  TenantDatabases.layerNoDeps.pipe(Layer.provide(Layer.succeed(ConnectionStringCrypto, ConnectionStringCrypto.fromKeyRing(ring))))
-).pipe(Layer.provideMerge(testDbLayer("properties")), Layer.provideMerge(testActor("property-tests")))
+  TenantDatabases.layerNoDeps,
+  DatabaseServers.layerNoDeps,
+  // A short checkout wait: a budget that cannot be met fails fast here.
+  TenantConnections.layerNoDeps.pipe(Layer.provide(TenantConnectionsConfig.layerWith({ checkoutTimeoutMs: 200 })))
+).pipe(
+  Layer.provide(Layer.succeed(ConnectionStringCrypto, ConnectionStringCrypto.fromKeyRing(ring))),
+  Layer.provideMerge(testDbLayer("properties")),
+  Layer.provideMerge(testActor("property-tests"))
+)
 
 type Services = Layer.Success<typeof ServicesLayer>
 let runtime: ManagedRuntime.ManagedRuntime<Services, unknown>
 
-/** Real rows for the near-valid inputs to hit: a tenant and one of its databases. */
-let existing: { readonly tenantId: string; readonly name: string; readonly databaseId: string }
+/** Real rows for the near-valid inputs to hit: a tenant, one of its databases, and a database server. */
+let existing: {
+  readonly tenantId: string
+  readonly name: string
+  readonly databaseId: string
+  readonly serverId: string
+  readonly serverName: string
+}
 
 beforeAll(async () => {
   runtime = ManagedRuntime.make(ServicesLayer)
@@ -46,17 +63,21 @@ beforeAll(async () => {
     const database = yield* TenantDatabases.use((r) =>
       r.register({ tenantId: tenant.tenantId, connectionString: Redacted.make("postgres://a:b@h/d"), databaseName: "d", host: "h" })
     )
-    return { tenantId: tenant.tenantId, name: tenant.name, databaseId: database.id }
+    const server = yield* DatabaseServers.use((servers) =>
+      servers.add({ name: "property-server", host: "db.internal", adminConnectionString: Redacted.make("postgres://admin:pw@db.internal/postgres"), maxDatabases: 10 })
+    )
+    return { tenantId: tenant.tenantId, name: tenant.name, databaseId: database.id, serverId: server.id, serverName: server.name }
   }))
 }, 120_000)
 afterAll(() => runtime?.dispose())
 
-/** Everything a write could change, hashed: the three tables and the head of the audit trail. */
+/** Everything a write could change, hashed: the tables the services write and the head of the audit trail. */
 const fingerprint = Db.use((db) =>
   db.query<{ print: string }>(sql`
     SELECT md5(coalesce((SELECT string_agg(t::text, '|' ORDER BY t::text) FROM control_plane.tenants t), '') || '#' ||
                coalesce((SELECT string_agg(d::text, '|' ORDER BY d::text) FROM control_plane.tenant_databases d), '') || '#' ||
                coalesce((SELECT string_agg(c::text, '|' ORDER BY c::text) FROM control_plane.system_config c), '') || '#' ||
+               coalesce((SELECT string_agg(s::text, '|' ORDER BY s::text) FROM control_plane.database_servers s), '') || '#' ||
                coalesce((SELECT max(id)::text FROM control_plane.audit_events), '')) AS print`)
 ).pipe(Effect.map((rows) => rows[0]!.print))
 
@@ -190,6 +211,45 @@ describe("SystemConfig", () => {
       SystemConfig.use((c) => c.get(any(k), schema as never)))
     await property(key, ["InvalidInput", "ConfigKeyNotFound"], (k) => SystemConfig.use((c) => c.delete(any(k))))
   })
+})
+
+describe("DatabaseServers", () => {
+  const serverIdLike = () => orAny(fc.oneof(fc.constant(existing.serverId), fc.uuid()))
+  it("add", () =>
+    property(
+      looseRecord({
+        name: orAny(fc.oneof(fc.constant(existing.serverName), fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/).map((n) => `p-${n}`))),
+        host: orAny(fc.domain()),
+        port: orAny(fc.integer({ min: -1, max: 70000 })),
+        adminConnectionString: orAny(anyString.map((text) => Redacted.make(text))),
+        maxDatabases: orAny(fc.integer({ min: -1, max: 2_000_000 })),
+        status: orAny(fc.constantFrom("open", "drained"))
+      }),
+      ["InvalidInput", "DatabaseServerNameTaken"],
+      (input) => DatabaseServers.use((servers) => servers.add(any(input)))
+    ))
+  it("get, findByName, setStatus, revealAdmin", async () => {
+    await property(serverIdLike(), ["InvalidInput", "DatabaseServerNotFound"], (id) => DatabaseServers.use((s) => s.get(any(id))))
+    await property(orAny(fc.constant(existing.serverName)), ["InvalidInput", "DatabaseServerNotFound"], (name) =>
+      DatabaseServers.use((s) => s.findByName(any(name))))
+    await property(fc.tuple(orAny(fc.uuid()), orAny(fc.constantFrom("open", "drained"))), ["InvalidInput", "DatabaseServerNotFound"], ([id, status]) =>
+      DatabaseServers.use((s) => s.setStatus(any(id), any(status))))
+    // A successful reveal is recorded: only failures must leave everything as it was.
+    await property(orAny(fc.uuid()), ["InvalidInput", "DatabaseServerNotFound"], (id) => DatabaseServers.use((s) => s.revealAdmin(any(id))))
+  })
+})
+
+describe("TenantConnections", () => {
+  const withTenantErrors = ["InvalidInput", "TenantNotFound", "TenantNotActive", "NoActiveDatabase", "ConnectionBudgetExhausted", "DbError"]
+  it("resolve, withTenant", async () => {
+    await property(tenantIdLike(), ["InvalidInput", "TenantNotFound"], (tenant) => TenantConnections.use((c) => c.resolve(any(tenant))))
+    // existing is pending, so even its name ends in a typed refusal, never a connection.
+    await property(tenantIdLike(), withTenantErrors, (tenant) =>
+      TenantConnections.use((c) => c.withTenant(any(tenant), (db) => db.query(sql`SELECT 1`))))
+  })
+  it("reserve", () =>
+    property(fc.tuple(tenantIdLike(), anyNumber), ["InvalidInput", "ConnectionBudgetExhausted"], ([tenant, connections]) =>
+      Effect.scoped(TenantConnections.use((c) => c.reserve(any(tenant), any(connections))))))
 })
 
 describe("AuditTrail and Actor", () => {

@@ -56,13 +56,22 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
   const required = (type: string) => ({ type, not_null: true, default_value: null })
 
   describe("catalog: the control_plane schema matches the spec", () => {
-    it("has exactly the spec's three tables and the audit trail", async () => {
+    it("has the spec's three tables, the audit trail, and the servers, provisioning and fleet ledger tables", async () => {
       const tables = await db.query(sql`
         SELECT tablename FROM pg_tables WHERE schemaname = 'control_plane' ORDER BY tablename`)
-      expect(tables.map((t) => t.tablename)).toEqual(["audit_events", "system_config", "tenant_databases", "tenants"])
+      expect(tables.map((t) => t.tablename)).toEqual([
+        "audit_events",
+        "database_servers",
+        "fleet_migrations",
+        "fleet_runs",
+        "system_config",
+        "tenant_databases",
+        "tenant_provisioning",
+        "tenants"
+      ])
     })
 
-    it("defines the three enums with the spec's labels in the spec's order", async () => {
+    it("defines the enums with their labels in order (the spec's three among them)", async () => {
       const rows = await db.query(sql`
         SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder) AS labels
         FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
@@ -71,6 +80,10 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
       const labels = Object.fromEntries(rows.map((r) => [r.typname, parseArray(r.labels)]))
       expect(labels).toEqual({
         database_status: ["active", "inactive", "migrating", "error"],
+        fleet_migration_status: ["pending", "running", "succeeded", "failed", "skipped"],
+        fleet_run_status: ["running", "succeeded", "failed", "stopped", "canary_failed"],
+        provisioning_step: ["create_tenant", "place", "register", "create_role_and_database", "migrate", "seed", "activate"],
+        server_status: ["open", "drained"],
         tenant_environment: ["development", "staging", "production"],
         tenant_status: ["active", "inactive", "suspended", "pending"]
       })
@@ -134,7 +147,8 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
                 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum) AS columns
         FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = 'control_plane' ORDER BY c.relname, i.relname`)
+        WHERE n.nspname = 'control_plane' AND c.relname IN ('tenants', 'tenant_databases', 'system_config', 'audit_events')
+        ORDER BY c.relname, i.relname`)
       expect(rows.map((r) => ({ ...r, columns: parseArray(r.columns) }))).toEqual([
         { table_name: "audit_events", index_name: "audit_events_pkey", is_unique: true, is_primary: true, columns: ["id"] },
         { table_name: "audit_events", index_name: "idx_audit_events_occurred_at", is_unique: false, is_primary: false, columns: ["occurred_at"] },
@@ -170,7 +184,7 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
       const rows = await db.query(sql`
         SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE n.nspname = 'control_plane' ORDER BY p.proname`)
-      expect(rows.map((r) => r.proname)).toEqual([...(await runTools(renderRoutines)).functions].sort())
+      expect(rows.map((r) => r.proname)).toEqual([...(await runTools(renderRoutines())).functions].sort())
     })
 
     it("has control_plane.update_updated_at_column(), a plpgsql trigger function", async () => {
@@ -188,20 +202,26 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
         SELECT c.relname AS table_name, t.tgname, t.tgenabled
         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'control_plane' AND NOT t.tgisinternal`)
-      const expected = (await runTools(renderRoutines)).triggers.map((t) => `${t.table}.${t.name}`).sort()
+      const expected = (await runTools(renderRoutines())).triggers.map((t) => `${t.table}.${t.name}`).sort()
       expect(expected.length).toBeGreaterThan(0)
       expect(rows.map((r) => `${r.table_name}.${r.tgname}`).sort()).toEqual(expected)
       for (const row of rows) expect(row.tgenabled).toBe("O")
     })
 
-    it("has a BEFORE UPDATE row trigger calling update_updated_at_column() on each of the three tables", async () => {
+    it("has a BEFORE UPDATE row trigger calling update_updated_at_column() on each table with updated_at", async () => {
       const rows = await db.query(sql`
         SELECT c.relname AS table_name, pg_get_triggerdef(t.oid) AS definition
         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         JOIN pg_proc p ON p.oid = t.tgfoid
         WHERE n.nspname = 'control_plane' AND NOT t.tgisinternal AND p.proname = 'update_updated_at_column'
         ORDER BY c.relname`)
-      expect(rows.map((r) => r.table_name)).toEqual(["system_config", "tenant_databases", "tenants"])
+      expect(rows.map((r) => r.table_name)).toEqual([
+        "database_servers",
+        "system_config",
+        "tenant_databases",
+        "tenant_provisioning",
+        "tenants"
+      ])
       for (const row of rows) {
         expect(row.definition).toMatch(
           new RegExp(`BEFORE UPDATE ON control_plane\\.${row.table_name} FOR EACH ROW EXECUTE FUNCTION control_plane\\.update_updated_at_column\\(\\)$`)

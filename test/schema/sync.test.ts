@@ -58,7 +58,7 @@ describe("migrations/ stays in sync", () => {
     const routines = (await projectMigrations()).filter((f) => f.endsWith(routinesMigrationSuffix))
     expect(routines.length).toBeGreaterThan(0)
     const newest = await readFile(projectFile(`migrations/${routines.at(-1)}`), "utf8")
-    expect(newest).toBe(await runTools(renderRoutinesMigration))
+    expect(newest).toBe(await runTools(renderRoutinesMigration()))
   })
 
   it("the seed migration is exactly the seed file the declarative path runs", async () => {

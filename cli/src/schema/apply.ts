@@ -23,12 +23,17 @@ import { renderRoutines, type Routines, type RoutinesInvalid } from "./routines.
 import { ScratchDatabase } from "./ScratchDatabase.ts"
 
 /**
- * The function and triggers of routines.hcl, rendered (the schema engine
- * reads the HCL). A broken routines.hcl fails here: an EngineError
- * (SchemaInvalid, naming file and line) for its syntax, RoutinesInvalid for
- * blocks the renderer cannot use.
+ * The function and triggers of the project's routines.hcl (the control
+ * plane's, or the tenant template's with --config tenant/atlas.hcl),
+ * rendered; the schema engine reads the HCL. A broken routines.hcl fails
+ * here: an EngineError (SchemaInvalid, naming file and line, as for a
+ * schema.hcl syntax error the renderer meets first) for its syntax,
+ * RoutinesInvalid for blocks the renderer cannot use.
  */
-export const projectRoutines: Effect.Effect<Routines, RoutinesInvalid | EngineError, Engine> = renderRoutines
+export const projectRoutines: Effect.Effect<Routines, RoutinesInvalid | EngineError, Engine | SchemaProject> = Effect.flatMap(
+  SchemaProject,
+  (project) => renderRoutines(project.root)
+)
 
 export interface Seed {
   readonly name: string

@@ -60,7 +60,7 @@ export const writeRoutinesMigration = Effect.gen(function*() {
   const project = yield* SchemaProject
   const engine = yield* Engine
   const fs = yield* FileSystem.FileSystem
-  const wanted = yield* renderRoutinesMigration // routines.hcl must render before anything is written
+  const wanted = yield* renderRoutinesMigration(project.root) // routines.hcl must render before anything is written
   // The file name suffix of routines migrations, as the engine's migration name.
   const routinesMigrationName = routinesMigrationSuffix.replace(/^_/, "").replace(/\.sql$/, "")
   const newest = (yield* migrationFiles(project.migrations)).filter((file) => file.endsWith(routinesMigrationSuffix)).at(-1)
@@ -90,6 +90,8 @@ export const generateMigration = Effect.fn("generateMigration")(function*(name: 
     const target = path.join(project.migrations, file)
     yield* fs.writeFileString(target, makeSafe(yield* fs.readFileString(target)))
   }
+  // migrate new (below) checks atlas.sum first: hash the file just written before it.
+  if (generated.written.length > 0) yield* engine.migrateHash(project)
   // The engine does not plan functions or triggers: their migration comes from routines.hcl.
   const routines = yield* writeRoutinesMigration
   yield* engine.migrateHash(project)

@@ -80,7 +80,9 @@ export class ResolutionCache {
 
   /** The cached resolution of an id or a name (an id first, as the database lookup does), if it may be served. */
   lookup(reference: string): Resolution | undefined {
-    const found = this.#live ? this.#find(reference) : undefined
+    // Callers pass what their callers gave, before it is decoded: anything but
+    // a string is a miss here, and the lookup behind the cache refuses it.
+    const found = this.#live && typeof reference === "string" ? this.#find(reference) : undefined
     if (found === undefined) this.#misses++
     else this.#hits++
     return found

@@ -8,7 +8,7 @@
 import { Console, Effect, Option, Stdio } from "effect"
 import { Command, Flag } from "effect/cli"
 import { loadKeyRing } from "../../library.ts"
-import { TenantDatabases } from "../../library.ts"
+import { DatabaseServers, TenantDatabases } from "../../library.ts"
 import type { ReencryptProgress } from "../../library.ts"
 import { KeyRingFile, updateKeyRingFile } from "../../keyRingFile.ts"
 import { jsonFlag, printJson } from "../../output.ts"
@@ -30,15 +30,20 @@ export const summary = (result: ReencryptProgress, primaryKeyId: string): string
 
 /**
  * Drops from the key ring file every key but the primary that encrypts no
- * stored connection string, and gives their ids. Usage is read under the
+ * stored connection string (of a tenant database or a database server), and
+ * gives their ids. Usage is read under the
  * file's lock, so a key added meanwhile (the new primary) is never dropped.
  */
 const pruneKeyRingFile = (file: string) =>
   Effect.gen(function*() {
     const databases = yield* TenantDatabases
+    const servers = yield* DatabaseServers
     return yield* updateKeyRingFile(file, (ring) =>
-      Effect.map(databases.keyUsage(), (usage) => {
-        const used = new Set(usage.filter((u) => u.databases > 0).map((u) => u.keyId))
+      Effect.zipWith(databases.keyUsage(), servers.keyUsage(), (usage, serverUsage) => {
+        const used = new Set([
+          ...usage.filter((u) => u.databases > 0).map((u) => u.keyId),
+          ...serverUsage.filter((u) => u.servers > 0).map((u) => u.keyId)
+        ])
         const kept = ring.keys.filter((key) => key.id === ring.primary || used.has(key.id))
         const dropped = ring.keys.filter((key) => !kept.includes(key)).map((key) => key.id)
         return { keys: kept, primary: ring.primary, result: dropped }
@@ -75,18 +80,23 @@ export const commandKeysRotate = Command.make(
           }
           : {})
       }).pipe(Effect.ensuring(Effect.suspend(() => (drawn ? endBar : Effect.void))))
+      // The servers' admin connection strings are few: one transaction after the batches.
+      const servers = yield* (yield* DatabaseServers).reencryptAll()
       const primaryKeyId = yield* primaryKey
       const file = yield* KeyRingFile
       const dropped = file === undefined ? [] : yield* pruneKeyRingFile(file)
-      if (json) return yield* printJson(RotationView, { primaryKeyId, ...result, droppedKeyIds: dropped })
+      if (json) return yield* printJson(RotationView, { primaryKeyId, ...result, servers, droppedKeyIds: dropped })
       yield* Console.log(summary(result, primaryKeyId))
+      if (servers > 0) {
+        yield* Console.log(`Re-encrypted ${plural(servers, "database server admin connection string", "database server admin connection strings")} too.`)
+      }
       if (file !== undefined && dropped.length > 0) {
         yield* Console.log(`Dropped ${dropped.join(", ")} from ${displayPath(file)}: no connection string is encrypted under ${dropped.length === 1 ? "it" : "them"} any more.`)
       }
     })
 ).pipe(
   Command.withDescription(
-    "Re-encrypt every stored connection string under the primary key (CONTROL_PLANE_PRIMARY_KEY_ID), in batches, each committed on its own: safe to interrupt and run again. Rotation: `keys add` (or add the new key to CONTROL_PLANE_ENCRYPTION_KEYS and make it primary), run this, check `keys status`, then retire the old key. On the quick start's key ring file, this drops the keys nothing is encrypted under any more."
+    "Re-encrypt every stored connection string under the primary key (CONTROL_PLANE_PRIMARY_KEY_ID), tenant databases' in batches, each committed on its own: safe to interrupt and run again, then the database servers' admin ones. Rotation: `keys add` (or add the new key to CONTROL_PLANE_ENCRYPTION_KEYS and make it primary), run this, check `keys status`, then retire the old key. On the quick start's key ring file, this drops the keys nothing is encrypted under any more."
   ),
   Command.withShortDescription("Re-encrypt every connection string under the primary key.")
 )
