@@ -12,6 +12,10 @@
  * at that server, so every test database, template and scratch database
  * lives there. Its JSON report goes to .ci/matrix-<version>.json; the last
  * line is the total `N passed, N failed`. Exit 1 when anything failed.
+ *
+ * Arguments narrow a run while working on one failure: numbers pick the
+ * versions (`npm run test:matrix -- 18`), anything else the test files
+ * (`npm run test:matrix -- 18 test/services/TenantConnections.test.ts`).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process"
 import { chownSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -175,22 +179,29 @@ const withServer = async (version: Version, use: (server: Server) => Counts): Pr
   }
 }
 
+const args = process.argv.slice(2)
+const pickedMajors = args.filter((arg) => /^\d+$/.test(arg)).map(Number)
+const pickedFiles = args.filter((arg) => !/^\d+$/.test(arg))
+const picked = (version: Version): boolean => pickedMajors.length === 0 || pickedMajors.includes(version.major)
+
 const main = async (): Promise<number> => {
   const results: Array<readonly [string, Counts]> = []
-  for (const version of supported) {
+  for (const version of supported.filter(picked)) {
     console.log(`\nmatrix: PostgreSQL ${version.major}`)
     results.push([
       `PostgreSQL ${version.major}`,
       await withServer(version, (server) =>
-        vitest(matrixFiles, { CONTROL_PLANE_ADMIN_URL: server.url }, reportOf(version)))
+        vitest(pickedFiles.length > 0 ? pickedFiles : matrixFiles, { CONTROL_PLANE_ADMIN_URL: server.url }, reportOf(version)))
     ])
   }
-  console.log(`\nmatrix: PostgreSQL ${unsupported.major} (refused)`)
-  results.push([
-    `PostgreSQL ${unsupported.major} (refused)`,
-    await withServer(unsupported, (server) =>
-      vitest(["--config", "vitest.matrix.config.ts"], { CONTROL_PLANE_TEST_PG13_URL: server.url }, reportOf(unsupported)))
-  ])
+  if (picked(unsupported) && pickedFiles.length === 0) {
+    console.log(`\nmatrix: PostgreSQL ${unsupported.major} (refused)`)
+    results.push([
+      `PostgreSQL ${unsupported.major} (refused)`,
+      await withServer(unsupported, (server) =>
+        vitest(["--config", "vitest.matrix.config.ts"], { CONTROL_PLANE_TEST_PG13_URL: server.url }, reportOf(unsupported)))
+    ])
+  }
   console.log("")
   for (const [label, counts] of results) console.log(`matrix: ${label}: ${counts.passed} passed, ${counts.failed} failed`)
   const passed = results.reduce((n, [, c]) => n + c.passed, 0)

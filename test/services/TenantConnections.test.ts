@@ -369,11 +369,11 @@ describe("push invalidation", () => {
   })
 
   it("a listener connection that accepts LISTEN but delivers nothing (PgBouncer in transaction mode) never makes the cache serve", async () => {
-    const proxy = await startFaultyProxy()
+    const proxy = await startFaultyProxy(controlPlane.url)
     afterAllDisposals.push(proxy.close)
     proxy.mode = "dropNotifications"
     const r = makeRuntime({
-      CONTROL_PLANE_LISTENER_URL: controlPlane.url.replace(":5432/", `:${proxy.port}/`),
+      CONTROL_PLANE_LISTENER_URL: proxy.url,
       CONTROL_PLANE_CONNECT_TIMEOUT_MS: "500"
     })
     const tenant = await newTenant("pooler", 1)
@@ -386,10 +386,10 @@ describe("push invalidation", () => {
   })
 
   it("a listener connection that dies silently is caught by its ping: the cache stops serving until it is back", async () => {
-    const proxy = await startFaultyProxy()
+    const proxy = await startFaultyProxy(controlPlane.url)
     afterAllDisposals.push(proxy.close)
     const r = makeRuntime({
-      CONTROL_PLANE_LISTENER_URL: controlPlane.url.replace(":5432/", `:${proxy.port}/`),
+      CONTROL_PLANE_LISTENER_URL: proxy.url,
       CONTROL_PLANE_LISTENER_PING_MS: "100",
       CONTROL_PLANE_CONNECT_TIMEOUT_MS: "500"
     })

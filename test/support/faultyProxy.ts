@@ -8,7 +8,9 @@
  *   "blackhole"          forwards nothing and closes nothing (a dead network)
  *
  * It reads the server's messages as the protocol frames them (a type byte and
- * a four-byte length); clients must not ask for TLS through it.
+ * a four-byte length); clients must not ask for TLS through it. It stands in
+ * front of the server of the connection string it is given (the matrix runs
+ * servers on other ports than 5432), and `url` is that string through it.
  */
 import net from "node:net"
 
@@ -16,11 +18,15 @@ export type ProxyMode = "pass" | "dropNotifications" | "blackhole"
 
 export interface FaultyProxy {
   readonly port: number
+  /** The target connection string, pointed at the proxy. */
+  readonly url: string
   mode: ProxyMode
   readonly close: () => Promise<void>
 }
 
-export const startFaultyProxy = async (target = { host: "127.0.0.1", port: 5432 }): Promise<FaultyProxy> => {
+export const startFaultyProxy = async (targetUrl: string): Promise<FaultyProxy> => {
+  const parsed = new URL(targetUrl)
+  const target = { host: parsed.hostname, port: Number(parsed.port || 5432) }
   const sockets = new Set<net.Socket>()
   const proxy: { mode: ProxyMode } = { mode: "pass" }
   const server = net.createServer((client) => {
@@ -50,8 +56,13 @@ export const startFaultyProxy = async (target = { host: "127.0.0.1", port: 5432 
     upstream.on("close", end).on("error", end)
   })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const port = (server.address() as net.AddressInfo).port
+  const url = new URL(targetUrl)
+  url.hostname = "127.0.0.1"
+  url.port = String(port)
   return Object.assign(proxy, {
-    port: (server.address() as net.AddressInfo).port,
+    port,
+    url: url.toString(),
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy()
