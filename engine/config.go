@@ -108,16 +108,25 @@ type config struct {
 // official CLI's --lock-timeout default.
 const defaultLockTimeout = 10 * time.Second
 
-var getenvFunc = function.New(&function.Spec{
-	Params: []function.Parameter{{Name: "key", Type: cty.String}},
-	Type:   function.StaticReturnType(cty.String),
-	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-		return cty.StringVal(os.Getenv(args[0].AsString())), nil
-	},
-})
+// getenvFunc is atlas.hcl's getenv, reading variables through lookup: the
+// process environment, or a serve request's (see serve.go).
+func getenvFunc(lookup func(string) string) function.Function {
+	return function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "key", Type: cty.String}},
+		Type:   function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			return cty.StringVal(lookup(args[0].AsString())), nil
+		},
+	})
+}
 
 // loadConfig evaluates atlas.hcl and returns the env named envName.
 func loadConfig(path, envName string) (*config, error) {
+	return loadConfigWith(path, envName, os.Getenv)
+}
+
+// loadConfigWith is loadConfig with getenv answered by lookup.
+func loadConfigWith(path, envName string, lookup func(string) string) (*config, error) {
 	base, err := filepath.Abs(filepath.Dir(path))
 	if err != nil {
 		return nil, fail(reasonConfigInvalid, "%s: %v", path, err)
@@ -135,7 +144,7 @@ func loadConfig(path, envName string) (*config, error) {
 			"atlas": cty.ObjectVal(map[string]cty.Value{"env": cty.StringVal(envName)}),
 		}),
 		schemahcl.WithFunctions(map[string]function.Function{
-			"getenv":  getenvFunc,
+			"getenv":  getenvFunc(lookup),
 			"file":    schemahcl.MakeFileFunc(base),
 			"glob":    schemahcl.MakeGlobFunc(base),
 			"fileset": schemahcl.MakeFileSetFunc(base),

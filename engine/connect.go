@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ariga.io/atlas/sql/postgres"
+	"ariga.io/atlas/sql/schema"
 	_ "github.com/lib/pq" // registers the "postgres" database/sql driver Atlas opens
 )
 
@@ -22,9 +23,47 @@ type database struct {
 	DB      *sql.DB
 	Driver  *postgres.Driver
 	Version string // e.g. "18.4"
+	// Exec is where migrate apply and status work: the pool, or after pin
+	// one connection of it.
+	Exec   execer
+	pinned *sql.Conn
 }
 
-func (d *database) Close() { _ = d.DB.Close() }
+// execer is a pool or one connection of it: both run statements and transactions.
+type execer interface {
+	schema.ExecQuerier
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+func (d *database) Close() {
+	if d.pinned != nil {
+		_ = d.pinned.Close()
+	}
+	_ = d.DB.Close()
+}
+
+// pin makes every later statement of Exec and Driver (the advisory lock
+// included) run on one connection, so that migrate apply costs the server one
+// backend, not one for the lock and one for the migrations. The connection
+// goes back with Close.
+func (d *database) pin(ctx context.Context) error {
+	conn, err := d.DB.Conn(ctx)
+	if err != nil {
+		return asEngineError(err)
+	}
+	drv, err := postgres.Open(conn)
+	if err != nil {
+		_ = conn.Close()
+		return asEngineError(err)
+	}
+	pgDrv, ok := drv.(*postgres.Driver)
+	if !ok {
+		_ = conn.Close()
+		return fail(reasonUnsupportedServer, "the server is not PostgreSQL (CockroachDB is not supported)")
+	}
+	d.Driver, d.Exec, d.pinned = pgDrv, conn, conn
+	return nil
+}
 
 // connect opens the database at rawURL, checks that the server is supported
 // and wraps it in Atlas's PostgreSQL driver. role names the database in
@@ -70,7 +109,7 @@ func connect(ctx context.Context, rawURL string) (*database, error) {
 		_ = db.Close()
 		return nil, fail(reasonUnsupportedServer, "the server is not PostgreSQL (CockroachDB is not supported)")
 	}
-	return &database{DB: db, Driver: pgDrv, Version: version}, nil
+	return &database{DB: db, Driver: pgDrv, Version: version, Exec: db}, nil
 }
 
 // connectBoth opens the target and the dev database.

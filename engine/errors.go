@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/lib/pq"
 )
@@ -132,14 +133,21 @@ var (
 	passwordPattern = regexp.MustCompile(`(?i)(password\s*=\s*)('[^']*'|\S+)`)
 	hostPortPattern = regexp.MustCompile(`\b(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+):\d{2,5}\b`)
 	// secrets holds the connection strings of this run and their parts, so
-	// that even an unusual quoting of one is caught.
-	secrets []string
+	// that even an unusual quoting of one is caught; under secretsMu, as
+	// `migrate serve` works on several databases at once.
+	secrets   []string
+	secretsMu sync.RWMutex
 )
 
 // rememberSecret registers a connection string whose URL, password and
 // host:port must never reach a message.
 func rememberSecret(raw string) {
 	if raw == "" {
+		return
+	}
+	secretsMu.Lock()
+	defer secretsMu.Unlock()
+	if contains(secrets, raw) {
 		return
 	}
 	secrets = append(secrets, raw)
@@ -155,6 +163,8 @@ func rememberSecret(raw string) {
 
 // scrub removes URLs, passwords and host:port pairs from a message.
 func scrub(s string) string {
+	secretsMu.RLock()
+	defer secretsMu.RUnlock()
 	for _, secret := range secrets {
 		if len(secret) >= 3 {
 			s = strings.ReplaceAll(s, secret, "<redacted>")

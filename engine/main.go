@@ -119,6 +119,15 @@
 // migrate status → {"current","next","pending":["version",...],"applied":n,"partial":null|{"version","applied","total","error"}}; exit 0.
 // Read-only (no revision table is created).
 //
+// migrate serve → the engine as a co-process for many databases (a fleet
+// run): atlas.hcl's env and the migration directory (atlas.sum checked) read
+// once at start, then one JSON request per line on stdin,
+// {"id","verb":"status"|"apply","url"} (url is getenv("DATABASE_URL") for
+// that request; {"id","cancel":true} cancels one in flight), each worked on
+// concurrently and answered with one line {"id","result":<the verb's
+// document>} or {"id","error":{...}}, in completion order. End of stdin
+// cancels what is in flight and exits 0. --format json only. See serve.go.
+//
 // migrate validate → {"valid":true,"files":n}: atlas.sum check plus a replay
 // of every file on the dev database (ChecksumMismatch, MigrationFailed).
 //
@@ -206,6 +215,7 @@ var verbs = map[string]verbSpec{
 	"migrate hash":     {},
 	"migrate apply":    {bools: []string{"dry-run"}},
 	"migrate status":   {},
+	"migrate serve":    {},
 	"migrate validate": {},
 	"migrate lint":     {ints: []string{"latest"}, multi: []string{"file"}},
 	"sql statements":   {minArgs: 1, maxArgs: -1, argName: "FILE"},
@@ -243,6 +253,13 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 	}
 	if err != nil {
 		return report(stdout, stderr, format, nil, err)
+	}
+	if inv.verb == "migrate serve" {
+		// Answers on stdout as it goes; only a failure to start is a document of its own.
+		if err := migrateServe(ctx, inv, stdin, stdout); err != nil {
+			return report(stdout, stderr, format, nil, err)
+		}
+		return exitOK
 	}
 	result, err := dispatch(ctx, inv, stdin)
 	return report(stdout, stderr, format, result, err)

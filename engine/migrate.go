@@ -108,6 +108,14 @@ func migrateApply(ctx context.Context, c *config, dryRun bool) (*migrateApplyRes
 	if err != nil {
 		return nil, err
 	}
+	return applyDirectory(ctx, c, dir, dryRun, nil)
+}
+
+// applyDirectory is migrate apply with the directory opened and atlas.sum
+// checked, on one connection (the lock's). When confirm is given, it is
+// called with the database's status, read under the lock, before anything
+// is applied; an error from it stops the apply there (see serve.go).
+func applyDirectory(ctx context.Context, c *config, dir migrate.Dir, dryRun bool, confirm func(*migrateStatusResult) error) (*migrateApplyResult, error) {
 	target, err := c.requireURL()
 	if err != nil {
 		return nil, err
@@ -117,6 +125,9 @@ func migrateApply(ctx context.Context, c *config, dryRun bool) (*migrateApplyRes
 		return nil, err
 	}
 	defer db.Close()
+	if err := db.pin(ctx); err != nil {
+		return nil, err
+	}
 	unlock, err := db.Driver.Lock(ctx, applyLockName, c.LockTimeout)
 	if err != nil {
 		if errors.Is(err, schema.ErrLocked) {
@@ -132,6 +143,15 @@ func migrateApply(ctx context.Context, c *config, dryRun bool) (*migrateApplyRes
 	pending, err := pendingFiles(ctx, db, dir, rrw)
 	if err != nil {
 		return nil, err
+	}
+	if confirm != nil {
+		revs, err := rrw.ReadRevisions(ctx)
+		if err != nil {
+			return nil, asEngineError(err)
+		}
+		if err := confirm(statusOf(pending, revs)); err != nil {
+			return nil, err
+		}
 	}
 	result := &migrateApplyResult{Applied: []appliedFile{}, DryRun: dryRun}
 	for _, f := range pending {
@@ -162,28 +182,28 @@ func migrateApply(ctx context.Context, c *config, dryRun bool) (*migrateApplyRes
 // set; a database without one reads as having no revisions.
 func revisionsFor(ctx context.Context, db *database, create bool) (migrate.RevisionReadWriter, error) {
 	if create {
-		if err := ensureRevisionTable(ctx, db.DB); err != nil {
+		if err := ensureRevisionTable(ctx, db.Exec); err != nil {
 			if sqlState(err) == "42501" {
 				return nil, fail(reasonPermissionDenied, "the revision table atlas_schema_revisions cannot be created: %s", serverMessage(err)).with("sqlstate", "42501")
 			}
 			return nil, asEngineError(err)
 		}
-		return &revisions{conn: db.DB}, nil
+		return &revisions{conn: db.Exec}, nil
 	}
-	exists, err := revisionTableExists(ctx, db.DB)
+	exists, err := revisionTableExists(ctx, db.Exec)
 	if err != nil {
 		return nil, asEngineError(err)
 	}
 	if !exists {
 		return migrate.NopRevisionReadWriter{}, nil
 	}
-	return &revisions{conn: db.DB}, nil
+	return &revisions{conn: db.Exec}, nil
 }
 
 // pendingFiles are the files not (fully) applied yet, by Atlas's rules:
 // linear history, a partially applied file resumes, and a database with
 // objects but no history is refused.
-func pendingFiles(ctx context.Context, db *database, dir *migrate.LocalDir, rrw migrate.RevisionReadWriter) ([]migrate.File, error) {
+func pendingFiles(ctx context.Context, db *database, dir migrate.Dir, rrw migrate.RevisionReadWriter) ([]migrate.File, error) {
 	if err := checkNotAhead(ctx, dir, rrw); err != nil {
 		return nil, err
 	}
@@ -215,7 +235,7 @@ func pendingFiles(ctx context.Context, db *database, dir *migrate.LocalDir, rrw 
 
 // checkNotAhead refuses a database whose newest revision is newer than the
 // newest file: Atlas would silently report nothing pending.
-func checkNotAhead(ctx context.Context, dir *migrate.LocalDir, rrw migrate.RevisionReadWriter) error {
+func checkNotAhead(ctx context.Context, dir migrate.Dir, rrw migrate.RevisionReadWriter) error {
 	revs, err := rrw.ReadRevisions(ctx)
 	if err != nil || len(revs) == 0 {
 		if err != nil {
@@ -238,7 +258,7 @@ func checkNotAhead(ctx context.Context, dir *migrate.LocalDir, rrw migrate.Revis
 // written in it too, so a failure leaves no trace, as with the CLI), or, with
 // `atlas:txmode none`, statement by statement with the revision updated after
 // each, so that a re-run resumes at the statement that failed.
-func applyFile(ctx context.Context, db *database, dir *migrate.LocalDir, f migrate.File) (*appliedFile, error) {
+func applyFile(ctx context.Context, db *database, dir migrate.Dir, f migrate.File) (*appliedFile, error) {
 	noTx, err := txModeNone(f)
 	if err != nil {
 		return nil, err
@@ -246,7 +266,7 @@ func applyFile(ctx context.Context, db *database, dir *migrate.LocalDir, f migra
 	start := time.Now()
 	var n int
 	if noTx {
-		rrw := &revisions{conn: db.DB}
+		rrw := &revisions{conn: db.Exec}
 		if n, err = remainingStatements(ctx, db.Driver, rrw, f); err != nil {
 			return nil, err
 		}
@@ -260,8 +280,8 @@ func applyFile(ctx context.Context, db *database, dir *migrate.LocalDir, f migra
 	return &appliedFile{Version: f.Version(), Description: f.Desc(), Statements: n, DurationMs: time.Since(start).Milliseconds()}, nil
 }
 
-func applyInTransaction(ctx context.Context, db *database, dir *migrate.LocalDir, f migrate.File) (int, error) {
-	tx, err := db.DB.BeginTx(ctx, nil)
+func applyInTransaction(ctx context.Context, db *database, dir migrate.Dir, f migrate.File) (int, error) {
+	tx, err := db.Exec.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -272,10 +292,13 @@ func applyInTransaction(ctx context.Context, db *database, dir *migrate.LocalDir
 		_ = tx.Rollback()
 		return 0, err
 	}
-	rrw := &revisions{conn: tx}
+	rrw := &deferredRevisions{revisions: revisions{conn: tx}}
 	n, err := remainingStatements(ctx, drv, rrw, f)
 	if err == nil {
 		err = executeFile(ctx, drv, dir, rrw, f)
+	}
+	if err == nil {
+		err = rrw.flush(ctx)
 	}
 	if err != nil {
 		_ = tx.Rollback()
@@ -284,7 +307,7 @@ func applyInTransaction(ctx context.Context, db *database, dir *migrate.LocalDir
 	return n, tx.Commit()
 }
 
-func executeFile(ctx context.Context, drv migrate.Driver, dir *migrate.LocalDir, rrw migrate.RevisionReadWriter, f migrate.File) error {
+func executeFile(ctx context.Context, drv migrate.Driver, dir migrate.Dir, rrw migrate.RevisionReadWriter, f migrate.File) error {
 	ex, err := migrate.NewExecutor(drv, dir, rrw, migrate.WithOperatorVersion(operatorVersion()))
 	if err != nil {
 		return err
@@ -394,6 +417,11 @@ func migrateStatus(ctx context.Context, c *config) (*migrateStatusResult, error)
 	if err != nil {
 		return nil, err
 	}
+	return directoryStatus(ctx, c, dir)
+}
+
+// directoryStatus is migrate status with the directory opened and atlas.sum checked.
+func directoryStatus(ctx context.Context, c *config, dir migrate.Dir) (*migrateStatusResult, error) {
 	target, err := c.requireURL()
 	if err != nil {
 		return nil, err
@@ -415,6 +443,11 @@ func migrateStatus(ctx context.Context, c *config) (*migrateStatusResult, error)
 	if err != nil {
 		return nil, asEngineError(err)
 	}
+	return statusOf(pending, revs), nil
+}
+
+// statusOf is migrate status's document: the pending files, and the revisions.
+func statusOf(pending []migrate.File, revs []*migrate.Revision) *migrateStatusResult {
 	result := &migrateStatusResult{Pending: []string{}}
 	for _, f := range pending {
 		result.Pending = append(result.Pending, f.Version())
@@ -432,7 +465,7 @@ func migrateStatus(ctx context.Context, c *config) (*migrateStatusResult, error)
 		last := revs[n-1]
 		result.Partial = &partialRevision{Version: last.Version, Applied: last.Applied, Total: last.Total, Error: sentence(scrub(last.Error))}
 	}
-	return result, nil
+	return result
 }
 
 // migrateDiff writes the migration from the directory's state (replayed on
