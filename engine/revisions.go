@@ -170,3 +170,65 @@ func scanRevision(rows *sql.Rows) (*migrate.Revision, error) {
 	}
 	return &rev, nil
 }
+
+// deferredRevisions is the revision table of a file applied in a transaction
+// of its own. Atlas's executor writes the file's revision when it starts,
+// after each statement and at the end; inside one transaction no other
+// session can see any but the last, so only the last is written, once, by
+// flush before the commit: the same row (executed_at is the first write's,
+// as the upsert would have kept it), without a round trip per statement.
+type deferredRevisions struct {
+	revisions
+	last      *migrate.Revision
+	firstTime time.Time
+}
+
+// WriteRevision keeps a copy of rev for flush.
+func (r *deferredRevisions) WriteRevision(_ context.Context, rev *migrate.Revision) error {
+	if rev.Version == cloudIdentifierVersion {
+		return errors.New("the Atlas Cloud identifier row is not written by the engine")
+	}
+	if r.last == nil || r.last.Version != rev.Version {
+		r.firstTime = rev.ExecutedAt
+	}
+	kept := *rev
+	kept.PartialHashes = append([]string(nil), rev.PartialHashes...)
+	r.last = &kept
+	return nil
+}
+
+// ReadRevision sees the revision kept for flush first.
+func (r *deferredRevisions) ReadRevision(ctx context.Context, version string) (*migrate.Revision, error) {
+	if r.last != nil && r.last.Version == version {
+		kept := *r.last
+		kept.PartialHashes = append([]string(nil), r.last.PartialHashes...)
+		return &kept, nil
+	}
+	return r.revisions.ReadRevision(ctx, version)
+}
+
+// ReadRevisions and DeleteRevision write the kept revision first.
+func (r *deferredRevisions) ReadRevisions(ctx context.Context) ([]*migrate.Revision, error) {
+	if err := r.flush(ctx); err != nil {
+		return nil, err
+	}
+	return r.revisions.ReadRevisions(ctx)
+}
+
+func (r *deferredRevisions) DeleteRevision(ctx context.Context, version string) error {
+	if err := r.flush(ctx); err != nil {
+		return err
+	}
+	return r.revisions.DeleteRevision(ctx, version)
+}
+
+// flush writes the kept revision, with the time of the first write.
+func (r *deferredRevisions) flush(ctx context.Context) error {
+	if r.last == nil {
+		return nil
+	}
+	rev := *r.last
+	rev.ExecutedAt = r.firstTime
+	r.last = nil
+	return r.revisions.WriteRevision(ctx, &rev)
+}
