@@ -14,16 +14,16 @@ import { added, databaseStatuses, fleetFixture, fleetOf, historyOf, ledgerOf } f
 import { controlPlaneRows, Fixture, scratchTemplate } from "./support.ts"
 
 it.layer(Fixture.layer("fleet_runs"), { timeout: "240 seconds" })("Fleet runs", (it) => {
-  it.effect("connections are taken within the budget: a budget of 2 lets one database (two engine connections) through at a time", () =>
+  it.effect("connections are taken within the budget: a budget of 1 lets one database (the engine's one connection) through at a time", () =>
     Effect.gen(function*() {
       const { root } = yield* scratchTemplate(added)
       let held = 0
       let most = 0
       let permits = 0
-      // The budget of 2, watched: how many connections are held at once, and how many permits were asked.
+      // The budget of 1, watched: how many connections are held at once, and how many permits were asked.
       const watched = Layer.effect(
         ConnectionBudget,
-        Effect.map(Effect.provide(ConnectionBudget, ConnectionBudget.layerOf(2)), (inner) =>
+        Effect.map(Effect.provide(ConnectionBudget, ConnectionBudget.layerOf(1)), (inner) =>
           ConnectionBudget.of({
             permit: (tenantId, connections) =>
               Effect.acquireRelease(
@@ -41,7 +41,7 @@ it.layer(Fixture.layer("fleet_runs"), { timeout: "240 seconds" })("Fleet runs", 
       const summary = yield* Effect.flatMap(FleetMigrations, (f) => f.migrate({ concurrency: 3 })).pipe(Effect.provide(fleet))
       assert.deepInclude(summary, { status: "succeeded", succeeded: 3 })
       assert.strictEqual(permits, 3)
-      assert.strictEqual(most, 2)
+      assert.strictEqual(most, 1)
     }))
 
   it.effect("only one run at a time: a second is refused with FleetRunInProgress", () =>

@@ -13,7 +13,8 @@
  * NotInstalled; its message is the engine's sentence, which names no secret.
  * Interrupting a call kills the engine (the spawn is scoped).
  */
-import { Config, Context, Effect, Layer, Option, Redacted, Schema, Stream } from "effect"
+import { Cause, Config, Context, Deferred, Effect, Layer, Option, Queue, Redacted, Schema, Stream } from "effect"
+import type { Scope } from "effect"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import { existsSync } from "node:fs"
@@ -127,7 +128,38 @@ const Failure = Schema.Struct({
   })
 })
 
+/** One answer of `migrate serve`: the verb's document, or a failure as the one-shot verbs print it. */
+const ServeAnswer = Schema.Struct({
+  id: Schema.optionalKey(Schema.String),
+  /** A confirmed apply's status, read under its lock before anything is applied. */
+  status: Schema.optionalKey(Schema.Unknown),
+  result: Schema.optionalKey(Schema.Unknown),
+  error: Schema.optionalKey(Failure.fields.error)
+})
+type ServeAnswer = typeof ServeAnswer.Type
+const decodeServeAnswer = Schema.decodeUnknownEffect(ServeAnswer)
+
 // ---------------------------------------------------------------------------
+
+/**
+ * One engine process for many databases (`migrate serve`): what a fleet run
+ * asks of the engine, without a process per database. Calls may run at once;
+ * each does exactly what its one-shot verb does.
+ */
+export interface MigrateSession {
+  /** Which files `url` has applied, and which are pending (as migrateStatus). */
+  readonly status: (url: Redacted.Redacted<string>) => Effect.Effect<MigrationStatus, EngineError>
+  /**
+   * Applies the pending migration files to `url` (as migrateApply), on one
+   * connection. With `beforeApplying`, the database's status is read first,
+   * under the engine's advisory lock, and handed to it; files are applied
+   * only once it has succeeded (if it fails, nothing is applied).
+   */
+  readonly apply: <E = never, R = never>(
+    url: Redacted.Redacted<string>,
+    beforeApplying?: (status: MigrationStatus) => Effect.Effect<void, E, R>
+  ) => Effect.Effect<MigrationsApplied, EngineError | E, R>
+}
 
 /** The databases one call works on. */
 export interface Databases {
@@ -167,6 +199,12 @@ export interface EngineService {
   readonly migrateApply: (project: SchemaProjectShape, databases: Databases) => Effect.Effect<MigrationsApplied, EngineError>
   /** Which files `url` has applied, and which are pending. */
   readonly migrateStatus: (project: SchemaProjectShape, databases: Databases) => Effect.Effect<MigrationStatus, EngineError>
+  /**
+   * An engine process serving `migrate status` and `migrate apply` for the
+   * scope (the project's env and migration directory read once, when it
+   * starts). Connection strings reach it on its stdin, never its command line.
+   */
+  readonly migrateSession: (project: SchemaProjectShape) => Effect.Effect<MigrateSession, EngineError, Scope.Scope>
   /** Checks atlas.sum and replays every file on the dev database. */
   readonly migrateValidate: (project: SchemaProjectShape, databases: Databases) => Effect.Effect<typeof Validated.Type, EngineError>
   /** Lints the latest `latest` files on the dev database; findings are a result, not a failure. */
@@ -212,7 +250,25 @@ export const forEngine = (url: Redacted.Redacted<string>): Redacted.Redacted<str
   return Redacted.make(parsed.toString())
 }
 
+const utf8 = new TextEncoder()
+
 const decodeJson = Schema.decodeUnknownEffect(Schema.fromJsonString(Schema.Unknown))
+
+/** The engine's failure document as an EngineError (an unknown reason is Internal). */
+const engineErrorOf = (error: typeof Failure.Type["error"]): EngineError =>
+  new EngineError({
+    reason: Schema.is(EngineErrorReason)(error.reason) ? error.reason : "Internal",
+    message: error.message,
+    ...(error.file === undefined ? {} : { file: error.file })
+  })
+
+/** Decodes a verb's result document with `schema`. */
+const decodeResult = <S extends Schema.Codec<unknown, unknown, never, never>>(schema: S, document: unknown) =>
+  Schema.decodeUnknownEffect(schema)(document).pipe(
+    Effect.mapError((error) =>
+      new EngineError({ reason: "Internal", message: `the schema engine printed an unexpected report: ${error.message.split("\n")[0]}` })
+    )
+  )
 
 /** How each exit code of the engine is read (engine/main.go): 0 and 3 carry a result, 1 and 2 a failure. */
 const isResult = (code: number): boolean => code === 0 || code === 3
@@ -270,22 +326,11 @@ export class Engine extends Context.Service<Engine, EngineService>()("control-pl
       ): Effect.Effect<S["Type"], EngineError> =>
         Effect.gen(function*() {
           const { code, document } = yield* run(args, cwd, databases)
-          if (isResult(code)) {
-            return yield* Schema.decodeUnknownEffect(schema)(document).pipe(
-              Effect.mapError((error) =>
-                new EngineError({ reason: "Internal", message: `the schema engine printed an unexpected report: ${error.message.split("\n")[0]}` })
-              )
-            )
-          }
+          if (isResult(code)) return yield* decodeResult(schema, document)
           const failure = yield* Schema.decodeUnknownEffect(Failure)(document).pipe(
             Effect.mapError(() => new EngineError({ reason: "Internal", message: `the schema engine failed with exit code ${code}` }))
           )
-          const reason = Schema.is(EngineErrorReason)(failure.error.reason) ? failure.error.reason : "Internal"
-          return yield* new EngineError({
-            reason,
-            message: failure.error.message,
-            ...(failure.error.file === undefined ? {} : { file: failure.error.file })
-          })
+          return yield* engineErrorOf(failure.error)
         })
 
       const inProject = (project: SchemaProjectShape, ...args: ReadonlyArray<string>) => [
@@ -295,6 +340,121 @@ export class Engine extends Context.Service<Engine, EngineService>()("control-pl
         "--env",
         project.env
       ]
+
+      /**
+       * `migrate serve` for the scope: requests go to its stdin as JSON lines
+       * (the URL unwrapped only there, at the process boundary), and each
+       * line it answers goes to the mailbox of the call it names. When the
+       * process ends, every call still waiting, and every later one, fails
+       * with why. Closing the scope ends its stdin, which stops anything still
+       * in flight, and waits for it to exit (the spawn's own release kills it
+       * if it does not).
+       */
+      const migrateSession = Effect.fn("Engine.migrateSession")(function*(project: SchemaProjectShape) {
+        if (binary === undefined || !existsSync(binary)) return yield* notInstalled
+        const requests = yield* Queue.unbounded<Uint8Array, Cause.Done>()
+        const handle = yield* spawner.spawn(
+          ChildProcess.make(binary, [...inProject(project, "migrate", "serve"), "--format", "json"], {
+            cwd: project.root,
+            env: {},
+            extendEnv: false,
+            stdin: Stream.fromQueue(requests)
+          })
+        ).pipe(
+          Effect.catchTag("PlatformError", (error) =>
+            Effect.fail(new EngineError({ reason: "Internal", message: `the schema engine could not be run: ${error.message}` })))
+        )
+        const mailboxes = new Map<string, Queue.Queue<ServeAnswer>>()
+        let ended: EngineError | undefined
+        let nextId = 0
+
+        /** One line of the engine's stdout, to the call it names; one without an id is why the engine stopped. */
+        const deliver = (line: string) =>
+          Effect.gen(function*() {
+            if (line.trim() === "") return
+            const parsed = yield* decodeJson(line).pipe(Effect.flatMap(decodeServeAnswer), Effect.option)
+            if (Option.isNone(parsed)) {
+              ended ??= new EngineError({ reason: "Internal", message: "the schema engine printed a line that is not an answer" })
+              return
+            }
+            const answer = parsed.value
+            if (answer.id === undefined || answer.id === "") {
+              if (answer.error !== undefined) ended ??= engineErrorOf(answer.error)
+              return
+            }
+            const mailbox = mailboxes.get(answer.id)
+            if (mailbox === undefined) return
+            if (answer.status === undefined) mailboxes.delete(answer.id)
+            yield* Queue.offer(mailbox, answer)
+          })
+        yield* Stream.decodeText(handle.stdout).pipe(
+          Stream.splitLines,
+          Stream.runForEach(deliver),
+          Effect.ignore,
+          Effect.andThen(Effect.gen(function*() {
+            ended ??= new EngineError({ reason: "Internal", message: "the schema engine stopped serving" })
+            const stopped: ServeAnswer = { error: { reason: ended.reason, message: ended.message } }
+            for (const mailbox of mailboxes.values()) yield* Queue.offer(mailbox, stopped)
+            mailboxes.clear()
+          })),
+          Effect.forkScoped
+        )
+        yield* Effect.addFinalizer(() =>
+          Queue.end(requests).pipe(
+            Effect.andThen(handle.exitCode),
+            Effect.timeout("10 seconds"),
+            Effect.ignore
+          )
+        )
+
+        const send = (request: Record<string, unknown>) =>
+          Queue.offer(requests, utf8.encode(`${JSON.stringify(request)}\n`))
+
+        /**
+         * Sends one request and reads its answers: a status first when
+         * `beforeApplying` is given (run, then proceed if files are pending),
+         * then the result or the failure.
+         */
+        const request = <S extends Schema.Codec<unknown, unknown, never, never>, E, R>(
+          schema: S,
+          verb: "status" | "apply",
+          url: Redacted.Redacted<string>,
+          beforeApplying?: (status: MigrationStatus) => Effect.Effect<void, E, R>
+        ): Effect.Effect<S["Type"], EngineError | E, R> =>
+          Effect.gen(function*() {
+            const id = String(++nextId)
+            const mailbox = yield* Queue.unbounded<ServeAnswer>()
+            const refused = yield* Effect.sync(() => {
+              if (ended !== undefined) return ended
+              mailboxes.set(id, mailbox)
+              return undefined
+            })
+            if (refused !== undefined) return yield* refused
+            const confirm = beforeApplying === undefined ? {} : { confirm: true }
+            return yield* Effect.gen(function*() {
+              yield* send({ id, verb, url: Redacted.value(forEngine(url)), ...confirm })
+              for (;;) {
+                const answer = yield* Queue.take(mailbox)
+                if (answer.error !== undefined) return yield* engineErrorOf(answer.error)
+                if (answer.status === undefined) return yield* decodeResult(schema, answer.result)
+                const status = yield* decodeResult(MigrationStatus, answer.status)
+                if (beforeApplying !== undefined) yield* beforeApplying(status)
+                if (status.pending.length > 0) yield* send({ id, proceed: true })
+              }
+            }).pipe(
+              // Ended on our side (interrupted, or beforeApplying failed) before the engine's answer:
+              // the engine stops its work on it (its transaction rolls back, the lock is released).
+              Effect.onExit(() =>
+                mailboxes.has(id) ? Effect.andThen(Effect.sync(() => mailboxes.delete(id)), send({ id, cancel: true })) : Effect.void
+              )
+            )
+          })
+
+        return {
+          status: (url) => request(MigrationStatus, "status", url),
+          apply: (url, beforeApplying) => request(MigrationsApplied, "apply", url, beforeApplying)
+        } satisfies MigrateSession
+      })
 
       return Engine.of({
         version: verb(Version, ["version"], projectRoot).pipe(Effect.withSpan("Engine.version")),
@@ -321,6 +481,7 @@ export class Engine extends Context.Service<Engine, EngineService>()("control-pl
         migrateStatus: Effect.fn("Engine.migrateStatus")(function*(project, databases) {
           return yield* verb(MigrationStatus, inProject(project, "migrate", "status"), project.root, databases)
         }),
+        migrateSession,
         migrateValidate: Effect.fn("Engine.migrateValidate")(function*(project, databases) {
           return yield* verb(Validated, inProject(project, "migrate", "validate"), project.root, databases)
         }),

@@ -56,7 +56,7 @@ import {
 import { ControlPlaneLocks } from "./advisoryLock.ts"
 import { ConnectionBudget } from "./ConnectionBudget.ts"
 import { FleetRunInProgress, oneLineReason } from "./errors.ts"
-import { TenantSchema } from "./TenantSchema.ts"
+import { type TemplateSession, TenantSchema } from "./TenantSchema.ts"
 
 /** Options of `migrate`. */
 export const FleetMigrateOptions = Schema.Struct({
@@ -228,10 +228,10 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
         )
 
       /** Takes one database through the steps above; never fails (failures are recorded). */
-      const migrateOne = (runId: string, row: LedgerRow) =>
+      const migrateOne = (runId: string, row: LedgerRow, engine: TemplateSession) =>
         Effect.gen(function*() {
-          // The engine holds one connection for its lock, one for the migrations.
-          const granted = yield* budget.permit(row.tenant_id, 2).pipe(
+          // The engine works on one connection per database: its lock's, which also runs the migrations.
+          const granted = yield* budget.permit(row.tenant_id, 1).pipe(
             Effect.as(true),
             Effect.catchTag("ConnectionBudgetExhausted", (error) =>
               Effect.as(setLedger(runId, row.database_id, sql`status = 'failed', finished_at = now(), error = ${messageOf(error)}`), false))
@@ -262,13 +262,17 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
           let before = row.version_before
           const outcome = yield* Effect.gen(function*() {
             const url = yield* databases.reveal(database.id)
-            const state = yield* template.status(url)
-            if (before === null) {
+            // The engine reads the revision table under its lock and waits for this before it applies anything.
+            const applied = yield* engine.migrate(url, (state) => {
+              if (before !== null) return Effect.void
               before = state.current
-              yield* setLedger(runId, row.database_id, sql`version_before = ${before}`)
-            }
-            const upToDate = state.pending.length === 0 && state.partial === null
-            return upToDate ? state.current : (yield* template.migrate(url)).current
+              // Recorded before anything is applied, so that a run killed during the apply resumes with the true
+              // version before; with nothing to apply, the final write records it.
+              return state.pending.length === 0
+                ? Effect.void
+                : Effect.asVoid(setLedger(runId, row.database_id, sql`version_before = ${before}`))
+            })
+            return applied.current
           }).pipe(Effect.result)
 
           if (outcome._tag === "Success") {
@@ -276,8 +280,8 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
               yield* setLedger(
                 runId,
                 row.database_id,
-                sql`status = 'succeeded', version_after = ${outcome.success}, finished_at = now(), error = NULL,
-                    applied = ${filesBetween(before ?? "", outcome.success)}`
+                sql`status = 'succeeded', version_before = coalesce(version_before, ${before}), version_after = ${outcome.success},
+                    finished_at = now(), error = NULL, applied = ${filesBetween(before ?? "", outcome.success)}`
               )
               yield* setDatabaseStatus(database.id, "active")
               return "succeeded" as const
@@ -285,11 +289,12 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
           }
           // Where the failure left the database, if it can still be read: the revision table is the truth.
           const after = yield* databases.reveal(database.id).pipe(
-            Effect.flatMap((url) => template.status(url)),
+            Effect.flatMap((url) => engine.status(url)),
             Effect.map((state) => state.current),
             Effect.orElseSucceed(() => null)
           )
-          const record = sql`status = 'failed', version_after = ${after}, finished_at = now(), error = ${messageOf(outcome.failure)},
+          const record = sql`status = 'failed', version_before = coalesce(version_before, ${before}), version_after = ${after},
+                  finished_at = now(), error = ${messageOf(outcome.failure)},
                   applied = ${after === null ? 0 : filesBetween(before ?? "", after)}`
           yield* db.transaction(Effect.gen(function*() {
             yield* setLedger(runId, row.database_id, record)
@@ -332,13 +337,14 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
         queue: ReadonlyArray<LedgerRow>,
         concurrency: number,
         stop: () => boolean,
-        onSettled: (outcome: "succeeded" | "failed" | "skipped") => Effect.Effect<void, DbError>
+        onSettled: (outcome: "succeeded" | "failed" | "skipped") => Effect.Effect<void, DbError>,
+        engine: TemplateSession
       ) => {
         let next = 0
         const worker: Effect.Effect<void, DbError, Actor> = Effect.suspend(() => {
           if (next >= queue.length || stop()) return Effect.void
           const row = queue[next++]!
-          return migrateOne(runId, row).pipe(Effect.flatMap(onSettled), Effect.andThen(worker))
+          return migrateOne(runId, row, engine).pipe(Effect.flatMap(onSettled), Effect.andThen(worker))
         })
         const workers = Math.max(1, Math.min(concurrency, queue.length))
         return Effect.all(Array.from({ length: workers }, () => worker), { concurrency: "unbounded", discard: true })
@@ -420,8 +426,11 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
           })
         const limitReached = () => run.max_failures !== null && progress.failed >= run.max_failures
 
+        // One engine process for the whole run, not one or two per database.
+        const engine = yield* template.session
+
         // Canaries first: the rest only if every one of them succeeded.
-        yield* drain(run.id, yield* unsettled(run.id, true), concurrency, limitReached, onSettled)
+        yield* drain(run.id, yield* unsettled(run.id, true), concurrency, limitReached, onSettled, engine)
         const [canaryFailures] = yield* db.query<{ n: bigint }>(
           sql`SELECT count(*) AS n FROM control_plane.fleet_migrations
               WHERE run_id = ${run.id} AND canary AND status <> 'succeeded'`
@@ -431,7 +440,7 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
           yield* skipRemaining(run.id, "not migrated: a canary failed")
           status = "canary_failed"
         } else {
-          yield* drain(run.id, yield* unsettled(run.id, false), concurrency, limitReached, onSettled)
+          yield* drain(run.id, yield* unsettled(run.id, false), concurrency, limitReached, onSettled, engine)
           if (limitReached()) {
             yield* skipRemaining(run.id, `not migrated: the run stopped after ${run.max_failures} failures`)
           }
@@ -461,12 +470,13 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
               FROM control_plane.tenant_databases d JOIN control_plane.tenants t ON t.tenant_id = d.tenant_id
               ORDER BY t.environment, t.created_at, d.created_at, d.id`
         )
+        const engine = yield* template.session
         const read = (row: (typeof rows)[number]): Effect.Effect<FleetDatabaseVersion, never, Actor> => {
           const base = { databaseId: row.id, tenantId: row.tenant_id, tenant: row.tenant, status: row.status }
           if (row.status === "inactive") return Effect.succeed({ ...base, version: null, pending: null, error: "inactive: not read" })
           return Effect.gen(function*() {
             yield* budget.permit(row.tenant_id, 1)
-            const state = yield* template.status(yield* databases.reveal(row.id))
+            const state = yield* engine.status(yield* databases.reveal(row.id))
             return { ...base, version: state.current, pending: state.pending.length, error: null }
           }).pipe(
             Effect.scoped,
@@ -488,7 +498,7 @@ export class FleetMigrations extends Context.Service<FleetMigrations, FleetMigra
           versions: [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([version, n]) => ({ version, databases: n })),
           lastRun: last === undefined ? null : yield* summaryOf(last, false)
         }
-      })
+      }, Effect.scoped)
 
       return FleetMigrations.of({ migrate, status })
     })

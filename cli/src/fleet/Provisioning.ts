@@ -308,7 +308,7 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
               yield* ensureRoleAndDatabase(admin, names, password)
             }).pipe(Effect.scoped),
             migrate: Effect.gen(function*() {
-              yield* budget.permit(tenant.tenantId, 2) // the engine holds one connection for its lock, one for the migrations
+              yield* budget.permit(tenant.tenantId, 1) // the engine's one connection: its lock's, which also runs the migrations
               version = (yield* template.migrate(yield* connectionString)).current
             }).pipe(Effect.scoped),
             seed: Effect.gen(function*() {

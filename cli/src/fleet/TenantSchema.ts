@@ -6,7 +6,8 @@
  *
  * Migrations go through the schema engine (the Engine service: `migrate
  * status|apply` on the template's project, the database's URL only in the
- * engine's environment). The engine takes the CLI's advisory lock per
+ * engine's environment; for a fleet run, `session`: one `migrate serve`
+ * process for every database, the URLs on its stdin). The engine takes the CLI's advisory lock per
  * database and keeps the revision table (atlas_schema_revisions) in the
  * tenant database: that table, not anything here, says which versions a
  * database has. Seeds are plain SQL on the tenant's own connection.
@@ -17,6 +18,7 @@
  * CLI; its env is ATLAS_ENV's, as for the control plane's project.
  */
 import { Config, Context, Effect, Layer, Option, Redacted, Schema } from "effect"
+import type { Scope } from "effect"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import path from "node:path"
 import { Engine, type EngineError, type MigrationsApplied, type MigrationStatus } from "../engine/Engine.ts"
@@ -37,6 +39,16 @@ export class TenantTemplateMissing extends Schema.TaggedError<TenantTemplateMiss
   }
 }
 
+/** status and migrate through one engine process (Engine.migrateSession). */
+export interface TemplateSession {
+  readonly status: (url: Redacted.Redacted<string>) => Effect.Effect<MigrationStatus, EngineError>
+  /** Applies the pending migrations; `beforeApplying` gets the status read under the engine's lock first (MigrateSession.apply). */
+  readonly migrate: <E = never, R = never>(
+    url: Redacted.Redacted<string>,
+    beforeApplying?: (status: MigrationStatus) => Effect.Effect<void, E, R>
+  ) => Effect.Effect<MigrationsApplied, EngineError | E, R>
+}
+
 export interface TenantSchemaService {
   /** The template's project (root, atlas.hcl, env, migrations/, seeds/). */
   readonly project: SchemaProjectShape
@@ -48,6 +60,12 @@ export interface TenantSchemaService {
   readonly status: (url: Redacted.Redacted<string>) => Effect.Effect<MigrationStatus, EngineError>
   /** Applies the template's pending migrations to the database. */
   readonly migrate: (url: Redacted.Redacted<string>) => Effect.Effect<MigrationsApplied, EngineError>
+  /**
+   * status and migrate for many databases through one engine process, for
+   * the scope (a fleet run): no process per database. If the engine cannot
+   * be started, every call fails with why.
+   */
+  readonly session: Effect.Effect<TemplateSession, never, Scope.Scope>
   /** Runs the template's seeds/*.sql in name order on the database (idempotent SQL); gives the files run. */
   readonly seed: (url: Redacted.Redacted<string>) => Effect.Effect<ReadonlyArray<string>, DbError>
 }
@@ -86,6 +104,10 @@ export class TenantSchema extends Context.Service<TenantSchema, TenantSchemaServ
           latest: versions.at(-1) ?? "",
           status: (url) => engine.migrateStatus(project, { url }),
           migrate: (url) => engine.migrateApply(project, { url }),
+          session: engine.migrateSession(project).pipe(
+            Effect.map((session): TemplateSession => ({ status: session.status, migrate: session.apply })),
+            Effect.catch((error) => Effect.succeed<TemplateSession>({ status: () => error, migrate: () => error }))
+          ),
           seed
         })
       })
