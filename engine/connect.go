@@ -23,8 +23,8 @@ type database struct {
 	DB      *sql.DB
 	Driver  *postgres.Driver
 	Version string // e.g. "18.4"
-	// Exec is where migrate apply and status work: the pool, or after pin
-	// one connection of it.
+	// Exec is where migrate apply and status work: the pool, or one
+	// connection of it (connectPinned).
 	Exec   execer
 	pinned *sql.Conn
 }
@@ -42,39 +42,55 @@ func (d *database) Close() {
 	_ = d.DB.Close()
 }
 
-// pin makes every later statement of Exec and Driver (the advisory lock
-// included) run on one connection, so that migrate apply costs the server one
-// backend, not one for the lock and one for the migrations. The connection
-// goes back with Close.
-func (d *database) pin(ctx context.Context) error {
-	conn, err := d.DB.Conn(ctx)
-	if err != nil {
-		return asEngineError(err)
-	}
-	drv, err := postgres.Open(conn)
-	if err != nil {
-		_ = conn.Close()
-		return asEngineError(err)
-	}
-	pgDrv, ok := drv.(*postgres.Driver)
-	if !ok {
-		_ = conn.Close()
-		return fail(reasonUnsupportedServer, "the server is not PostgreSQL (CockroachDB is not supported)")
-	}
-	d.Driver, d.Exec, d.pinned = pgDrv, conn, conn
-	return nil
-}
-
 // connect opens the database at rawURL, checks that the server is supported
 // and wraps it in Atlas's PostgreSQL driver. role names the database in
 // messages ("database", "dev database"), never its URL.
 func connect(ctx context.Context, rawURL string) (*database, error) {
+	db, version, err := openChecked(ctx, rawURL)
+	if err != nil {
+		return nil, err
+	}
+	pgDrv, err := driverOn(db)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &database{DB: db, Driver: pgDrv, Version: version, Exec: db}, nil
+}
+
+// connectPinned is connect with every statement of Exec and Driver (the
+// advisory lock included) on one connection, so that migrate apply costs the
+// server one backend, not one for the lock and one for the migrations. The
+// connection goes back with Close.
+func connectPinned(ctx context.Context, rawURL string) (*database, error) {
+	db, version, err := openChecked(ctx, rawURL)
+	if err != nil {
+		return nil, err
+	}
+	// The connection the check used, idle in the pool: no second backend.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		_ = db.Close()
+		return nil, asEngineError(err)
+	}
+	pgDrv, err := driverOn(conn)
+	if err != nil {
+		_ = conn.Close()
+		_ = db.Close()
+		return nil, err
+	}
+	return &database{DB: db, Driver: pgDrv, Version: version, Exec: conn, pinned: conn}, nil
+}
+
+// openChecked opens a pool on rawURL and checks, on its first connection,
+// that the server answers and is supported.
+func openChecked(ctx context.Context, rawURL string) (*sql.DB, string, error) {
 	rememberSecret(rawURL)
 	db, err := sql.Open("postgres", rawURL)
 	if err != nil {
 		// lib/pq parses lazily; an error here is a malformed URL, which the
 		// driver quotes: never pass its text on.
-		return nil, fail(reasonConfigInvalid, "the connection string is not a valid postgres:// URL")
+		return nil, "", fail(reasonConfigInvalid, "the connection string is not a valid postgres:// URL")
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
@@ -84,32 +100,35 @@ func connect(ctx context.Context, rawURL string) (*database, error) {
 	if err := row.Scan(&num, &version); err != nil {
 		_ = db.Close()
 		if ce := connectionError(err); ce != nil {
-			return nil, ce
+			return nil, "", ce
 		}
 		if pingCtx.Err() != nil {
-			return nil, fail(reasonServerUnreachable, "the database server did not answer within %s", connectTimeout)
+			return nil, "", fail(reasonServerUnreachable, "the database server did not answer within %s", connectTimeout)
 		}
 		if strings.Contains(err.Error(), "invalid") || strings.Contains(err.Error(), "parse") {
-			return nil, fail(reasonConfigInvalid, "the connection string is not a valid postgres:// URL")
+			return nil, "", fail(reasonConfigInvalid, "the connection string is not a valid postgres:// URL")
 		}
-		return nil, asEngineError(err)
+		return nil, "", asEngineError(err)
 	}
 	version = strings.Fields(version)[0]
 	if num < minServerVersion {
 		_ = db.Close()
-		return nil, fail(reasonUnsupportedServer, "PostgreSQL %s is not supported: the engine needs PostgreSQL 14 or newer", version).with("serverVersion", version)
+		return nil, "", fail(reasonUnsupportedServer, "PostgreSQL %s is not supported: the engine needs PostgreSQL 14 or newer", version).with("serverVersion", version)
 	}
-	drv, err := postgres.Open(db)
+	return db, version, nil
+}
+
+// driverOn is Atlas's PostgreSQL driver on a pool or a connection.
+func driverOn(conn schema.ExecQuerier) (*postgres.Driver, error) {
+	drv, err := postgres.Open(conn)
 	if err != nil {
-		_ = db.Close()
 		return nil, asEngineError(err)
 	}
 	pgDrv, ok := drv.(*postgres.Driver)
 	if !ok {
-		_ = db.Close()
 		return nil, fail(reasonUnsupportedServer, "the server is not PostgreSQL (CockroachDB is not supported)")
 	}
-	return &database{DB: db, Driver: pgDrv, Version: version, Exec: db}, nil
+	return pgDrv, nil
 }
 
 // connectBoth opens the target and the dev database.

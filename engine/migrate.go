@@ -120,14 +120,11 @@ func applyDirectory(ctx context.Context, c *config, dir migrate.Dir, dryRun bool
 	if err != nil {
 		return nil, err
 	}
-	db, err := connect(ctx, target)
+	db, err := connectPinned(ctx, target)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	if err := db.pin(ctx); err != nil {
-		return nil, err
-	}
 	unlock, err := db.Driver.Lock(ctx, applyLockName, c.LockTimeout)
 	if err != nil {
 		if errors.Is(err, schema.ErrLocked) {
@@ -140,15 +137,11 @@ func applyDirectory(ctx context.Context, c *config, dir migrate.Dir, dryRun bool
 	if err != nil {
 		return nil, err
 	}
-	pending, err := pendingFiles(ctx, db, dir, rrw)
+	pending, revs, err := pendingFiles(ctx, db, dir, rrw)
 	if err != nil {
 		return nil, err
 	}
 	if confirm != nil {
-		revs, err := rrw.ReadRevisions(ctx)
-		if err != nil {
-			return nil, asEngineError(err)
-		}
 		if err := confirm(statusOf(pending, revs)); err != nil {
 			return nil, err
 		}
@@ -203,13 +196,15 @@ func revisionsFor(ctx context.Context, db *database, create bool) (migrate.Revis
 // pendingFiles are the files not (fully) applied yet, by Atlas's rules:
 // linear history, a partially applied file resumes, and a database with
 // objects but no history is refused.
-func pendingFiles(ctx context.Context, db *database, dir migrate.Dir, rrw migrate.RevisionReadWriter) ([]migrate.File, error) {
-	if err := checkNotAhead(ctx, dir, rrw); err != nil {
-		return nil, err
+// It also gives the revisions it read.
+func pendingFiles(ctx context.Context, db *database, dir migrate.Dir, rrw migrate.RevisionReadWriter) ([]migrate.File, []*migrate.Revision, error) {
+	revs, err := checkNotAhead(ctx, dir, rrw)
+	if err != nil {
+		return nil, nil, err
 	}
 	ex, err := migrate.NewExecutor(db.Driver, dir, rrw, migrate.WithOperatorVersion(operatorVersion()))
 	if err != nil {
-		return nil, asEngineError(err)
+		return nil, nil, asEngineError(err)
 	}
 	pending, err := ex.Pending(ctx)
 	var (
@@ -219,39 +214,40 @@ func pendingFiles(ctx context.Context, db *database, dir migrate.Dir, rrw migrat
 	)
 	switch {
 	case err == nil:
-		return pending, nil
+		return pending, revs, nil
 	case errors.Is(err, migrate.ErrNoPendingFiles):
-		return nil, nil
+		return nil, revs, nil
 	case errors.As(err, &notClean):
-		return nil, fail(reasonDirtyDatabase, "the database has no migration history but is not empty (%s): apply migrations to an empty database, or baseline it with the official CLI", notClean.Reason)
+		return nil, nil, fail(reasonDirtyDatabase, "the database has no migration history but is not empty (%s): apply migrations to an empty database, or baseline it with the official CLI", notClean.Reason)
 	case errors.As(err, &nonLinear):
-		return nil, fail(reasonDirtyDatabase, "%s", sentence(nonLinear.Error()))
+		return nil, nil, fail(reasonDirtyDatabase, "%s", sentence(nonLinear.Error()))
 	case errors.As(err, &missing):
-		return nil, fail(reasonDirtyDatabase, "revision %s is partially applied but its file is not in the migration directory", missing.Version).with("version", missing.Version)
+		return nil, nil, fail(reasonDirtyDatabase, "revision %s is partially applied but its file is not in the migration directory", missing.Version).with("version", missing.Version)
 	default:
-		return nil, asEngineError(err)
+		return nil, nil, asEngineError(err)
 	}
 }
 
 // checkNotAhead refuses a database whose newest revision is newer than the
-// newest file: Atlas would silently report nothing pending.
-func checkNotAhead(ctx context.Context, dir migrate.Dir, rrw migrate.RevisionReadWriter) error {
+// newest file: Atlas would silently report nothing pending. It gives the
+// revisions it read.
+func checkNotAhead(ctx context.Context, dir migrate.Dir, rrw migrate.RevisionReadWriter) ([]*migrate.Revision, error) {
 	revs, err := rrw.ReadRevisions(ctx)
 	if err != nil || len(revs) == 0 {
 		if err != nil {
-			return asEngineError(err)
+			return nil, asEngineError(err)
 		}
-		return nil
+		return revs, nil
 	}
 	files, err := dir.Files()
 	if err != nil {
-		return asEngineError(err)
+		return nil, asEngineError(err)
 	}
 	last := revs[len(revs)-1].Version
 	if len(files) == 0 || last > files[len(files)-1].Version() {
-		return fail(reasonDirtyDatabase, "the database is at version %s, which the migration directory does not have (it is older than the database)", last).with("version", last)
+		return nil, fail(reasonDirtyDatabase, "the database is at version %s, which the migration directory does not have (it is older than the database)", last).with("version", last)
 	}
-	return nil
+	return revs, nil
 }
 
 // applyFile runs one file: in a transaction of its own (the revision row is
@@ -435,13 +431,9 @@ func directoryStatus(ctx context.Context, c *config, dir migrate.Dir) (*migrateS
 	if err != nil {
 		return nil, err
 	}
-	pending, err := pendingFiles(ctx, db, dir, rrw)
+	pending, revs, err := pendingFiles(ctx, db, dir, rrw)
 	if err != nil {
 		return nil, err
-	}
-	revs, err := rrw.ReadRevisions(ctx)
-	if err != nil {
-		return nil, asEngineError(err)
 	}
 	return statusOf(pending, revs), nil
 }

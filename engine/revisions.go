@@ -52,8 +52,13 @@ type revisions struct {
 
 var _ migrate.RevisionReadWriter = (*revisions)(nil)
 
-// ensureRevisionTable creates the schema and table when missing.
+// ensureRevisionTable creates the schema and table when missing (looked up
+// first: a database that has them, as every one does after its first apply,
+// costs one query, not two DDL statements).
 func ensureRevisionTable(ctx context.Context, conn schema.ExecQuerier) error {
+	if exists, err := revisionTableExists(ctx, conn); err != nil || exists {
+		return err
+	}
 	if _, err := conn.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS "atlas_schema_revisions"`); err != nil {
 		return err
 	}
@@ -181,6 +186,9 @@ type deferredRevisions struct {
 	revisions
 	last      *migrate.Revision
 	firstTime time.Time
+	// read is what the table said of a version, read once: nobody else
+	// writes it while the file's transaction holds the apply lock.
+	read map[string]*migrate.Revision
 }
 
 // WriteRevision keeps a copy of rev for flush.
@@ -191,20 +199,42 @@ func (r *deferredRevisions) WriteRevision(_ context.Context, rev *migrate.Revisi
 	if r.last == nil || r.last.Version != rev.Version {
 		r.firstTime = rev.ExecutedAt
 	}
-	kept := *rev
-	kept.PartialHashes = append([]string(nil), rev.PartialHashes...)
-	r.last = &kept
+	r.last = copyRevision(rev)
 	return nil
 }
 
 // ReadRevision sees the revision kept for flush first.
 func (r *deferredRevisions) ReadRevision(ctx context.Context, version string) (*migrate.Revision, error) {
 	if r.last != nil && r.last.Version == version {
-		kept := *r.last
-		kept.PartialHashes = append([]string(nil), r.last.PartialHashes...)
-		return &kept, nil
+		return copyRevision(r.last), nil
 	}
-	return r.revisions.ReadRevision(ctx, version)
+	if rev, ok := r.read[version]; ok {
+		if rev == nil {
+			return nil, migrate.ErrRevisionNotExist
+		}
+		return copyRevision(rev), nil
+	}
+	rev, err := r.revisions.ReadRevision(ctx, version)
+	switch {
+	case errors.Is(err, migrate.ErrRevisionNotExist):
+		r.remember(version, nil)
+	case err == nil:
+		r.remember(version, copyRevision(rev))
+	}
+	return rev, err
+}
+
+func (r *deferredRevisions) remember(version string, rev *migrate.Revision) {
+	if r.read == nil {
+		r.read = map[string]*migrate.Revision{}
+	}
+	r.read[version] = rev
+}
+
+func copyRevision(rev *migrate.Revision) *migrate.Revision {
+	kept := *rev
+	kept.PartialHashes = append([]string(nil), rev.PartialHashes...)
+	return &kept
 }
 
 // ReadRevisions and DeleteRevision write the kept revision first.
@@ -227,8 +257,8 @@ func (r *deferredRevisions) flush(ctx context.Context) error {
 	if r.last == nil {
 		return nil
 	}
-	rev := *r.last
+	rev := copyRevision(r.last)
 	rev.ExecutedAt = r.firstTime
-	r.last = nil
-	return r.revisions.WriteRevision(ctx, &rev)
+	r.last, r.read = nil, nil
+	return r.revisions.WriteRevision(ctx, rev)
 }
