@@ -209,8 +209,8 @@ export const spawnCli = (args: ReadonlyArray<string>, env: Record<string, string
 
 /**
  * A fixture script (test/fleet/fixtures/) in a process group of its own, so
- * that a SIGKILL takes the processes it started too, as a crash of the
- * machine's process would; `env` is its configuration (see each fixture).
+ * that a SIGKILL (sigkill) takes the processes it started too, the schema
+ * engines, as a crash would; `env` is its configuration (see each fixture).
  */
 export const spawnFixture = (script: string, env: Record<string, string>): Killable => spawnNode([script], env, true)
 

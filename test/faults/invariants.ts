@@ -240,10 +240,11 @@ export const checkProvisioningRecords = async (bed: FaultBed): Promise<Partial<R
 /**
  * The server matches the records: no role or database with the bed's prefix
  * that no provisioning record names, each database owned by its role, and
- * every record past `create_role_and_database` has both (before it, a kill
- * may have left them made but not yet recorded, which the re-run adopts).
- * Once every record is at `activate`, that is the records exactly. Gives the
- * role and database names found.
+ * every record at `create_role_and_database` or later has both (a record at
+ * `register` may have them too: a kill after they were made, before the step
+ * was recorded, which the re-run adopts). Once every record is at
+ * `activate`, that is the records exactly. Gives how many roles and
+ * databases there are.
  */
 export const checkServerObjects = async (bed: FaultBed) => {
   const pattern = tenantNamePattern(bed)

@@ -29,7 +29,8 @@ import { DatabaseServers } from "../../src/services/DatabaseServers.ts"
 import { sql } from "../../src/db/Db.ts"
 import { type ProvisioningStep, provisioningSteps } from "../../src/domain/enums.ts"
 import { Provisioning } from "../../cli/src/fleet/Provisioning.ts"
-import { adminUrl } from "../support/testDatabase.ts"
+import { adminUrl, withConnection } from "../support/testDatabase.ts"
+import { asAdmin } from "../fleet/fleetSupport.ts"
 import { adminUrlVia, provisioningOn, tenantName } from "../fleet/support.ts"
 import { type FaultBed, FaultBedService, spawnFixture } from "./harness.ts"
 import {
@@ -37,7 +38,8 @@ import {
   checkPlacementInvariants,
   checkProvisioningRecords,
   checkServerAdminStrings,
-  checkServerObjects
+  checkServerObjects,
+  checkTenantDatabasesLeftClean
 } from "./invariants.ts"
 import { TcpProxy } from "./proxy.ts"
 
@@ -231,7 +233,7 @@ it.layer(FaultBedService.layer("faults_provisioning"), { timeout: "240 seconds" 
       yield* invariantsHold(bed)
     }))
 
-  it.effect("the provisioning checks themselves catch a record out of step, an orphan role, an admin connection string of another server, a database migrating outside a run", () =>
+  it.effect("the provisioning checks themselves catch a record out of step, an orphan role, an admin connection string of another server, a tenant database's session left in a transaction with a lock, a database migrating outside a run", () =>
     Effect.gen(function*() {
       const bed = yield* FaultBedService
       const caught = (check: () => Promise<unknown>, message: RegExp, tamper: string, undo: string) =>
@@ -245,7 +247,8 @@ it.layer(FaultBedService.layer("faults_provisioning"), { timeout: "240 seconds" 
           await check()
         })
       const [done] = yield* Effect.promise(() =>
-        bed.pool.query(sql`SELECT tenant_id, database_id FROM control_plane.tenant_provisioning WHERE step = 'activate' LIMIT 1`)
+        bed.pool.query(sql`
+          SELECT tenant_id, database_id, database_name FROM control_plane.tenant_provisioning WHERE step = 'activate' LIMIT 1`)
       )
       yield* caught(
         () => checkProvisioningRecords(bed),
@@ -264,6 +267,15 @@ it.layer(FaultBedService.layer("faults_provisioning"), { timeout: "240 seconds" 
         FROM control_plane.database_servers o WHERE s.name IN ('local', 'local-for-control-plane-faults')
           AND o.name IN ('local', 'local-for-control-plane-faults') AND o.id <> s.id`
       yield* caught(() => checkServerAdminStrings(bed), /admin connection strings that no longer decrypt/, swap, swap)
+      // A tenant database's session left in a transaction holding an advisory lock (as a killed engine's would be).
+      yield* Effect.promise(() =>
+        withConnection(asAdmin(done.database_name), (db) =>
+          db.tx(async (tx) => {
+            await tx.query(sql`SELECT pg_advisory_xact_lock(42)`)
+            await expect(checkTenantDatabasesLeftClean(bed)).rejects.toThrow(/left behind in the tenant databases/)
+          }))
+      )
+      yield* Effect.promise(() => checkTenantDatabasesLeftClean(bed))
       yield* caught(
         () => checkFleetRuns(bed),
         /databases migrating without their ledger row running/,
