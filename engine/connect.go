@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"net/url"
 	"strings"
 	"time"
 
@@ -63,7 +64,8 @@ func connect(ctx context.Context, rawURL string) (*database, error) {
 // server one backend, not one for the lock and one for the migrations. The
 // connection goes back with Close.
 func connectPinned(ctx context.Context, rawURL string) (*database, error) {
-	db, version, err := openChecked(ctx, rawURL)
+	rememberSecret(rawURL)
+	db, version, err := openChecked(ctx, withBinaryParameters(rawURL))
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +82,22 @@ func connectPinned(ctx context.Context, rawURL string) (*database, error) {
 		return nil, err
 	}
 	return &database{DB: db, Driver: pgDrv, Version: version, Exec: conn, pinned: conn}, nil
+}
+
+// withBinaryParameters asks lib/pq to send a statement with parameters in
+// one round trip (Parse, Bind, Execute together) instead of preparing it
+// first: the revision table's reads and writes, the lock. Only []byte values
+// would change form (sent as binary), and the apply path passes none. A URL
+// that sets the option, or is not a postgres:// URL, is left as it is.
+func withBinaryParameters(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Query().Has("binary_parameters") {
+		return rawURL
+	}
+	q := u.Query()
+	q.Set("binary_parameters", "yes")
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // openChecked opens a pool on rawURL and checks, on its first connection,
