@@ -49,6 +49,8 @@ export {
   TenantNotFound
 } from "./domain/Tenant.ts"
 export { IllegalTransition, SystemTenantProtected, systemTenantName } from "./domain/Lifecycle.ts"
+/** Maps the lifecycle trigger's refusal (a DbError) to IllegalTransition, for SQL that moves a status itself. */
+export { transitionRefusal } from "./services/lifecycleErrors.ts"
 export { ConnectionBudgetExhausted, type TenantConnectionsStats } from "./domain/TenantConnections.ts"
 export {
   ConnectionString,

@@ -1,15 +1,16 @@
 /**
  * Fleet runs against the real PostgreSQL (see fleetSupport.ts): connections
- * within the budget, one run at a time, and status. A run killed with SIGKILL
+ * within the budget, one run at a time, a move the lifecycle refuses, and status. A run killed with SIGKILL
  * and resumed is the fault suite's (test/faults/fleetRunKill.test.ts).
  */
 import { assert, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Fiber, Layer } from "effect"
+import { sql } from "../../src/db/Db.ts"
 import { ConnectionBudget } from "../../cli/src/fleet/ConnectionBudget.ts"
 import { FleetMigrations } from "../../cli/src/fleet/FleetMigrations.ts"
 import { ControlPlaneLocks } from "../../cli/src/fleet/advisoryLock.ts"
-import { added, fleetOf } from "./fleetSupport.ts"
-import { Fixture, scratchTemplate } from "./support.ts"
+import { added, databaseStatuses, fleetOf, ledgerOf } from "./fleetSupport.ts"
+import { controlPlaneRows, Fixture, scratchTemplate } from "./support.ts"
 
 it.layer(Fixture.layer("fleet_runs"), { timeout: "240 seconds" })("Fleet runs", (it) => {
   it.effect("connections are taken within the budget: a budget of 1 lets one database (the engine's one connection) through at a time", () =>
@@ -52,6 +53,36 @@ it.layer(Fixture.layer("fleet_runs"), { timeout: "240 seconds" })("Fleet runs", 
       }).pipe(Effect.scoped, Effect.provide(fleet))
       assert.strictEqual(error._tag, "FleetRunInProgress")
       assert.match(error.message, /^Another `fleet migrate` is running against this control plane/)
+    }))
+
+  it.effect("a database moved to error while it migrates: the run's move to active is refused, the ledger records the refusal, nothing else is written", () =>
+    Effect.gen(function*() {
+      const { root } = yield* scratchTemplate(added)
+      const { controlPlane, fleet, tenants } = yield* fleetOf("refused", 1, root)
+      const id = tenants[0]!.database.id
+      const run = yield* Effect.flatMap(FleetMigrations, (f) => f.migrate({ concurrency: 1 })).pipe(Effect.provide(fleet), Effect.forkChild)
+      // While the engine applies (the last added migration sleeps 0.2 s), someone marks the database error.
+      yield* Effect.promise(async () => {
+        for (let i = 0; i < 400; i++) {
+          const moved = await controlPlaneRows<{ id: string }>(
+            controlPlane.url,
+            sql`UPDATE control_plane.tenant_databases SET status = 'error' WHERE id = ${id} AND status = 'migrating'
+                AND EXISTS (SELECT 1 FROM control_plane.fleet_migrations WHERE database_id = ${id} AND status = 'running')
+                RETURNING id`
+          )
+          if (moved.length === 1) return
+          await new Promise((resolve) => setTimeout(resolve, 10))
+        }
+        throw new Error("the database was never seen migrating")
+      })
+      const summary = yield* Fiber.join(run)
+      assert.deepInclude(summary, { status: "failed", succeeded: 0, failed: 1 })
+      const [row] = yield* ledgerOf(controlPlane.url)
+      assert.strictEqual(row!.status, "failed")
+      assert.match(row!.error!, /^Tenant database \S+ cannot move from error to active; /)
+      assert.strictEqual((yield* databaseStatuses(controlPlane.url)).get(id), "error")
+      // Only the refusal is recorded: the move to active and the succeeded row were one statement, refused whole.
+      assert.strictEqual(row!.version_after, null)
     }))
 
   it.effect("status: the versions across the fleet, read from each database, and the last run's failures", () =>
