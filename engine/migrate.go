@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -281,13 +282,10 @@ func applyInTransaction(ctx context.Context, db *database, dir migrate.Dir, f mi
 	if err != nil {
 		return 0, err
 	}
-	// Atlas's driver on the transaction: its statement scanner splits the
-	// file exactly as the CLI's does (same totals and partial hashes).
-	drv, err := postgres.Open(tx)
-	if err != nil {
-		_ = tx.Rollback()
-		return 0, err
-	}
+	// Atlas's driver with its statements sent to the transaction: its
+	// statement scanner splits the file exactly as the CLI's does (same
+	// totals and partial hashes).
+	drv := onTx{Driver: db.Driver, tx: tx}
 	rrw := &deferredRevisions{revisions: revisions{conn: tx}}
 	n, err := remainingStatements(ctx, drv, rrw, f)
 	if err == nil {
@@ -301,6 +299,23 @@ func applyInTransaction(ctx context.Context, db *database, dir migrate.Dir, f mi
 		return 0, err
 	}
 	return n, tx.Commit()
+}
+
+// onTx is the database's Atlas driver with what the executor runs
+// (ExecContext, QueryContext) sent to a file's transaction instead: the
+// executor uses nothing else of it while it applies a file, and the driver is
+// not opened again for each file (a query each time).
+type onTx struct {
+	*postgres.Driver
+	tx *sql.Tx
+}
+
+func (d onTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return d.tx.ExecContext(ctx, query, args...)
+}
+
+func (d onTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return d.tx.QueryContext(ctx, query, args...)
 }
 
 func executeFile(ctx context.Context, drv migrate.Driver, dir migrate.Dir, rrw migrate.RevisionReadWriter, f migrate.File) error {
