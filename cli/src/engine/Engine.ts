@@ -12,6 +12,11 @@
  * engine's own (see the contract at the top of engine/main.go) or
  * NotInstalled; its message is the engine's sentence, which names no secret.
  * Interrupting a call kills the engine (the spawn is scoped).
+ *
+ * migrateSession is the one long-lived call: `migrate serve` for a scope (a
+ * fleet run), with the connection strings on its stdin, one JSON line per
+ * request, unwrapped from Redacted only as they are written there; an
+ * interrupted request is cancelled in the engine.
  */
 import { Cause, Config, Context, Deferred, Effect, Layer, Option, Queue, Redacted, Schema, Stream } from "effect"
 import type { Scope } from "effect"
@@ -358,7 +363,9 @@ export class Engine extends Context.Service<Engine, EngineService>()("control-pl
             cwd: project.root,
             env: {},
             extendEnv: false,
-            stdin: Stream.fromQueue(requests)
+            stdin: Stream.fromQueue(requests),
+            // In our process group: a signal to the run's group (Ctrl-C, a SIGKILL of the group) reaches it too.
+            detached: false
           })
         ).pipe(
           Effect.catchTag("PlatformError", (error) =>
