@@ -20,7 +20,8 @@
  *
  * The server is DATABASE_URL (default: the local
  * postgres://postgres@127.0.0.1:5432/postgres, a superuser). Connections stay
- * modest: concurrency 8 means 8 engine processes of two connections each.
+ * modest: concurrency 8 means 8 tenant connections of the run's one engine
+ * process. The engine's CPU is counted when it exits, at the end of each run.
  */
 import { randomBytes } from "node:crypto"
 import { execFile } from "node:child_process"

@@ -11,13 +11,19 @@
  * work-stealing queue, so a slow database holds up one worker, not a chunk).
  * For each database:
  *
- *   1. a permit from the connection budget (the engine's two connections);
- *   2. the ledger row `running`, the database `migrating`;
- *   3. the database's revision table read (version before, recorded);
- *   4. the pending migrations applied by the schema engine;
+ *   1. a permit from the connection budget (the engine's one connection);
+ *   2. the ledger row `running` and the database `migrating`, in one statement;
+ *   3. the schema engine takes its advisory lock on the database and reads its
+ *      revision table: the version before, recorded before anything is applied;
+ *   4. the pending migrations applied by the engine, on that same connection;
  *   5. the ledger row `succeeded` with the version after and the database
- *      `active`; or `failed` with the error in one line (and the version the
- *      database is at after the failure) and the database `error`.
+ *      `active`, in one statement; or `failed` with the error in one line (and
+ *      the version the database is at after the failure) and the database `error`.
+ *
+ * The engine is one process for the whole run (TenantSchema.session, the
+ * engine's `migrate serve`), not one or two per database: a database costs
+ * one request to it, one connection and one lock, so concurrency overlaps the
+ * waiting (commits, round trips) instead of starting processes.
  *
  * Canaries (`canary` K) go first; the rest are taken only if every canary
  * succeeded. After `maxFailures` failures no new database is taken. Databases
@@ -34,8 +40,8 @@
  * One run at a time: the run holds an advisory lock on the control plane for
  * its whole length (released by PostgreSQL if the process dies).
  *
- * Both need an Actor: a run reveals connection strings and changes database
- * statuses through TenantDatabases, and writes its ledger as the actor
+ * Both need an Actor: a run reveals connection strings through
+ * TenantDatabases, and writes its ledger and the status moves as the actor
  * (actorContext), for the audit trail. `status` reveals too.
  */
 import { Context, Effect, Layer, Schema } from "effect"
