@@ -4,12 +4,14 @@
  * and resumed is the fault suite's (test/faults/fleetRunKill.test.ts).
  */
 import { assert, it } from "@effect/vitest"
+import { appendFile, readdir } from "node:fs/promises"
+import path from "node:path"
 import { Effect, Fiber, Layer } from "effect"
 import { sql } from "../../src/db/Db.ts"
 import { ConnectionBudget } from "../../cli/src/fleet/ConnectionBudget.ts"
 import { FleetMigrations } from "../../cli/src/fleet/FleetMigrations.ts"
 import { ControlPlaneLocks } from "../../cli/src/fleet/advisoryLock.ts"
-import { added, databaseStatuses, fleetOf, ledgerOf } from "./fleetSupport.ts"
+import { added, databaseStatuses, fleetOf, historyOf, ledgerOf } from "./fleetSupport.ts"
 import { controlPlaneRows, Fixture, scratchTemplate } from "./support.ts"
 
 it.layer(Fixture.layer("fleet_runs"), { timeout: "240 seconds" })("Fleet runs", (it) => {
@@ -83,6 +85,23 @@ it.layer(Fixture.layer("fleet_runs"), { timeout: "240 seconds" })("Fleet runs", 
       assert.strictEqual((yield* databaseStatuses(controlPlane.url)).get(id), "error")
       // Only the refusal is recorded: the move to active and the succeeded row were one statement, refused whole.
       assert.strictEqual(row!.version_after, null)
+    }))
+
+  it.effect("an engine that refuses to start (a migration edited after atlas.sum): every database fails with its sentence, nothing is applied", () =>
+    Effect.gen(function*() {
+      const { root, versions } = yield* scratchTemplate(added)
+      const { controlPlane, fleet, tenants } = yield* fleetOf("refusing", 2, root)
+      const edited = (yield* Effect.promise(() => readdir(path.join(root, "migrations")))).find((f) => f.startsWith(versions[0]!))!
+      yield* Effect.promise(() => appendFile(path.join(root, "migrations", edited), "-- edited after it was hashed\n"))
+      const summary = yield* Effect.flatMap(FleetMigrations, (f) => f.migrate({ concurrency: 2 })).pipe(Effect.provide(fleet))
+      assert.deepInclude(summary, { status: "failed", succeeded: 0, failed: 2, applied: 0 })
+      for (const failure of summary.failures) {
+        assert.match(failure.error, new RegExp(`^atlas\\.sum does not match the migration directory: ${edited} was edited`))
+      }
+      assert.deepStrictEqual([...(yield* databaseStatuses(controlPlane.url)).values()], ["error", "error"])
+      for (const tenant of tenants) {
+        assert.deepStrictEqual((yield* historyOf(tenant.database.databaseName)).log, [])
+      }
     }))
 
   it.effect("status: the versions across the fleet, read from each database, and the last run's failures", () =>
