@@ -28,12 +28,11 @@
  */
 import { Clock, Context, Effect, Exit, Layer, Metric, Schema } from "effect"
 import type { Scope } from "effect"
-import type { Connection, ConnectionPool } from "@databases/pg"
+import type { ConnectionPool } from "@databases/pg"
 import { ConnectionStringCrypto, type DecryptError } from "../crypto/ConnectionStringCrypto.ts"
 import { DatabaseConfig } from "../db/DatabaseConfig.ts"
-import { Db, sql } from "../db/Db.ts"
-import type { SQLQuery } from "../db/Db.ts"
-import { classifyPgError, toDbError } from "../db/pgErrors.ts"
+import { Db } from "../db/Db.ts"
+import { classifyPgError } from "../db/pgErrors.ts"
 import type { TenantStatus } from "../domain/enums.ts"
 import { checkInput, type DbError, type InvalidInput } from "../domain/errors.ts"
 import { NoActiveDatabase, TenantId, TenantName, TenantNotActive, TenantNotFound } from "../domain/Tenant.ts"
@@ -44,18 +43,9 @@ import { runListener } from "./TenantConnections/listener.ts"
 import { lookupTenant } from "./TenantConnections/lookup.ts"
 import { type PoolEntry, PoolRegistry } from "./TenantConnections/pools.ts"
 import { normalizeId, ResolutionCache, type Resolution } from "./TenantConnections/resolutionCache.ts"
+import { type TenantDb, TenantSession } from "./TenantConnections/session.ts"
 
-/** A connection to one tenant's database, for the duration of a withTenant call. */
-export interface TenantDb {
-  /** Runs one statement and gives its rows (`Row` is the caller's promise about their shape). */
-  readonly query: <Row = Record<string, unknown>>(query: SQLQuery) => Effect.Effect<ReadonlyArray<Row>, DbError>
-  /**
-   * Runs `effect` in a transaction on this connection: commit on success,
-   * rollback on failure or interruption; nested calls are savepoints. The
-   * connection runs one statement at a time, so concurrent queries queue.
-   */
-  readonly transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | DbError, R>
-}
+export type { TenantDb }
 
 /** A tenant as resolved: its status and the active database work would go to (null when none). */
 export interface ResolvedTenant {
@@ -132,57 +122,6 @@ export const metrics = {
     quantiles: [0.5, 0.99]
   })
 } as const
-
-/** A TenantDb over one checked-out connection. */
-const tenantDb = (connection: Connection): TenantDb => {
-  let depth = 0
-  const query = <Row>(statement: SQLQuery): Effect.Effect<ReadonlyArray<Row>, DbError> =>
-    Effect.callback<ReadonlyArray<Row>, DbError>((resume) => {
-      connection.query(statement).then(
-        (rows) => resume(Effect.succeed(rows as Array<Row>)),
-        (error: unknown) => resume(Effect.fail(toDbError(error)))
-      )
-    })
-  const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | DbError, R> =>
-    Effect.suspend(() => {
-      const level = depth++
-      const savepoint = sql.ident(`control_plane_${level}`)
-      const [begin, commit, rollback] = level === 0
-        ? [sql`BEGIN`, sql`COMMIT`, sql`ROLLBACK`]
-        : [sql`SAVEPOINT ${savepoint}`, sql`RELEASE SAVEPOINT ${savepoint}`, sql`ROLLBACK TO SAVEPOINT ${savepoint}`]
-      return Effect.acquireUseRelease(
-        query(begin),
-        () => effect,
-        (_, exit) => (Exit.isSuccess(exit) ? query(commit) : Effect.ignore(query(rollback)))
-      ).pipe(Effect.ensuring(Effect.sync(() => void depth--)))
-    })
-  return { query, transaction }
-}
-
-interface Lease {
-  readonly connection: Connection
-  readonly release: () => void
-}
-
-/**
- * A connection out of the pool, held until `release`: pool.task keeps it for
- * as long as the promise it is given is pending.
- */
-const checkout = (entry: PoolEntry): Effect.Effect<Lease, DbError> =>
-  Effect.callback<Lease, DbError>((resume) => {
-    let release!: () => void
-    const held = new Promise<void>((resolve) => (release = resolve))
-    let resumed = false
-    entry.pool
-      .task((connection) => {
-        resumed = true
-        resume(Effect.succeed({ connection, release }))
-        return held
-      })
-      .catch((error: unknown) => {
-        if (!resumed) resume(Effect.fail(toDbError(error)))
-      })
-  })
 
 export class TenantConnections extends Context.Service<TenantConnections, TenantConnectionsService>()(
   "control-plane/TenantConnections"
@@ -323,25 +262,20 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
         use: (db: TenantDb) => Effect.Effect<A, E, R>
       ): Effect.Effect<A, E | WithTenantError, R> =>
         // Uninterruptible except while waiting and while `use` runs: once a
-        // permit is taken, every way out gives it back.
+        // permit is taken, every way out gives it back (session.ts: once the
+        // session's connection is back in the pool).
         Effect.uninterruptibleMask((restore) => {
+          const run = (entry: PoolEntry) => {
+            const session = new TenantSession(entry.pool, () => budget.release(entry))
+            return Effect.ensuring(restore(Effect.suspend(() => use(session))), Effect.sync(() => session.end()))
+          }
           const found = cache.lookup(tenant)
           const ready = admitNow(found)
-          const admitted: Effect.Effect<PoolEntry, WithTenantError> = ready !== undefined
-            ? Effect.succeed(ready)
-            : restore(Effect.flatMap(found === undefined ? fetch(tenant) : Effect.succeed(found), (resolved) => admit(tenant, resolved)))
-          return Effect.flatMap(admitted, (entry) =>
-            Effect.flatMap(
-              Effect.onError(checkout(entry), () => Effect.sync(() => budget.release(entry))),
-              (lease) =>
-                Effect.ensuring(
-                  restore(Effect.suspend(() => use(tenantDb(lease.connection)))),
-                  Effect.sync(() => {
-                    lease.release()
-                    budget.release(entry)
-                  })
-                )
-            ))
+          if (ready !== undefined) return run(ready)
+          return Effect.flatMap(
+            restore(Effect.flatMap(found === undefined ? fetch(tenant) : Effect.succeed(found), (resolved) => admit(tenant, resolved))),
+            run
+          )
         })
 
       /**
