@@ -5,6 +5,10 @@
  *
  *   withTenant("acme", (db) => db.query(sql`SELECT ...`))
  *
+ * - The callback's statements go to the tenant's pool as pool.query does;
+ *   a transaction holds one connection from BEGIN to COMMIT (session.ts).
+ *   Each running call holds one permit of the budget, given back once its
+ *   last statement's connection is back in the pool.
  * - One @databases/pg pool per tenant database, made on first use; its
  *   connection string is decrypted once, when the pool is made (pools.ts).
  * - Every pool holds at most CONTROL_PLANE_TENANT_POOL_MAX connections, and
@@ -68,8 +72,11 @@ export type WithTenantError =
 export interface TenantConnectionsService {
   /**
    * Resolves `tenant` (an id or a name), checks it is active with an active
-   * database, and runs `use` on a connection to that database, checked out of
-   * the tenant's pool within the global budget and returned when `use` ends.
+   * database, takes one connection of the global budget for the tenant's
+   * pool, and runs `use` with a TenantDb on that pool: its statements run one
+   * at a time, each on a pooled connection, and a transaction holds one
+   * connection until it ends. The connection goes back to the budget when
+   * `use` ends and its last statement is back in the pool.
    */
   readonly withTenant: <A, E, R>(
     tenant: string,
@@ -107,7 +114,7 @@ export const metrics = {
     description: "Connections open across all tenant pools (never above the budget)"
   }),
   connectionsInUse: Metric.gauge("control_plane_tenant_connections_in_use", {
-    description: "Tenant connections checked out by withTenant"
+    description: "Tenant connections taken by running withTenant calls"
   }),
   connectionsIdle: Metric.gauge("control_plane_tenant_connections_idle", { description: "Tenant connections open and idle" }),
   waiters: Metric.gauge("control_plane_tenant_checkout_waiters", { description: "Callers waiting for a tenant connection" }),
