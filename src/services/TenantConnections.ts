@@ -264,25 +264,32 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
         return entry !== undefined && budget.acquireNow(entry) ? entry : undefined
       }
 
+      /** Runs `use` on a session of the entry's pool, whose permit was just taken; the permit goes back when the session ends. */
+      const inSession = <A, E, R>(entry: PoolEntry, use: (db: TenantDb) => Effect.Effect<A, E, R>) => {
+        const session = new TenantSession(entry.pool, () => budget.release(entry))
+        return Effect.ensuring(Effect.suspend(() => use(session)), Effect.sync(() => session.end()))
+      }
+
       const withTenant = <A, E, R>(
         tenant: string,
         use: (db: TenantDb) => Effect.Effect<A, E, R>
       ): Effect.Effect<A, E | WithTenantError, R> =>
-        // Uninterruptible except while waiting and while `use` runs: once a
-        // permit is taken, every way out gives it back (session.ts: once the
-        // session's connection is back in the pool).
-        Effect.uninterruptibleMask((restore) => {
-          const run = (entry: PoolEntry) => {
-            const session = new TenantSession(entry.pool, () => budget.release(entry))
-            return Effect.ensuring(restore(Effect.suspend(() => use(session))), Effect.sync(() => session.end()))
-          }
+        Effect.suspend(() => {
+          // The common case: a cached active tenant whose pool has room. The
+          // permit is taken synchronously here and the very next step installs
+          // the finalizer giving it back, with nothing in between that could
+          // interrupt this fiber, so no uninterruptible region is needed.
           const found = cache.lookup(tenant)
           const ready = admitNow(found)
-          if (ready !== undefined) return run(ready)
-          return Effect.flatMap(
-            restore(Effect.flatMap(found === undefined ? fetch(tenant) : Effect.succeed(found), (resolved) => admit(tenant, resolved))),
-            run
-          )
+          if (ready !== undefined) return inSession(ready, use)
+          // Otherwise the permit comes from a wait: uninterruptible except
+          // while waiting and while `use` runs, so that once it is granted
+          // every way out gives it back.
+          return Effect.uninterruptibleMask((restore) =>
+            Effect.flatMap(
+              restore(Effect.flatMap(found === undefined ? fetch(tenant) : Effect.succeed(found), (resolved) => admit(tenant, resolved))),
+              (entry) => inSession(entry, (db) => restore(use(db)))
+            ))
         })
 
       /**

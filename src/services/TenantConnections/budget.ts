@@ -29,7 +29,7 @@ export interface Slot {
   held: number
   /** Checkouts in flight. */
   inUse: number
-  /** When the last checkout ended (or began), for LRU eviction and idle closing. */
+  /** When the last checkout ended (or the slot was made), for LRU eviction and idle closing of slots not in use. */
   lastUsed: number
   /** No new checkouts: the pool is being replaced or closed. */
   retiring: boolean
@@ -99,7 +99,8 @@ export class Budget<S extends Slot> {
     } else {
       return false
     }
-    slot.lastUsed = this.#now()
+    // No time stamp here (the clock is the dearest step of a warm checkout):
+    // a slot in use is never idle nor evicted, and `release` stamps it.
     return true
   }
 
