@@ -218,6 +218,14 @@ describe("withTenant", () => {
     const error = await failureOf(escaped.query(sql`SELECT 1`), r)
     expect(error._tag).toBe("DbError")
     expect((await stats(r)).connectionsInUse).toBe(0)
+    // A callback that throws instead of returning an effect dies, and gives its permit back.
+    const thrown = await r.runPromiseExit(TenantConnections.use((c) =>
+      c.withTenant(tenant.name, (): Effect.Effect<void> => {
+        throw new Error("not an effect")
+      })
+    ))
+    expect(Exit.isFailure(thrown) && thrown.cause.reasons[0]?._tag).toBe("Die")
+    expect((await stats(r)).connectionsInUse).toBe(0)
   })
 })
 
