@@ -188,13 +188,21 @@ function "audit_events_guard" {
   SQL
 }
 
-# Records every change to tenants, tenant_databases and system_config as an
-# event, in the same transaction: the changed fields with their old and new
-# values (leaving out the row's key, which is the event's entity id, and the
-# timestamps the triggers keep), a connection string only
-# as {"changed": true} plus the id of the key it is encrypted under (a label,
+# Records every change to tenants, tenant_databases, system_config,
+# database_servers and fleet_runs as an event, in the same transaction: the
+# changed fields with their old and new values (leaving out the row's key,
+# which is the event's entity id, and the timestamps the triggers keep), a
+# connection string (a database's, a server's admin one) only as
+# {"changed": true} plus the id of the key it is encrypted under (a label,
 # not key material). An UPDATE that changes nothing else is not recorded. A
 # TRUNCATE, which fires no row triggers, is recorded as one event.
+#
+# Not recorded: the fleet ledger (fleet_migrations, a row per database per
+# run) and tenant_provisioning (a row per tenant, rewritten at every step):
+# progress records, whose outcomes the trail already has (the run's start
+# and finish in fleet_runs; the tenant, its database and their statuses);
+# an event per database per step would put the chain's lock, held until
+# commit, in every fleet worker's way.
 #
 # A create (or a delete) records every field, so it builds its event in the
 # one INSERT, from the row's fields, without comparing old and new; only an
@@ -226,6 +234,13 @@ function "audit_row_change" {
       WHEN 'system_config' THEN
         entity := 'system_config';
         key_column := 'key';
+      WHEN 'database_servers' THEN
+        entity := 'database_server';
+        key_column := 'id';
+        secret_column := 'admin_connection_string_encrypted';
+      WHEN 'fleet_runs' THEN
+        entity := 'fleet_run';
+        key_column := 'id';
     END CASE;
     IF TG_OP = 'TRUNCATE' THEN
       INSERT INTO control_plane.audit_events (action, entity_type) VALUES ('truncate', entity);
@@ -371,6 +386,54 @@ trigger "audit_system_config" {
 
 trigger "audit_system_config_truncate" {
   on = table.system_config
+  after {
+    truncate = true
+  }
+  for = STATEMENT
+  execute {
+    function = function.audit_row_change
+  }
+}
+
+trigger "audit_database_servers" {
+  on = table.database_servers
+  after {
+    insert = true
+    update = true
+    delete = true
+  }
+  for = ROW
+  execute {
+    function = function.audit_row_change
+  }
+}
+
+trigger "audit_database_servers_truncate" {
+  on = table.database_servers
+  after {
+    truncate = true
+  }
+  for = STATEMENT
+  execute {
+    function = function.audit_row_change
+  }
+}
+
+trigger "audit_fleet_runs" {
+  on = table.fleet_runs
+  after {
+    insert = true
+    update = true
+    delete = true
+  }
+  for = ROW
+  execute {
+    function = function.audit_row_change
+  }
+}
+
+trigger "audit_fleet_runs_truncate" {
+  on = table.fleet_runs
   after {
     truncate = true
   }

@@ -224,7 +224,11 @@ const main = async (): Promise<boolean> => {
       DROP TRIGGER audit_tenant_databases ON control_plane.tenant_databases;
       DROP TRIGGER audit_tenant_databases_truncate ON control_plane.tenant_databases;
       DROP TRIGGER audit_system_config ON control_plane.system_config;
-      DROP TRIGGER audit_system_config_truncate ON control_plane.system_config`)
+      DROP TRIGGER audit_system_config_truncate ON control_plane.system_config;
+      DROP TRIGGER audit_database_servers ON control_plane.database_servers;
+      DROP TRIGGER audit_database_servers_truncate ON control_plane.database_servers;
+      DROP TRIGGER audit_fleet_runs ON control_plane.fleet_runs;
+      DROP TRIGGER audit_fleet_runs_truncate ON control_plane.fleet_runs`)
 
     // The machine is shared: the load says how much the latencies below were stretched.
     const load = () => loadavg().map((l) => l.toFixed(1)).join(" ")
