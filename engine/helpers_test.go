@@ -169,6 +169,34 @@ func newProject(t *testing.T, withMigrations bool) *testProject {
 	return &testProject{dir: dir, url: newDatabase(t, "db"), devURL: newDatabase(t, "dev")}
 }
 
+// projectVersions lists the versions of the project's migrations, oldest
+// first: tests derive what they expect from the files, so a new migration
+// does not make them stale.
+func projectVersions(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("../migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var versions []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			versions = append(versions, strings.SplitN(e.Name(), "_", 2)[0])
+		}
+	}
+	return versions
+}
+
+// countIn counts the occurrences of substr in a project file.
+func countIn(t *testing.T, path, substr string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), substr)
+}
+
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {

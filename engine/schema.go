@@ -100,19 +100,7 @@ func planToDesired(ctx context.Context, c *config, db, dev *database) (*migrate.
 	if err != nil {
 		return nil, err
 	}
-	current, err := db.Driver.InspectRealm(ctx, &schema.InspectRealmOption{Schemas: schemaNames(desired)})
-	if err != nil {
-		return nil, asEngineError(err)
-	}
-	changes, err := db.Driver.RealmDiff(current, desired, c.diffOptions()...)
-	if err != nil {
-		return nil, fail(reasonPlanFailed, "the difference to %s cannot be computed: %s", sourceNames(c), sentence(scrub(err.Error())))
-	}
-	plan, err := db.Driver.PlanChanges(ctx, "schema_apply", changes)
-	if err != nil {
-		return nil, fail(reasonPlanFailed, "the changes to %s cannot be planned: %s", sourceNames(c), sentence(scrub(err.Error())))
-	}
-	return plan, nil
+	return planFromCurrent(ctx, c, db, desired)
 }
 
 // planToCreate plans the desired state into a target that holds none of the
@@ -150,6 +138,12 @@ func planToCreate(ctx context.Context, c *config, db *database) (*migrate.Plan, 
 	if len(held) > 0 {
 		return nil, fail(reasonDevDatabaseNeeded, "the database already holds schema %s: planning a change to it needs a dev database (set ATLAS_DEV_URL to an empty scratch database)", held[0])
 	}
+	return planFromCurrent(ctx, c, db, desired)
+}
+
+// planFromCurrent inspects the declared schemas in the target and plans the
+// changes that take them to the desired state.
+func planFromCurrent(ctx context.Context, c *config, db *database, desired *schema.Realm) (*migrate.Plan, error) {
 	current, err := db.Driver.InspectRealm(ctx, &schema.InspectRealmOption{Schemas: schemaNames(desired)})
 	if err != nil {
 		return nil, asEngineError(err)

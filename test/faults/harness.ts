@@ -9,15 +9,18 @@
  * middle of its transaction, whatever the command is. That is what makes a
  * kill case one entry of a table (`KillCase`): a command line, optionally what
  * it must have done before it is frozen and killed, and optionally how to
- * finish its work afterwards. Provisioning and fleet runs, when they exist,
- * are one more entry each.
+ * finish its work afterwards. A process that is not the CLI (a fixture that
+ * provisions, or runs a fleet migration with a scratch template) is frozen and
+ * killed the same way (`killInsideWrite`); a fixture may also kill itself at a
+ * point of its own choosing (provisioning's step events, a fleet run's
+ * progress).
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { Buffer } from "node:buffer"
 import { fileURLToPath } from "node:url"
 import pg, { sql } from "@databases/pg"
 import type { ConnectionPool } from "@databases/pg"
-import { Layer, ManagedRuntime, Redacted, References, Result } from "effect"
+import { Context, Effect, Layer, ManagedRuntime, Redacted, References, Result } from "effect"
 import { ConnectionStringCrypto } from "../../src/crypto/ConnectionStringCrypto.ts"
 import { KeyRing } from "../../src/crypto/KeyRing.ts"
 import { DatabaseConfig, type DatabaseSettings } from "../../src/db/DatabaseConfig.ts"
@@ -28,6 +31,7 @@ import { SystemConfig } from "../../src/services/SystemConfig.ts"
 import { TenantDatabases } from "../../src/services/TenantDatabases.ts"
 import { Tenants } from "../../src/services/Tenants.ts"
 import { testKeyRing } from "../cli/harness.ts"
+import { dropByPrefix, newNamePrefix } from "../fleet/support.ts"
 import { createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
 
 /** The advisory lock key every audit append takes ("cp_audit" in ASCII; see routines.hcl). */
@@ -54,6 +58,8 @@ export interface FaultBed {
   readonly pool: ConnectionPool
   /** Tenants at the start (seeded before the audit trail existed), which the trail does not replay. */
   readonly baseline: ReadonlyArray<{ readonly tenant_id: string; readonly name: string; readonly environment: string; readonly status: string }>
+  /** The role and database name prefix of the bed's provisioned tenants (`tp<8 hex>_`), all dropped on close. */
+  readonly prefix: string
   readonly close: () => Promise<void>
 }
 
@@ -62,11 +68,13 @@ export const createFaultBed = async (label: string): Promise<FaultBed> => {
   const { keys } = testKeyRing(["old", "new"])
   const pool = pg.default({ connectionString: withApplicationName(database.url, bedApplication), bigIntMode: "bigint", poolSize: 3 })
   const baseline = await pool.query(sql`SELECT tenant_id, name, environment::text, status::text FROM control_plane.tenants`)
+  const prefix = newNamePrefix()
   return {
     database,
     keys,
     pool,
     baseline: baseline as FaultBed["baseline"],
+    prefix,
     cliEnv: (primary = "old") => ({
       DATABASE_URL: database.url,
       CONTROL_PLANE_ENCRYPTION_KEYS: keys.map(({ id, key }) => `${id}:${key}`).join(","),
@@ -81,9 +89,19 @@ export const createFaultBed = async (label: string): Promise<FaultBed> => {
       ),
     close: async () => {
       await pool.dispose()
+      await dropByPrefix(prefix)
       await database.drop()
     }
   }
+}
+
+/** The bed as a service, for `it.layer(FaultBedService.layer(label))`: made for the file, closed at its end. */
+export class FaultBedService extends Context.Service<FaultBedService, FaultBed>()("test/faults/FaultBed") {
+  static readonly layer = (label: string) =>
+    Layer.effect(
+      FaultBedService,
+      Effect.acquireRelease(Effect.promise(() => createFaultBed(label)), (bed) => Effect.promise(() => bed.close()))
+    )
 }
 
 /** Every service over a pool of its own on `url` (the bed's database, or a proxy in front of it). */
@@ -159,15 +177,18 @@ export const waitForOtherSessionsToSettle = (bed: FaultBed): Promise<void> =>
 
 const mainScript = fileURLToPath(new URL("../../cli/src/main.ts", import.meta.url))
 
-/**
- * The CLI as the very process that holds the database connection (not the
- * bin/ launcher, which would survive a SIGKILL of its child's parent), so a
- * SIGKILL ends it as a crash would.
- */
-export const spawnCli = (args: ReadonlyArray<string>, env: Record<string, string>): ChildProcess & { readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } => {
-  const child = spawn(process.execPath, [mainScript, ...args], {
+/** A child process of the suite, with how it ended. */
+export type Killable = ChildProcess & {
+  /** Whether it leads a process group of its own (its children, e.g. engines, are killed with it). */
+  readonly group: boolean
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>
+}
+
+const spawnNode = (argv: ReadonlyArray<string>, env: Record<string, string>, group: boolean): Killable => {
+  const child = spawn(process.execPath, argv, {
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", NO_COLOR: "1", ...env },
-    stdio: ["ignore", "pipe", "pipe"]
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: group
   })
   let stderr = ""
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
@@ -175,7 +196,37 @@ export const spawnCli = (args: ReadonlyArray<string>, env: Record<string, string
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
     child.on("exit", (code, signal) => resolve({ code, signal, stderr }))
   )
-  return Object.assign(child, { exited })
+  return Object.assign(child, { exited, group })
+}
+
+/**
+ * The CLI as the very process that holds the database connection (not the
+ * bin/ launcher, which would survive a SIGKILL of its child's parent), so a
+ * SIGKILL ends it as a crash would.
+ */
+export const spawnCli = (args: ReadonlyArray<string>, env: Record<string, string>): Killable =>
+  spawnNode([mainScript, ...args], env, false)
+
+/**
+ * A fixture script (test/fleet/fixtures/) in a process group of its own, so
+ * that a SIGKILL (sigkill) takes the processes it started too, the schema
+ * engines, as a crash would; `env` is its configuration (see each fixture).
+ */
+export const spawnFixture = (script: string, env: Record<string, string>): Killable => spawnNode([script], env, true)
+
+/** SIGKILL to the process, or to its whole group when it leads one. */
+export const sigkill = (child: Killable): void => {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  if (!child.group) {
+    child.kill("SIGKILL")
+    return
+  }
+  try {
+    process.kill(-child.pid!, "SIGKILL")
+  } catch (error) {
+    // The group is gone already (the process killed itself with it).
+    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error
+  }
 }
 
 /** One process-kill case: a command killed while frozen inside an audited write. */
@@ -190,20 +241,31 @@ export interface KillCase {
 }
 
 /**
- * Runs the command, lets it get as far as `after` says, then holds the audit
- * lock so that its next write waits inside its transaction, SIGKILLs the
- * process there, and releases the lock. Gives how the process ended.
+ * Lets the process get as far as `after` says, then holds the audit lock so
+ * that its next audited write waits inside its transaction, SIGKILLs the
+ * process (its group, if it leads one) there, and releases the lock. Gives
+ * how the process ended.
  */
-export const killDuringWrite = async (bed: FaultBed, kill: KillCase) => {
-  const child = spawnCli(kill.args, bed.cliEnv(kill.primary))
+export const killInsideWrite = async (
+  bed: FaultBed,
+  name: string,
+  child: Killable,
+  after?: (bed: FaultBed) => Promise<boolean>
+) => {
+  // Generous: these only guard against a hang (a fleet run's engines are slow on a busy machine).
+  const hang = 60_000
   try {
-    if (kill.after !== undefined) await waitUntil(`${kill.name}: the command got far enough`, () => kill.after!(bed))
+    if (after !== undefined) await waitUntil(`${name}: the process got far enough`, () => after(bed), hang)
     return await holdingAuditLock(bed, async (holder) => {
-      await waitUntil(`${kill.name}: the command waits inside its write`, async () => (await auditLockWaiters(bed, holder)).length > 0)
-      child.kill("SIGKILL")
+      await waitUntil(`${name}: the process waits inside its write`, async () => (await auditLockWaiters(bed, holder)).length > 0, hang)
+      sigkill(child)
       return child.exited
     })
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+    sigkill(child)
   }
 }
+
+/** Runs the case's command and kills it inside a write (killInsideWrite). */
+export const killDuringWrite = (bed: FaultBed, kill: KillCase) =>
+  killInsideWrite(bed, kill.name, spawnCli(kill.args, bed.cliEnv(kill.primary)), kill.after)

@@ -1,9 +1,11 @@
 /**
  * SIGKILL of a CLI process in the middle of a write: tenant creation and key
- * rotation (provisioning and fleet runs join `cases` once they exist). Each
- * command is frozen inside its transaction by the audit append lock, killed
- * there, and then the invariants must hold: no partial rows, every connection
- * string decrypts, the audit chain verifies, nothing left behind.
+ * rotation. Each command is frozen inside its transaction by the audit append
+ * lock, killed there, and then the invariants must hold: no partial rows,
+ * every connection string decrypts, the audit chain verifies, nothing left
+ * behind. Provisioning and fleet runs are killed in provisioning.test.ts and
+ * fleetRunKill.test.ts (a fixture process each, for their scratch name
+ * prefix and tenant template), with the same invariants and their own.
  */
 import { sql } from "@databases/pg"
 import { Effect, Redacted } from "effect"

@@ -9,6 +9,7 @@
  */
 import { fileURLToPath } from "node:url"
 import { Effect, Layer, Redacted } from "effect"
+import type { KeyRing } from "../../src/crypto/KeyRing.ts"
 import { DatabaseServers } from "../../src/services/DatabaseServers.ts"
 import { sql } from "../../src/db/Db.ts"
 import { ConnectionBudget } from "../../cli/src/fleet/ConnectionBudget.ts"
@@ -66,12 +67,15 @@ export const historyOf = (database: string) =>
   )
 
 /**
- * A control plane of the test's own with `count` provisioned tenants (at the
- * template's current version), the tenants named in `poisoned` given a
- * project named poison; gives the layers for fleet runs with the scratch
- * template and the tenants' databases in queue order.
+ * `count` tenants provisioned on the control plane at `url` (at the template's
+ * current version, the local server registered first), the tenants named in
+ * `poisoned` given a project named poison; gives the layers for fleet runs
+ * with `template` and the tenants' databases in queue order.
  */
-export const fleetOf = (
+export const provisionedFleet = (
+  url: string,
+  ring: KeyRing,
+  prefix: string,
   label: string,
   count: number,
   template: string,
@@ -79,12 +83,7 @@ export const fleetOf = (
   budget: Layer.Layer<ConnectionBudget> = ConnectionBudget.layerOf(16)
 ) =>
   Effect.gen(function*() {
-    const { keyRing, prefix } = yield* Fixture
-    const controlPlane = yield* Effect.acquireRelease(
-      Effect.promise(() => createMigratedTestDatabase(`fleet_${label}`)),
-      (database) => Effect.promise(() => database.drop())
-    )
-    const provisioning = provisioningOn(controlPlane.url, keyRing.ring, 8)
+    const provisioning = provisioningOn(url, ring, 8)
     const tenants = yield* Effect.gen(function*() {
       yield* (yield* DatabaseServers).add({
         name: "local",
@@ -101,7 +100,7 @@ export const fleetOf = (
       // In the order a fleet run queues them (all are development tenants: by creation).
       const order = yield* Effect.promise(() =>
         controlPlaneRows<{ id: string }>(
-          controlPlane.url,
+          url,
           sql`SELECT d.id FROM control_plane.tenant_databases d JOIN control_plane.tenants t USING (tenant_id)
               ORDER BY t.environment, t.created_at, d.created_at, d.id`
         )
@@ -114,9 +113,27 @@ export const fleetOf = (
           db.query(sql`INSERT INTO public.projects (name) VALUES ('poison')`)))
     }
     const fleet = FleetMigrations.layerNoDeps.pipe(
-      Layer.provideMerge(Layer.mergeAll(TenantSchema.layerAt(template), budget, locksOn(controlPlane.url))),
-      Layer.provideMerge(libraryOn(controlPlane.url, keyRing.ring))
+      Layer.provideMerge(Layer.mergeAll(TenantSchema.layerAt(template), budget, locksOn(url))),
+      Layer.provideMerge(libraryOn(url, ring))
     )
+    return { fleet, tenants }
+  })
+
+/** A control plane of the test's own (dropped with the scope) with a provisioned fleet (provisionedFleet). */
+export const fleetOf = (
+  label: string,
+  count: number,
+  template: string,
+  poisoned: ReadonlyArray<number> = [],
+  budget: Layer.Layer<ConnectionBudget> = ConnectionBudget.layerOf(16)
+) =>
+  Effect.gen(function*() {
+    const { keyRing, prefix } = yield* Fixture
+    const controlPlane = yield* Effect.acquireRelease(
+      Effect.promise(() => createMigratedTestDatabase(`fleet_${label}`)),
+      (database) => Effect.promise(() => database.drop())
+    )
+    const { fleet, tenants } = yield* provisionedFleet(controlPlane.url, keyRing.ring, prefix, label, count, template, poisoned, budget)
     return { controlPlane, fleet, tenants, env: { DATABASE_URL: controlPlane.url, ...keyRing.env } }
   })
 

@@ -11,6 +11,7 @@ import { cp, mkdtemp, readdir, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { promisify } from "node:util"
+import pg from "@databases/pg"
 import { Context, Effect, Layer, Redacted, Result } from "effect"
 import { ConnectionStringCrypto } from "../../src/crypto/ConnectionStringCrypto.ts"
 import { KeyRing } from "../../src/crypto/KeyRing.ts"
@@ -41,17 +42,24 @@ export const newKeyRing = () => {
 /** A role and database name prefix of this file's own: `tp<8 hex>_`. */
 export const newNamePrefix = (): string => `tp${randomBytes(4).toString("hex")}_`
 
-/** Drops every database and role whose name starts with `prefix` (the file's tenants'). */
-export const dropByPrefix = (prefix: string): Promise<void> =>
-  withConnection(adminUrl(), async (db) => {
+/**
+ * Drops every database and role whose name starts with `prefix` (the file's
+ * tenants'). The databases four at a time: each DROP DATABASE waits for a
+ * checkpoint, and drops waiting together share one (10 databases: 15-60 s one
+ * by one on a busy machine, 3-4 s four at a time).
+ */
+export const dropByPrefix = async (prefix: string): Promise<void> => {
+  const db = pg.default({ connectionString: adminUrl(), bigIntMode: "bigint", poolSize: 4 })
+  try {
     const pattern = `${prefix}%`
     const databases = await db.query(sql`SELECT datname FROM pg_database WHERE datname LIKE ${pattern}`)
-    for (const { datname } of databases) {
-      await db.query(sql`DROP DATABASE IF EXISTS ${sql.ident(datname)} WITH (FORCE)`)
-    }
+    await Promise.all(databases.map(({ datname }) => db.query(sql`DROP DATABASE IF EXISTS ${sql.ident(datname)} WITH (FORCE)`)))
     const roles = await db.query(sql`SELECT rolname FROM pg_roles WHERE rolname LIKE ${pattern}`)
     for (const { rolname } of roles) await db.query(sql`DROP ROLE IF EXISTS ${sql.ident(rolname)}`)
-  })
+  } finally {
+    await db.dispose()
+  }
+}
 
 export interface FleetFixture {
   readonly controlPlane: TestDatabase

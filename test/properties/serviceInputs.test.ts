@@ -11,9 +11,10 @@
  * The calls run one at a time on this file's own database.
  */
 import * as nodeCrypto from "node:crypto"
-import { Cause, Effect, Exit, Layer, ManagedRuntime, Redacted, Result, Schema } from "effect"
+import { Effect, Layer, ManagedRuntime, Redacted, Result, Schema } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { makeHolds } from "./holds.ts"
 import { ConnectionStringCrypto } from "../../src/crypto/ConnectionStringCrypto.ts"
 import { KeyRing } from "../../src/crypto/KeyRing.ts"
 import { Db, sql } from "../../src/db/Db.ts"
@@ -81,21 +82,7 @@ const fingerprint = Db.use((db) =>
                coalesce((SELECT max(id)::text FROM control_plane.audit_events), '')) AS print`)
 ).pipe(Effect.map((rows) => rows[0]!.print))
 
-/**
- * Runs `call` and checks the property: success, or a failure whose tag is one
- * of `allowed` (no defect, no interruption) that wrote nothing.
- */
-const holds = async (allowed: ReadonlyArray<string>, call: Effect.Effect<unknown, unknown, Services>): Promise<void> => {
-  const before = await runtime.runPromise(fingerprint)
-  const exit = await runtime.runPromiseExit(call)
-  if (Exit.isSuccess(exit)) return
-  const failure = exit.cause.reasons.find(Cause.isFailReason)
-  expect(failure, `not a typed failure: ${Cause.pretty(exit.cause).split("\n")[0]}`).toBeDefined()
-  expect(exit.cause.reasons.every(Cause.isFailReason), "a defect or interruption beside the failure").toBe(true)
-  const tag = (failure!.error as { readonly _tag?: unknown })._tag
-  expect(allowed, `undeclared error ${String(tag)}: ${String((failure!.error as Error).message)}`).toContain(tag)
-  expect(await runtime.runPromise(fingerprint), `${String(tag)} after a write`).toBe(before)
-}
+const holds = makeHolds<Services>(() => runtime, fingerprint)
 
 /** A code point of any kind: ASCII controls and NUL, any Unicode, and lone surrogate halves. */
 const anyCodePoint = fc.oneof(

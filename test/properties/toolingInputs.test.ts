@@ -9,9 +9,10 @@
  * reach a server: a provision that passes its checks is refused a placement
  * (after which nothing may be left of it), and a fleet run finds no database.
  */
-import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import fc from "fast-check"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, it } from "vitest"
+import { makeHolds } from "./holds.ts"
 import { Db, sql } from "../../src/db/Db.ts"
 import type { Actor } from "../../src/services/Actor.ts"
 import { ConnectionBudget } from "../../cli/src/fleet/ConnectionBudget.ts"
@@ -52,20 +53,7 @@ const fingerprint = Db.use((db) =>
       (SELECT max(id)::text FROM control_plane.audit_events))) AS print`)
 ).pipe(Effect.map((rows) => rows[0]!.print))
 
-const holds = async (
-  allowed: ReadonlyArray<string>,
-  call: Effect.Effect<unknown, unknown, Services>
-): Promise<void> => {
-  const before = await runtime.runPromise(fingerprint)
-  const exit = await runtime.runPromiseExit(call)
-  if (Exit.isSuccess(exit)) return
-  const failure = exit.cause.reasons.find(Cause.isFailReason)
-  expect(failure, `not a typed failure: ${Cause.pretty(exit.cause).split("\n")[0]}`).toBeDefined()
-  expect(exit.cause.reasons.every(Cause.isFailReason), "a defect or interruption beside the failure").toBe(true)
-  const tag = (failure!.error as { readonly _tag?: unknown })._tag
-  expect(allowed, `undeclared error ${String(tag)}: ${String((failure!.error as Error).message)}`).toContain(tag)
-  expect(await runtime.runPromise(fingerprint), `${String(tag)} after a write`).toBe(before)
-}
+const holds = makeHolds<Services>(() => runtime, fingerprint)
 
 const anyString = fc.oneof(
   fc.string({ unit: "binary", maxLength: 40 }),
