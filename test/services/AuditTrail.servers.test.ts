@@ -3,11 +3,15 @@
  * real PostgreSQL: database servers (added, drained, changed in psql,
  * re-encrypted, deleted; the admin connection string only as changed),
  * revealAdmin's reveal event, a fleet run's start and finish, the ledger and
- * provisioning rows left out, and the chain verifying over all of it.
+ * provisioning rows left out, and the chain verifying over all of it; and
+ * the fault suite's invariants replaying servers from the trail (in a fault
+ * bed, a database of its own).
  */
 import * as nodeCrypto from "node:crypto"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Redacted, Result } from "effect"
+import { sql as pgSql } from "@databases/pg"
+import { Effect, Layer, ManagedRuntime, Redacted, Result } from "effect"
+import { expect } from "vitest"
 import { ConnectionStringCrypto } from "../../src/crypto/ConnectionStringCrypto.ts"
 import { type EncryptionKey, KeyRing } from "../../src/crypto/KeyRing.ts"
 import { Db, sql } from "../../src/db/Db.ts"
@@ -18,6 +22,8 @@ import { DatabaseServers } from "../../src/services/DatabaseServers.ts"
 import { Tenants } from "../../src/services/Tenants.ts"
 import { assertNoSecrets } from "../crypto/leaks.ts"
 import { testDbLayer } from "../db/testDb.ts"
+import { createFaultBed, servicesLayer } from "../faults/harness.ts"
+import { checkInvariants } from "../faults/invariants.ts"
 
 const keyOf = (id: string): EncryptionKey => ({ id: id as never, material: Redacted.make(new Uint8Array(nodeCrypto.randomBytes(32))) })
 const k1 = keyOf("k1")
@@ -178,4 +184,27 @@ it.layer(TestLayer, { timeout: "120 seconds" })("AuditTrail of servers and fleet
       assert.strictEqual(report.events, yield* headId)
       assert.isAtLeast(report.events, 10)
     }))
+})
+
+describe("the fault suite's invariants", () => {
+  it("replay database servers from the trail: a server changed without its event is caught", async () => {
+    const bed = await createFaultBed("audit_invariants_servers")
+    const runtime = ManagedRuntime.make(DatabaseServers.layerNoDeps.pipe(Layer.provideMerge(servicesLayer(bed))))
+    try {
+      const server = await runtime.runPromise(DatabaseServers.use((s) =>
+        s.add({ name: "pg-replayed", host: "pg-replayed.internal", adminConnectionString: Redacted.make("postgres://admin:pw@pg-replayed.internal/postgres"), maxDatabases: 3 })
+      ))
+      await runtime.runPromise(DatabaseServers.use((s) => s.setStatus(server.id, "drained")))
+      await checkInvariants(bed)
+      await bed.pool.tx(async (tx) => {
+        await tx.query(pgSql`ALTER TABLE control_plane.database_servers DISABLE TRIGGER audit_database_servers`)
+        await tx.query(pgSql`UPDATE control_plane.database_servers SET max_databases = 30 WHERE id = ${server.id}`)
+        await tx.query(pgSql`ALTER TABLE control_plane.database_servers ENABLE TRIGGER audit_database_servers`)
+      })
+      await expect(checkInvariants(bed)).rejects.toThrow(/database_servers differ from the replayed audit trail/)
+    } finally {
+      await runtime.dispose()
+      await bed.close()
+    }
+  }, 60_000)
 })
