@@ -108,6 +108,8 @@ DECLARE
   key_column text;
   -- The encrypted connection string, recorded as <name without _encrypted>: {"changed": true}.
   secret_column text;
+  -- The row a create or a delete records.
+  whole_row jsonb;
   before_row jsonb;
   after_row jsonb;
   changes jsonb;
@@ -139,18 +141,18 @@ BEGIN
   END IF;
   IF TG_OP <> 'UPDATE' THEN
     -- A create has only new values, a delete only old ones.
-    IF TG_OP = 'INSERT' THEN after_row := to_jsonb(NEW); ELSE after_row := to_jsonb(OLD); END IF;
+    IF TG_OP = 'INSERT' THEN whole_row := to_jsonb(NEW); ELSE whole_row := to_jsonb(OLD); END IF;
     INSERT INTO control_plane.audit_events (action, entity_type, entity_id, tenant_id, changes)
-    SELECT CASE TG_OP WHEN 'INSERT' THEN 'create' ELSE 'delete' END, entity, after_row ->> key_column,
-           (after_row ->> 'tenant_id')::uuid,
+    SELECT CASE TG_OP WHEN 'INSERT' THEN 'create' ELSE 'delete' END, entity, whole_row ->> key_column,
+           (whole_row ->> 'tenant_id')::uuid,
            jsonb_object_agg(
              CASE WHEN key = secret_column THEN replace(key, '_encrypted', '') ELSE key END,
              CASE WHEN key = secret_column THEN '{"changed": true}'
                   ELSE jsonb_build_object(CASE TG_OP WHEN 'INSERT' THEN 'new' ELSE 'old' END, value) END)
            || CASE WHEN secret_column IS NULL THEN '{}'
                    ELSE jsonb_build_object('key_id', jsonb_build_object(CASE TG_OP WHEN 'INSERT' THEN 'new' ELSE 'old' END,
-                                                                        split_part(after_row ->> secret_column, ':', 2))) END
-    FROM jsonb_each(after_row - key_column - 'created_at' - 'updated_at');
+                                                                        split_part(whole_row ->> secret_column, ':', 2))) END
+    FROM jsonb_each(whole_row - key_column - 'created_at' - 'updated_at');
     RETURN NULL;
   END IF;
   before_row := to_jsonb(OLD);
