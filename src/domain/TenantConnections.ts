@@ -30,9 +30,13 @@ export interface TenantConnectionsStats {
   readonly openPools: number
   /** Connections open across all pools; never above `budget`. */
   readonly connectionsOpen: number
-  /** Connections checked out by withTenant right now. */
+  /**
+   * Connections taken by withTenant calls running right now: each call holds
+   * one (a permit of the budget) from admission until its last statement is
+   * back in the pool, though between statements the pool may lend it to another call.
+   */
   readonly connectionsInUse: number
-  /** Connections open but not checked out. */
+  /** Connections open but not taken by a running withTenant call. */
   readonly connectionsIdle: number
   /** The global budget (CONTROL_PLANE_CONNECTION_BUDGET). */
   readonly budget: number

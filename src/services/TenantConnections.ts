@@ -5,6 +5,10 @@
  *
  *   withTenant("acme", (db) => db.query(sql`SELECT ...`))
  *
+ * - The callback's statements go to the tenant's pool as pool.query does;
+ *   a transaction holds one connection from BEGIN to COMMIT (session.ts).
+ *   Each running call holds one permit of the budget, given back once its
+ *   last statement's connection is back in the pool.
  * - One @databases/pg pool per tenant database, made on first use; its
  *   connection string is decrypted once, when the pool is made (pools.ts).
  * - Every pool holds at most CONTROL_PLANE_TENANT_POOL_MAX connections, and
@@ -28,12 +32,11 @@
  */
 import { Clock, Context, Effect, Exit, Layer, Metric, Schema } from "effect"
 import type { Scope } from "effect"
-import type { Connection, ConnectionPool } from "@databases/pg"
+import type { ConnectionPool } from "@databases/pg"
 import { ConnectionStringCrypto, type DecryptError } from "../crypto/ConnectionStringCrypto.ts"
 import { DatabaseConfig } from "../db/DatabaseConfig.ts"
-import { Db, sql } from "../db/Db.ts"
-import type { SQLQuery } from "../db/Db.ts"
-import { classifyPgError, toDbError } from "../db/pgErrors.ts"
+import { Db } from "../db/Db.ts"
+import { classifyPgError } from "../db/pgErrors.ts"
 import type { TenantStatus } from "../domain/enums.ts"
 import { checkInput, type DbError, type InvalidInput } from "../domain/errors.ts"
 import { NoActiveDatabase, TenantId, TenantName, TenantNotActive, TenantNotFound } from "../domain/Tenant.ts"
@@ -44,18 +47,9 @@ import { runListener } from "./TenantConnections/listener.ts"
 import { lookupTenant } from "./TenantConnections/lookup.ts"
 import { type PoolEntry, PoolRegistry } from "./TenantConnections/pools.ts"
 import { normalizeId, ResolutionCache, type Resolution } from "./TenantConnections/resolutionCache.ts"
+import { type TenantDb, TenantSession } from "./TenantConnections/session.ts"
 
-/** A connection to one tenant's database, for the duration of a withTenant call. */
-export interface TenantDb {
-  /** Runs one statement and gives its rows (`Row` is the caller's promise about their shape). */
-  readonly query: <Row = Record<string, unknown>>(query: SQLQuery) => Effect.Effect<ReadonlyArray<Row>, DbError>
-  /**
-   * Runs `effect` in a transaction on this connection: commit on success,
-   * rollback on failure or interruption; nested calls are savepoints. The
-   * connection runs one statement at a time, so concurrent queries queue.
-   */
-  readonly transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | DbError, R>
-}
+export type { TenantDb }
 
 /** A tenant as resolved: its status and the active database work would go to (null when none). */
 export interface ResolvedTenant {
@@ -78,8 +72,11 @@ export type WithTenantError =
 export interface TenantConnectionsService {
   /**
    * Resolves `tenant` (an id or a name), checks it is active with an active
-   * database, and runs `use` on a connection to that database, checked out of
-   * the tenant's pool within the global budget and returned when `use` ends.
+   * database, takes one connection of the global budget for the tenant's
+   * pool, and runs `use` with a TenantDb on that pool: its statements run one
+   * at a time, each on a pooled connection, and a transaction holds one
+   * connection until it ends. The connection goes back to the budget when
+   * `use` ends and its last statement is back in the pool.
    */
   readonly withTenant: <A, E, R>(
     tenant: string,
@@ -117,7 +114,7 @@ export const metrics = {
     description: "Connections open across all tenant pools (never above the budget)"
   }),
   connectionsInUse: Metric.gauge("control_plane_tenant_connections_in_use", {
-    description: "Tenant connections checked out by withTenant"
+    description: "Tenant connections taken by running withTenant calls"
   }),
   connectionsIdle: Metric.gauge("control_plane_tenant_connections_idle", { description: "Tenant connections open and idle" }),
   waiters: Metric.gauge("control_plane_tenant_checkout_waiters", { description: "Callers waiting for a tenant connection" }),
@@ -132,57 +129,6 @@ export const metrics = {
     quantiles: [0.5, 0.99]
   })
 } as const
-
-/** A TenantDb over one checked-out connection. */
-const tenantDb = (connection: Connection): TenantDb => {
-  let depth = 0
-  const query = <Row>(statement: SQLQuery): Effect.Effect<ReadonlyArray<Row>, DbError> =>
-    Effect.callback<ReadonlyArray<Row>, DbError>((resume) => {
-      connection.query(statement).then(
-        (rows) => resume(Effect.succeed(rows as Array<Row>)),
-        (error: unknown) => resume(Effect.fail(toDbError(error)))
-      )
-    })
-  const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | DbError, R> =>
-    Effect.suspend(() => {
-      const level = depth++
-      const savepoint = sql.ident(`control_plane_${level}`)
-      const [begin, commit, rollback] = level === 0
-        ? [sql`BEGIN`, sql`COMMIT`, sql`ROLLBACK`]
-        : [sql`SAVEPOINT ${savepoint}`, sql`RELEASE SAVEPOINT ${savepoint}`, sql`ROLLBACK TO SAVEPOINT ${savepoint}`]
-      return Effect.acquireUseRelease(
-        query(begin),
-        () => effect,
-        (_, exit) => (Exit.isSuccess(exit) ? query(commit) : Effect.ignore(query(rollback)))
-      ).pipe(Effect.ensuring(Effect.sync(() => void depth--)))
-    })
-  return { query, transaction }
-}
-
-interface Lease {
-  readonly connection: Connection
-  readonly release: () => void
-}
-
-/**
- * A connection out of the pool, held until `release`: pool.task keeps it for
- * as long as the promise it is given is pending.
- */
-const checkout = (entry: PoolEntry): Effect.Effect<Lease, DbError> =>
-  Effect.callback<Lease, DbError>((resume) => {
-    let release!: () => void
-    const held = new Promise<void>((resolve) => (release = resolve))
-    let resumed = false
-    entry.pool
-      .task((connection) => {
-        resumed = true
-        resume(Effect.succeed({ connection, release }))
-        return held
-      })
-      .catch((error: unknown) => {
-        if (!resumed) resume(Effect.fail(toDbError(error)))
-      })
-  })
 
 export class TenantConnections extends Context.Service<TenantConnections, TenantConnectionsService>()(
   "control-plane/TenantConnections"
@@ -318,29 +264,44 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
         return entry !== undefined && budget.acquireNow(entry) ? entry : undefined
       }
 
+      /** Runs `use` on a session of the entry's pool, whose permit was just taken; the permit goes back when the session ends. */
+      const inSession = <A, E, R>(entry: PoolEntry, use: (db: TenantDb) => Effect.Effect<A, E, R>) => {
+        const session = new TenantSession(entry.pool, () => budget.release(entry))
+        let work: Effect.Effect<A, E, R>
+        try {
+          work = use(session) // called here rather than in a suspend: one step fewer per call
+        } catch (defect) {
+          session.end()
+          return Effect.die(defect)
+        }
+        // onExitPrimitive: a plain function as the finalizer (nothing to run
+        // as an effect), forced uninterruptible like any finalizer; on a warm
+        // pool every step of the fiber shows in the ratio to a bare pool.query.
+        return Effect.onExitPrimitive(work, () => {
+          session.end()
+          return undefined
+        })
+      }
+
       const withTenant = <A, E, R>(
         tenant: string,
         use: (db: TenantDb) => Effect.Effect<A, E, R>
       ): Effect.Effect<A, E | WithTenantError, R> =>
-        // Uninterruptible except while waiting and while `use` runs: once a
-        // permit is taken, every way out gives it back.
-        Effect.uninterruptibleMask((restore) => {
+        Effect.suspend(() => {
+          // The common case: a cached active tenant whose pool has room. The
+          // permit is taken synchronously here and the very next step installs
+          // the finalizer giving it back, with nothing in between that could
+          // interrupt this fiber, so no uninterruptible region is needed.
           const found = cache.lookup(tenant)
           const ready = admitNow(found)
-          const admitted: Effect.Effect<PoolEntry, WithTenantError> = ready !== undefined
-            ? Effect.succeed(ready)
-            : restore(Effect.flatMap(found === undefined ? fetch(tenant) : Effect.succeed(found), (resolved) => admit(tenant, resolved)))
-          return Effect.flatMap(admitted, (entry) =>
+          if (ready !== undefined) return inSession(ready, use)
+          // Otherwise the permit comes from a wait: uninterruptible except
+          // while waiting and while `use` runs, so that once it is granted
+          // every way out gives it back.
+          return Effect.uninterruptibleMask((restore) =>
             Effect.flatMap(
-              Effect.onError(checkout(entry), () => Effect.sync(() => budget.release(entry))),
-              (lease) =>
-                Effect.ensuring(
-                  restore(Effect.suspend(() => use(tenantDb(lease.connection)))),
-                  Effect.sync(() => {
-                    lease.release()
-                    budget.release(entry)
-                  })
-                )
+              restore(Effect.flatMap(found === undefined ? fetch(tenant) : Effect.succeed(found), (resolved) => admit(tenant, resolved))),
+              (entry) => inSession(entry, (db) => restore(use(db)))
             ))
         })
 

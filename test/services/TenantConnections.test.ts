@@ -20,7 +20,7 @@ import { DatabaseConfig } from "../../src/db/DatabaseConfig.ts"
 import { Db } from "../../src/db/Db.ts"
 import * as ControlPlane from "../../src/ControlPlane.ts"
 import { Tenants } from "../../src/services/Tenants.ts"
-import { TenantConnections } from "../../src/services/TenantConnections.ts"
+import { TenantConnections, type TenantDb } from "../../src/services/TenantConnections.ts"
 import { TenantConnectionsConfig } from "../../src/services/TenantConnections/config.ts"
 import { listenerApplicationName } from "../../src/services/TenantConnections/listener.ts"
 import { tenantPoolApplicationName } from "../../src/services/TenantConnections/pools.ts"
@@ -129,7 +129,7 @@ describe("withTenant", () => {
   it("transaction commits on success, rolls back on failure, and nests as savepoints", async () => {
     const tenant = await newTenant("tx", 2)
     const table = sql.ident(`items_${tenant.tenantId.slice(0, 8)}`)
-    const run = <A, E>(work: (db: import("../../src/services/TenantConnections.ts").TenantDb) => Effect.Effect<A, E>) =>
+    const run = <A, E>(work: (db: TenantDb) => Effect.Effect<A, E>) =>
       runtime.runPromiseExit(TenantConnections.use((c) => c.withTenant(tenant.name, work)))
     await run((db) => db.query(sql`CREATE TABLE ${table} (v int)`))
     await run((db) => db.transaction(db.query(sql`INSERT INTO ${table} VALUES (1)`)))
@@ -145,6 +145,87 @@ describe("withTenant", () => {
     )
     const rows = await run((db) => db.query<{ v: number }>(sql`SELECT v FROM ${table} ORDER BY v`))
     expect(Exit.isSuccess(rows) ? rows.value.map((r) => r.v) : rows).toEqual([1, 3])
+  })
+
+  it("a transaction holds one connection; a statement of the same callback outside it waits for it and does not join it", async () => {
+    const tenant = await newTenant("tx-hold", 2)
+    const table = sql.ident(`held_${tenant.tenantId.slice(0, 8)}`)
+    const run = <A, E>(work: (db: TenantDb) => Effect.Effect<A, E>) =>
+      runtime.runPromise(TenantConnections.use((c) => c.withTenant(tenant.name, work)))
+    await run((db) => db.query(sql`CREATE TABLE ${table} (v int)`))
+    const pid = sql`SELECT pg_backend_pid() AS pid`
+    const [pids, outside] = await run((db) =>
+      Effect.all([
+        db.transaction(Effect.gen(function*() {
+          const first = yield* db.query<{ pid: number }>(pid)
+          yield* db.query(sql`INSERT INTO ${table} VALUES (1)`)
+          yield* db.query(sql`SELECT pg_sleep(0.2)`)
+          yield* db.query(sql`INSERT INTO ${table} VALUES (2)`)
+          const last = yield* db.query<{ pid: number }>(pid)
+          return [first[0]!.pid, last[0]!.pid]
+        })),
+        // Issued while the transaction runs: it runs after the commit, so it sees both rows.
+        Effect.andThen(Effect.sleep(50), db.query<{ n: number }>(sql`SELECT count(*)::int AS n FROM ${table}`))
+      ], { concurrency: "unbounded" }))
+    expect(pids[0]).toBe(pids[1])
+    expect(outside[0]!.n).toBe(2)
+  })
+
+  it("statements of one callback run one at a time on one connection, however many are issued at once", async () => {
+    const r = makeRuntime({ CONTROL_PLANE_TENANT_POOL_MAX: "3" })
+    const tenant = await newTenant("serial", 1)
+    const backends = () =>
+      admin.query(sql`
+        SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = ${fleet.databases[1]!.name} AND application_name = ${tenantPoolApplicationName}`).then((rows) => rows[0]!.n as number)
+    const before = await backends()
+    const order: Array<number> = []
+    await r.runPromise(TenantConnections.use((c) =>
+      c.withTenant(tenant.name, (db) =>
+        Effect.all(
+          [0, 1, 2, 3, 4].map((i) => Effect.tap(db.query(sql`SELECT pg_sleep(0.02)`), () => Effect.sync(() => order.push(i)))),
+          { concurrency: "unbounded" }
+        ))
+    ))
+    expect(order).toEqual([0, 1, 2, 3, 4])
+    expect((await stats(r)).connectionsOpen).toBe(1)
+    expect((await backends()) - before).toBeLessThanOrEqual(1)
+  })
+
+  it("a permit goes back only once its connection is back in the pool: calls one after another never open a second connection", async () => {
+    // A budget of 1 under a pool maximum of 2: a call that took the permit
+    // before the previous call's connection was back would make the pool open
+    // a second one, beyond the budget.
+    const r = makeRuntime({ CONTROL_PLANE_CONNECTION_BUDGET: "1", CONTROL_PLANE_TENANT_POOL_MAX: "2" })
+    const tenant = await newTenant("handover", 0)
+    await r.runPromise(TenantConnections.use((c) =>
+      Effect.forEach(Array.from({ length: 50 }, (_, i) => i), (i) =>
+        c.withTenant(tenant.name, (db) => (i % 2 === 0 ? db.query(sql`SELECT 1`) : db.transaction(db.query(sql`SELECT 1`)))))
+    ))
+    expect((await stats(r)).connectionsOpen).toBe(1)
+  })
+
+  it("an interrupted callback keeps its permit until its statement in flight ends; a connection used after its call fails", async () => {
+    const r = makeRuntime()
+    const tenant = await newTenant("interrupted", 2)
+    const fiber = r.runFork(TenantConnections.use((c) => c.withTenant(tenant.name, (db) => db.query(sql`SELECT pg_sleep(0.5)`))))
+    await within(5_000, async () => (await stats(r)).connectionsInUse === 1)
+    await new Promise((resolve) => setTimeout(resolve, 50)) // the statement is on its way
+    await r.runPromise(Fiber.interrupt(fiber))
+    expect((await stats(r)).connectionsInUse).toBe(1)
+    await within(5_000, async () => (await stats(r)).connectionsInUse === 0)
+    const escaped = await r.runPromise(TenantConnections.use((c) => c.withTenant(tenant.name, (db) => Effect.succeed(db))))
+    const error = await failureOf(escaped.query(sql`SELECT 1`), r)
+    expect(error._tag).toBe("DbError")
+    expect((await stats(r)).connectionsInUse).toBe(0)
+    // A callback that throws instead of returning an effect dies, and gives its permit back.
+    const thrown = await r.runPromiseExit(TenantConnections.use((c) =>
+      c.withTenant(tenant.name, (): Effect.Effect<void> => {
+        throw new Error("not an effect")
+      })
+    ))
+    expect(Exit.isFailure(thrown) && thrown.cause.reasons[0]?._tag).toBe("Die")
+    expect((await stats(r)).connectionsInUse).toBe(0)
   })
 })
 

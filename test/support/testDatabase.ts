@@ -1,7 +1,8 @@
 /**
  * Databases for tests: every test file works in databases of its own, created
  * on the scratch-database server (CONTROL_PLANE_ADMIN_URL, the local server
- * by default) and dropped when the file is done.
+ * by default). `drop` hands one to the run, which drops them all together when
+ * it ends (globalSetup.ts says why); a file's own databases are never reused.
  *
  * A migrated database is a copy of the run's template (`CREATE DATABASE ...
  * TEMPLATE`), which globalSetup.ts built once through the engine's migrate
@@ -10,9 +11,11 @@
  */
 import pg, { sql } from "@databases/pg"
 import type { ConnectionPool } from "@databases/pg"
-import { Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
+import { Context, Effect, Layer } from "effect"
+import { randomBytes } from "node:crypto"
+import { writeFileSync } from "node:fs"
+import path from "node:path"
 import { inject } from "vitest"
-import { makeScratchDatabase } from "../../cli/src/schema/ScratchDatabase.ts"
 import { adminUrl } from "./schemaTools.ts"
 
 export { adminUrl } from "./schemaTools.ts"
@@ -20,21 +23,21 @@ export { adminUrl } from "./schemaTools.ts"
 export interface TestDatabase {
   readonly name: string
   readonly url: string
+  /** Done with it: the run drops it at its end, with the others (see globalSetup.ts). */
   readonly drop: () => Promise<void>
 }
-
-const scratch = () => makeScratchDatabase(Redacted.make(adminUrl()))
 
 /** The migrated template of this run (globalSetup.ts). */
 export const migratedTemplate = (): string => inject("migratedTemplate")
 
-/** A scratch database whose scope (and so its drop) is the caller's to close. */
+/** A database cp_test_<label>_<random>, empty or a copy of `template`, dropped when the run ends. */
 const create = async (label: string, template?: string): Promise<TestDatabase> => {
-  const scope = Effect.runSync(Scope.make())
-  const { name, url } = await Effect.runPromise(
-    scratch().make(`cp_test_${label}`, template === undefined ? {} : { template }).pipe(Scope.provide(scope))
-  )
-  return { name, url: Redacted.value(url), drop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+  const name = `cp_test_${label}_${randomBytes(5).toString("hex")}`
+  // Named before it exists, so that a file that dies half-way leaves nothing behind either.
+  writeFileSync(path.join(inject("testDatabasesToDrop"), name), "")
+  await withConnection(adminUrl(), (db) =>
+    db.query(template === undefined ? sql`CREATE DATABASE ${sql.ident(name)}` : sql`CREATE DATABASE ${sql.ident(name)} TEMPLATE ${sql.ident(template)}`))
+  return { name, url: siblingUrl(adminUrl(), name), drop: () => Promise.resolve() }
 }
 
 /** An empty database named cp_test_<label>_<random>. */

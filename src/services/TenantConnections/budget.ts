@@ -6,10 +6,13 @@
  * The guarantee: the connections open across all pools never exceed the
  * budget. A slot owns `held` permits, one per connection its pool may have
  * open; its pool (@databases/pg) only opens a connection when every open one
- * is checked out, and checkouts never exceed `held`, so its open connections
- * never exceed `held` either. Permits come back only once a pool's connections
- * are closed (after `close` resolves), never while they still show in
- * pg_stat_activity.
+ * is checked out, and checkouts of the pool never exceed `inUse` (<= `held`):
+ * each checkout here stands for one withTenant call, whose session has at most
+ * one checkout of the pool in flight and ends its checkout here only once that
+ * connection is back in the pool (session.ts). So a pool's open connections
+ * never exceed `held` either. Permits come back to the budget only once a
+ * pool's connections are closed (after `close` resolves), never while they
+ * still show in pg_stat_activity.
  *
  * A checkout takes, in order: a permit its slot already holds and is not
  * using; a free permit of the budget (up to `poolMax` per slot); otherwise it
@@ -26,7 +29,7 @@ export interface Slot {
   held: number
   /** Checkouts in flight. */
   inUse: number
-  /** When the last checkout ended (or began), for LRU eviction and idle closing. */
+  /** When the last checkout ended (or the slot was made), for LRU eviction and idle closing of slots not in use. */
   lastUsed: number
   /** No new checkouts: the pool is being replaced or closed. */
   retiring: boolean
@@ -96,7 +99,8 @@ export class Budget<S extends Slot> {
     } else {
       return false
     }
-    slot.lastUsed = this.#now()
+    // No time stamp here (the clock is the dearest step of a warm checkout):
+    // a slot in use is never idle nor evicted, and `release` stamps it.
     return true
   }
 
@@ -218,6 +222,8 @@ export class Budget<S extends Slot> {
 
   /** Serves the waiters that can be served, in order; evicts idle slots for those that need a new permit. */
   #pump(): void {
+    // Every checkout that ends comes here: with nobody waiting there is nothing to serve or evict for.
+    if (this.#waiters.length === 0) return
     let needPermits = 0
     for (const waiter of [...this.#waiters]) {
       if (waiter.settled) continue
