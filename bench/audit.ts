@@ -31,6 +31,7 @@
  *   BENCH_EVENTS   events for the verify measurement (default 1000000)
  */
 import { spawnSync } from "node:child_process"
+import { availableParallelism, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import pg, { sql } from "@databases/pg"
 import { Effect, Layer, ManagedRuntime, Redacted, References } from "effect"
@@ -223,9 +224,17 @@ const main = async (): Promise<boolean> => {
       DROP TRIGGER audit_tenant_databases ON control_plane.tenant_databases;
       DROP TRIGGER audit_tenant_databases_truncate ON control_plane.tenant_databases;
       DROP TRIGGER audit_system_config ON control_plane.system_config;
-      DROP TRIGGER audit_system_config_truncate ON control_plane.system_config`)
+      DROP TRIGGER audit_system_config_truncate ON control_plane.system_config;
+      DROP TRIGGER audit_database_servers ON control_plane.database_servers;
+      DROP TRIGGER audit_database_servers_truncate ON control_plane.database_servers;
+      DROP TRIGGER audit_fleet_runs ON control_plane.fleet_runs;
+      DROP TRIGGER audit_fleet_runs_truncate ON control_plane.fleet_runs`)
 
+    // The machine is shared: the load says how much the latencies below were stretched.
+    const load = () => loadavg().map((l) => l.toFixed(1)).join(" ")
+    const loadBefore = load()
     const one = await alternateCreates(auditedDb.url, plainDb.url, CREATES)
+    console.log(`load average ${loadBefore} before, ${load()} after (1, 5, 15 min; ${availableParallelism()} cores)`)
     console.log(
       `Tenants.create with the audit trigger: ${one.audited.toFixed(3)} ms, without: ${one.plain.toFixed(3)} ms ` +
         `(+${Math.round((one.audited - one.plain) * 1000)} µs), ` +

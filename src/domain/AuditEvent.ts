@@ -20,7 +20,15 @@ export const AuditAction = Schema.Literals(auditActions)
 export type AuditAction = typeof AuditAction.Type
 
 /** What it happened to. */
-export const auditEntityTypes = ["tenant", "tenant_database", "system_config", "key_ring", "audit_trail"] as const
+export const auditEntityTypes = [
+  "tenant",
+  "tenant_database",
+  "system_config",
+  "database_server",
+  "fleet_run",
+  "key_ring",
+  "audit_trail"
+] as const
 export const AuditEntityType = Schema.Literals(auditEntityTypes)
 export type AuditEntityType = typeof AuditEntityType.Type
 
@@ -28,7 +36,9 @@ export type AuditEntityType = typeof AuditEntityType.Type
  * One recorded event. `changes` maps each changed field to `{ old, new }`
  * (`old` missing on create, `new` on delete); a connection string appears only
  * as `{ changed: true }`, with the id of the key it is encrypted under as
- * `key_id`. For reveal, rotate and purge it holds what the operation did.
+ * `key_id` (a server's admin connection string likewise, as
+ * `admin_connection_string`). For reveal, rotate and purge it holds what the
+ * operation did.
  * `action` and `entityType` are strings, so that events written by a later
  * version still read.
  */

@@ -12,9 +12,9 @@
  * written); a duplicate name is DatabaseServerNameTaken.
  *
  * Writes and reveals require an Actor, as everywhere in the library: each
- * write carries it to the database (actorContext) for the audit trail.
- * (Audit triggers on database_servers, and an audit event for revealAdmin,
- * need an entity type of their own in the audit schema; not added here.)
+ * write carries it to the database (actorContext), whose audit trigger
+ * records the change (the admin connection string only as changed), and
+ * revealAdmin appends a reveal event before it hands out the plaintext.
  */
 import { randomUUID } from "node:crypto"
 import { Context, Effect, Layer, Schema } from "effect"
@@ -61,7 +61,7 @@ export interface DatabaseServersService {
     id: string,
     status: string
   ) => Effect.Effect<DatabaseServer, DatabaseServerNotFound | InvalidInput | DbError, Actor>
-  /** Decrypts the admin connection string; decrypt only when about to connect. */
+  /** Decrypts the admin connection string, recorded in the audit trail (with the actor) before it is handed out; decrypt only when about to connect. */
   readonly revealAdmin: (
     id: string
   ) => Effect.Effect<Redacted.Redacted<string>, DatabaseServerNotFound | DecryptError | InvalidInput | DbError, Actor>
@@ -186,7 +186,11 @@ export class DatabaseServers extends Context.Service<DatabaseServers, DatabaseSe
         const actor = yield* Actor
         const row = yield* byId(valid)
         const adminConnectionString = yield* crypto.decryptServerAdmin(row.admin_connection_string_encrypted, { serverId: row.id })
-        // By ids only, like every reveal; the audit trail has no event type for servers yet.
+        // Recorded (committed) before the plaintext leaves this function, as TenantDatabases.reveal does.
+        yield* db.query(
+          sql`INSERT INTO control_plane.audit_events (action, entity_type, entity_id)
+              SELECT 'reveal', 'database_server', ${row.id} FROM ${actorContext(actor)}`
+        )
         yield* Effect.logInfo("Revealed a database server's admin connection string").pipe(
           Effect.annotateLogs({ serverId: row.id, actor: actor.name })
         )

@@ -18,11 +18,11 @@ import { AuditTrail } from "../../src/services/AuditTrail.ts"
 import { type FaultBed, servicesRuntime, waitForOtherSessionsToSettle, waitUntil } from "./harness.ts"
 
 type Fields = Record<string, unknown>
-type State = Record<"tenant" | "tenant_database" | "system_config", Map<string, Fields>>
+type State = Record<"tenant" | "tenant_database" | "system_config" | "database_server", Map<string, Fields>>
 
 interface EventRow {
   readonly action: string
-  readonly entity_type: keyof State | "key_ring" | "audit_trail"
+  readonly entity_type: keyof State | "fleet_run" | "key_ring" | "audit_trail"
   readonly entity_id: string | null
   readonly changes: Record<string, { readonly old?: unknown; readonly new?: unknown; readonly changed?: boolean } | unknown>
 }
@@ -31,14 +31,16 @@ interface EventRow {
 const recorded = {
   tenant: ["name", "environment", "status"],
   tenant_database: ["tenant_id", "database_name", "host", "port", "status", "key_id"],
-  system_config: ["value"]
+  system_config: ["value"],
+  database_server: ["name", "host", "port", "max_databases", "status", "key_id"]
 } as const
 
 const replay = (bed: FaultBed, events: ReadonlyArray<EventRow>): State => {
   const state: State = {
     tenant: new Map(bed.baseline.map((t) => [t.tenant_id, { name: t.name, environment: t.environment, status: t.status }])),
     tenant_database: new Map(),
-    system_config: new Map()
+    system_config: new Map(),
+    database_server: new Map()
   }
   for (const event of events) {
     if (!(event.entity_type in state)) continue
@@ -83,6 +85,9 @@ export const checkInvariants = async (bed: FaultBed) => {
            connection_string_encrypted AS envelope
     FROM control_plane.tenant_databases`)
   const config = await bed.pool.query(sql`SELECT key AS id, value FROM control_plane.system_config`)
+  const servers = await bed.pool.query(sql`
+    SELECT id, name, host, port, max_databases, status::text, split_part(admin_connection_string_encrypted, ':', 2) AS key_id
+    FROM control_plane.database_servers`)
   const toMap = (rows: ReadonlyArray<Fields>) => new Map(rows.map((row) => [row["id"] as string, row]))
 
   // 0 partial rows: the tables are the replayed trail, field by field.
@@ -95,6 +100,9 @@ export const checkInvariants = async (bed: FaultBed) => {
   )
   expect(sorted(toMap(config), recorded.system_config), "system_config differs from the replayed audit trail").toEqual(
     sorted(replayed.system_config, recorded.system_config)
+  )
+  expect(sorted(toMap(servers), recorded.database_server), "database_servers differ from the replayed audit trail").toEqual(
+    sorted(replayed.database_server, recorded.database_server)
   )
 
   // Every connection string decrypts, bound to its row (the ring holds both keys).

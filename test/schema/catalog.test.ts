@@ -239,7 +239,7 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
       )
     })
 
-    it("has the audit triggers: chaining and the append-only guard on audit_events, recording on the three tables", async () => {
+    it("has the audit triggers: chaining and the append-only guard on audit_events, recording on the five audited tables", async () => {
       const rows = await db.query(sql`
         SELECT t.tgname, pg_get_triggerdef(t.oid) AS definition, t.tgenabled
         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -250,7 +250,7 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
         audit_events_append: `BEFORE INSERT ${on("audit_events")} FOR EACH ROW EXECUTE FUNCTION control_plane.audit_events_append()`,
         audit_events_guard: `BEFORE DELETE OR UPDATE ${on("audit_events")} FOR EACH ROW EXECUTE FUNCTION control_plane.audit_events_guard()`,
         audit_events_guard_truncate: `BEFORE TRUNCATE ${on("audit_events")} FOR EACH STATEMENT EXECUTE FUNCTION control_plane.audit_events_guard()`,
-        ...Object.fromEntries(["system_config", "tenant_databases", "tenants"].flatMap((table) => [
+        ...Object.fromEntries(["database_servers", "fleet_runs", "system_config", "tenant_databases", "tenants"].flatMap((table) => [
           [`audit_${table}`, `AFTER INSERT OR DELETE OR UPDATE ${on(table)} FOR EACH ROW EXECUTE FUNCTION control_plane.audit_row_change()`],
           [`audit_${table}_truncate`, `AFTER TRUNCATE ${on(table)} FOR EACH STATEMENT EXECUTE FUNCTION control_plane.audit_row_change()`]
         ]))
