@@ -30,7 +30,6 @@ import { cp, mkdtemp, readdir, rm, writeFile } from "node:fs/promises"
 import { availableParallelism, loadavg, tmpdir } from "node:os"
 import path from "node:path"
 import { promisify } from "node:util"
-import pg, { sql } from "@databases/pg"
 import { Effect, Layer, ManagedRuntime, Redacted, References, Result } from "effect"
 import { ConnectionStringCrypto } from "../src/crypto/ConnectionStringCrypto.ts"
 import { KeyRing } from "../src/crypto/KeyRing.ts"
@@ -39,7 +38,7 @@ import { Db } from "../src/db/Db.ts"
 import * as ControlPlane from "../src/ControlPlane.ts"
 import { Actor } from "../src/services/Actor.ts"
 import { DatabaseServers } from "../src/services/DatabaseServers.ts"
-import { serverUrl, withMigratedDatabases } from "./support/migratedDatabases.ts"
+import { dropByPrefix, serverUrl, withMigratedDatabases } from "./support/migratedDatabases.ts"
 import { projectFile } from "../cli/src/schema/paths.ts"
 import { ControlPlaneLocks } from "../cli/src/fleet/advisoryLock.ts"
 import { ConnectionBudget } from "../cli/src/fleet/ConnectionBudget.ts"
@@ -201,22 +200,6 @@ const deprovisionAll = (runtime: ManagedRuntime.ManagedRuntime<Provisioning | Ac
     })
   )
 
-/** Drops every database and role whose name starts with the bench's prefix (after a failure half-way). */
-const dropLeftovers = async (): Promise<void> => {
-  const pool = pg.default({ connectionString: serverUrl, bigIntMode: "bigint", poolSize: 1 })
-  try {
-    const pattern = `${prefix}%`
-    for (const { datname } of await pool.query(sql`SELECT datname FROM pg_database WHERE datname LIKE ${pattern}`)) {
-      await pool.query(sql`DROP DATABASE IF EXISTS ${sql.ident(datname)} WITH (FORCE)`)
-    }
-    for (const { rolname } of await pool.query(sql`SELECT rolname FROM pg_roles WHERE rolname LIKE ${pattern}`)) {
-      await pool.query(sql`DROP ROLE IF EXISTS ${sql.ident(rolname)}`)
-    }
-  } finally {
-    await pool.dispose()
-  }
-}
-
 const compare = (templates: { first: string; second: string }): Promise<boolean> =>
   withMigratedDatabases(["cp_bench_fleet_compare"], async ([url]) => {
   const controlPlane = controlPlaneOf(url!)
@@ -286,7 +269,7 @@ const main = async (): Promise<boolean> => {
     if (THROUGHPUT > 0) await throughput(templates)
     return met
   } finally {
-    await dropLeftovers()
+    await dropByPrefix(prefix)
     await Promise.all([rm(templates.first, { recursive: true, force: true }), rm(templates.second, { recursive: true, force: true })])
   }
 }

@@ -27,7 +27,7 @@ import { Db } from "../src/db/Db.ts"
 import * as ControlPlane from "../src/ControlPlane.ts"
 import { Actor } from "../src/services/Actor.ts"
 import { DatabaseServers } from "../src/services/DatabaseServers.ts"
-import { serverUrl, withMigratedDatabases } from "./support/migratedDatabases.ts"
+import { dropByPrefix, serverUrl, withMigratedDatabases } from "./support/migratedDatabases.ts"
 import { ControlPlaneLocks } from "../cli/src/fleet/advisoryLock.ts"
 import { ConnectionBudget } from "../cli/src/fleet/ConnectionBudget.ts"
 import { Provisioning } from "../cli/src/fleet/Provisioning.ts"
@@ -64,22 +64,6 @@ const bareFloor = async (): Promise<ReadonlyArray<number>> => {
     await pool.dispose()
   }
   return times
-}
-
-/** Drops every database and role whose name starts with the bench's prefix. */
-const dropLeftovers = async (): Promise<void> => {
-  const pool = pg.default({ connectionString: serverUrl, bigIntMode: "bigint", poolSize: 1 })
-  try {
-    const pattern = `${prefix}%`
-    for (const { datname } of await pool.query(sql`SELECT datname FROM pg_database WHERE datname LIKE ${pattern}`)) {
-      await pool.query(sql`DROP DATABASE IF EXISTS ${sql.ident(datname)} WITH (FORCE)`)
-    }
-    for (const { rolname } of await pool.query(sql`SELECT rolname FROM pg_roles WHERE rolname LIKE ${pattern}`)) {
-      await pool.query(sql`DROP ROLE IF EXISTS ${sql.ident(rolname)}`)
-    }
-  } finally {
-    await pool.dispose()
-  }
 }
 
 const main = (): Promise<boolean> =>
@@ -149,7 +133,7 @@ const main = (): Promise<boolean> =>
       await runtime.dispose()
     }
   } finally {
-    await dropLeftovers()
+    await dropByPrefix(prefix)
   }
   })
 

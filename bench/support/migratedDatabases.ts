@@ -4,6 +4,7 @@
  * the local PostgreSQL as its superuser), and dropped afterwards, whatever
  * happens in between.
  */
+import pg, { sql } from "@databases/pg"
 import { Effect, Layer, Redacted } from "effect"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Engine } from "../../cli/src/engine/Engine.ts"
@@ -43,3 +44,19 @@ export const withMigratedDatabases = <A>(
       })
     ).pipe(Effect.provide(tools))
   )
+
+/** Drops every database and role whose name starts with `prefix` (what a bench provisioned, even after a failure half-way). */
+export const dropByPrefix = async (prefix: string): Promise<void> => {
+  const pool = pg.default({ connectionString: serverUrl, bigIntMode: "bigint", poolSize: 1 })
+  try {
+    const pattern = `${prefix}%`
+    for (const { datname } of await pool.query(sql`SELECT datname FROM pg_database WHERE datname LIKE ${pattern}`)) {
+      await pool.query(sql`DROP DATABASE IF EXISTS ${sql.ident(datname)} WITH (FORCE)`)
+    }
+    for (const { rolname } of await pool.query(sql`SELECT rolname FROM pg_roles WHERE rolname LIKE ${pattern}`)) {
+      await pool.query(sql`DROP ROLE IF EXISTS ${sql.ident(rolname)}`)
+    }
+  } finally {
+    await pool.dispose()
+  }
+}
