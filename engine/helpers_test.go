@@ -169,6 +169,11 @@ func newProject(t *testing.T, withMigrations bool) *testProject {
 	return &testProject{dir: dir, url: newDatabase(t, "db"), devURL: newDatabase(t, "dev")}
 }
 
+// laterVersion names a migration that comes after every one of the
+// project's, as the next file a developer adds does (a version between two
+// of them would make the latest file another one).
+const laterVersion = "29990101000000"
+
 // projectVersions lists the versions of the project's migrations, oldest
 // first: tests derive what they expect from the files, so a new migration
 // does not make them stale.

@@ -31,7 +31,7 @@ func TestLintCleanFileHasNoFindings(t *testing.T) {
 func TestLintReportsEachAnalyzer(t *testing.T) {
 	t.Parallel()
 	p := newProject(t, true)
-	p.addMigration(t, "20261201000000_unsafe.sql", strings.Join([]string{
+	p.addMigration(t, laterVersion+"_unsafe.sql", strings.Join([]string{
 		`CREATE INDEX "idx_x" ON "control_plane"."tenants" ("created_at");`,
 		`DROP INDEX "control_plane"."idx_tenants_status";`,
 		`CREATE INDEX CONCURRENTLY "idx_y" ON "control_plane"."tenants" ("updated_at");`,
@@ -49,7 +49,7 @@ func TestLintReportsEachAnalyzer(t *testing.T) {
 		`CREATE TABLE "control_plane"."never_reached" (id int);`,
 	}, "\n")+"\n")
 	// A table that exists before the file, to be dropped without a marker.
-	r, found := lintFindings(t, p, "--file", "20261201000000_unsafe.sql")
+	r, found := lintFindings(t, p, "--file", laterVersion+"_unsafe.sql")
 	wantCode(t, r, 3)
 	want := map[string]int{"PG101": 1, "PG102": 1, "PG103": 1, "DS103": 2, "BC102": 1, "MF103": 1, "RP101": 1}
 	for code, n := range want {
@@ -74,14 +74,14 @@ func TestLintReportsEachAnalyzer(t *testing.T) {
 func TestLintDropTableWithoutMarkerAndFileWideMarker(t *testing.T) {
 	t.Parallel()
 	p := newProject(t, true)
-	p.addMigration(t, "20261201000000_drop.sql", "DROP TABLE \"control_plane\".\"system_config\";\n")
+	p.addMigration(t, laterVersion+"_drop.sql", "DROP TABLE \"control_plane\".\"system_config\";\n")
 	r, found := lintFindings(t, p, "--latest", "1")
 	wantCode(t, r, 3)
 	if len(found["DS102"]) != 1 {
 		t.Fatalf("want DS102 for an unexcused DROP TABLE: %s", r.stdout)
 	}
 	q := newProject(t, true)
-	q.addMigration(t, "20261201000000_drop.sql", "-- atlas:nolint destructive -- the data moved to the archive schema in 20261130\n\n"+
+	q.addMigration(t, laterVersion+"_drop.sql", "-- atlas:nolint destructive -- the data moved to the archive schema in 20261130\n\n"+
 		"DROP TABLE \"control_plane\".\"system_config\";\nALTER TABLE \"control_plane\".\"tenant_databases\" DROP COLUMN \"host\";\n")
 	r, found = lintFindings(t, q, "--latest", "1")
 	wantCode(t, r, 0)
@@ -94,7 +94,7 @@ func TestLintRespectsErrorFalse(t *testing.T) {
 	t.Parallel()
 	p := newProject(t, true)
 	writeFile(t, p.dir+"/atlas.hcl", strings.Replace(testAtlasHCL, "destructive {\n      error = true", "destructive {\n      error = false", 1))
-	p.addMigration(t, "20261201000000_drop.sql", "ALTER TABLE \"control_plane\".\"tenant_databases\" DROP COLUMN \"host\";\n")
+	p.addMigration(t, laterVersion+"_drop.sql", "ALTER TABLE \"control_plane\".\"tenant_databases\" DROP COLUMN \"host\";\n")
 	r, found := lintFindings(t, p, "--latest", "1")
 	wantCode(t, r, 0)
 	if len(found["DS103"]) != 1 || found["DS103"][0].Error {
@@ -105,7 +105,7 @@ func TestLintRespectsErrorFalse(t *testing.T) {
 func TestLintTxmodeNoneFileWithConcurrentIndexIsClean(t *testing.T) {
 	t.Parallel()
 	p := newProject(t, true)
-	p.addMigration(t, "20261201000000_index.sql", "-- atlas:txmode none\n\n"+
+	p.addMigration(t, laterVersion+"_index.sql", "-- atlas:txmode none\n\n"+
 		"CREATE INDEX CONCURRENTLY \"idx_c\" ON \"control_plane\".\"tenants\" (\"created_at\");\n"+
 		"DROP INDEX CONCURRENTLY \"control_plane\".\"idx_c\";\n")
 	r, found := lintFindings(t, p, "--latest", "1")
