@@ -27,6 +27,7 @@ import { build } from "esbuild"
 import { cp, rm } from "node:fs/promises"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
+import { firstConnectionWithoutSleep } from "./firstConnectionSleep.ts"
 
 const cliRoot = path.dirname(fileURLToPath(import.meta.url))
 const outdir = path.join(cliRoot, "dist")
@@ -66,6 +67,7 @@ const result = await build({
   target: "node22",
   minify: true,
   external,
+  plugins: [firstConnectionWithoutSleep],
   define: { CONTROL_PLANE_BUNDLED: "true" },
   metafile: true,
   // Bundled CommonJS packages (pg) call require(): give the ES module one.

@@ -52,7 +52,7 @@ quiet_build() {
 # packages; names and contents are hashed). `npm pack ./cli` packs the same
 # bundle (its prepack runs this with --npm-only), so packing never rebuilds
 # it under a running command. Tests and `node cli/src/...` run the sources.
-bundle_sum=$({ find src cli/src -type f -print; printf '%s\n' cli/build.ts cli/package.json tsconfig.json package-lock.json; } | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)
+bundle_sum=$({ find src cli/src -type f -print; printf '%s\n' cli/build.ts cli/firstConnectionSleep.ts cli/package.json tsconfig.json package-lock.json; } | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)
 bundle_stale() { [ ! -f cli/dist/main.js ] || [ "$(cat cli/dist/.build-stamp 2>/dev/null)" != "$bundle_sum" ]; }
 if bundle_stale; then
   # One build at a time where flock exists (npm scripts run side by side, as
