@@ -54,6 +54,16 @@ func (e *engineError) with(key string, value any) *engineError {
 	return e
 }
 
+// document is the failure as the JSON output carries it under "error":
+// reason, message and the fields beside them.
+func (e *engineError) document() map[string]any {
+	body := map[string]any{"reason": e.Reason, "message": e.Message}
+	for k, v := range e.Fields {
+		body[k] = v
+	}
+	return body
+}
+
 func usage(format string, args ...any) *engineError {
 	return fail(reasonUsage, format, args...)
 }

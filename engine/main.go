@@ -463,11 +463,7 @@ func report(stdout, stderr io.Writer, format string, result humanResult, err err
 	if err != nil {
 		ee := asEngineError(err)
 		if format == "json" {
-			body := map[string]any{"reason": ee.Reason, "message": ee.Message}
-			for k, v := range ee.Fields {
-				body[k] = v
-			}
-			writeJSON(stdout, map[string]any{"error": body})
+			writeJSON(stdout, map[string]any{"error": ee.document()})
 		} else {
 			fmt.Fprintf(stderr, "error: %s\n", ee.Message)
 		}

@@ -229,12 +229,7 @@ func (s *server) serve(ctx context.Context, req serveRequest, running *flight) (
 func (s *server) answer(id string, result any, err error) {
 	line := map[string]any{"id": id}
 	if err != nil {
-		ee := asEngineError(err)
-		body := map[string]any{"reason": ee.Reason, "message": ee.Message}
-		for k, v := range ee.Fields {
-			body[k] = v
-		}
-		line["error"] = body
+		line["error"] = asEngineError(err).document()
 	} else {
 		line["result"] = result
 	}
