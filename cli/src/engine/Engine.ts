@@ -289,15 +289,22 @@ export class Engine extends Context.Service<Engine, EngineService>()("control-pl
         onNone: () => candidates().find(existsSync)
       })
 
+      /** The engine's binary, checked when it is about to run (setup may have built it meanwhile). */
+      const installed: Effect.Effect<string, EngineError> = Effect.suspend(() =>
+        binary === undefined || !existsSync(binary) ? notInstalled : Effect.succeed(binary)
+      )
+      const couldNotRun = (error: { readonly message: string }) =>
+        Effect.fail(new EngineError({ reason: "Internal", message: `the schema engine could not be run: ${error.message}` }))
+
       /** Runs the engine and gives its exit code and the JSON document it printed. */
       const run = (args: ReadonlyArray<string>, cwd: string, databases: Databases = {}) =>
         Effect.gen(function*() {
-          if (binary === undefined || !existsSync(binary)) return yield* notInstalled
+          const executable = yield* installed
           const env: Record<string, string | Redacted.Redacted<string>> = {}
           if (databases.url !== undefined) env["DATABASE_URL"] = forEngine(databases.url)
           if (databases.devUrl !== undefined) env["ATLAS_DEV_URL"] = forEngine(databases.devUrl)
           const handle = yield* spawner.spawn(
-            ChildProcess.make(binary, [...args, "--format", "json"], { cwd, env, extendEnv: false })
+            ChildProcess.make(executable, [...args, "--format", "json"], { cwd, env, extendEnv: false })
           )
           const [stdout, stderr, code] = yield* Effect.all(
             [
@@ -318,8 +325,7 @@ export class Engine extends Context.Service<Engine, EngineService>()("control-pl
           return { code: Number(code), document }
         }).pipe(
           Effect.scoped,
-          Effect.catchTag("PlatformError", (error) =>
-            Effect.fail(new EngineError({ reason: "Internal", message: `the schema engine could not be run: ${error.message}` })))
+          Effect.catchTag("PlatformError", couldNotRun)
         )
 
       /** Runs a verb and decodes its result with `schema`; a failure document becomes EngineError. */
@@ -356,10 +362,10 @@ export class Engine extends Context.Service<Engine, EngineService>()("control-pl
        * if it does not).
        */
       const migrateSession = Effect.fn("Engine.migrateSession")(function*(project: SchemaProjectShape) {
-        if (binary === undefined || !existsSync(binary)) return yield* notInstalled
+        const executable = yield* installed
         const requests = yield* Queue.unbounded<Uint8Array, Cause.Done>()
         const handle = yield* spawner.spawn(
-          ChildProcess.make(binary, [...inProject(project, "migrate", "serve"), "--format", "json"], {
+          ChildProcess.make(executable, [...inProject(project, "migrate", "serve"), "--format", "json"], {
             cwd: project.root,
             env: {},
             extendEnv: false,
@@ -367,10 +373,7 @@ export class Engine extends Context.Service<Engine, EngineService>()("control-pl
             // In our process group: a signal to the run's group (Ctrl-C, a SIGKILL of the group) reaches it too.
             detached: false
           })
-        ).pipe(
-          Effect.catchTag("PlatformError", (error) =>
-            Effect.fail(new EngineError({ reason: "Internal", message: `the schema engine could not be run: ${error.message}` })))
-        )
+        ).pipe(Effect.catchTag("PlatformError", couldNotRun))
         const mailboxes = new Map<string, Queue.Queue<ServeAnswer>>()
         let ended: EngineError | undefined
         let nextId = 0
