@@ -42,6 +42,42 @@ const CurrentTransaction = Context.Reference<OpenTransaction | undefined>("contr
 // Thrown inside the driver's tx callback to make it roll back; never escapes.
 const rollback = Symbol("rollback")
 
+/**
+ * Runs an effect in a transaction of `outer` (a pool: BEGIN on a connection
+ * of its own; a transaction: a savepoint): `runIn` runs it with the
+ * transaction in its context and gives its Exit; commit on success, rollback
+ * on failure (interruption included), then `onSettled`, then `resume` with
+ * the outcome. The promise settles once the transaction has ended and its
+ * connection is back where it came from. Db.transaction and a tenant
+ * session's (TenantConnections) are both this.
+ */
+export const runInTransaction = <A, E>(
+  outer: Queryable,
+  runIn: (transaction: Transaction) => Promise<Exit.Exit<A, E>>,
+  resume: (outcome: Effect.Effect<A, E | DbError>) => void,
+  onSettled: () => void = () => {}
+): Promise<void> => {
+  let inner: Exit.Exit<A, E> | undefined
+  return outer
+    .tx(async (transaction) => {
+      inner = await runIn(transaction)
+      if (Exit.isFailure(inner)) throw rollback
+      return inner.value
+    })
+    .then(
+      (value) => {
+        onSettled()
+        resume(Effect.succeed(value))
+      },
+      // After a rollback the effect's own failure wins; anything else is
+      // the driver failing to connect, begin or commit.
+      (error: unknown) => {
+        onSettled()
+        resume(inner !== undefined && Exit.isFailure(inner) ? inner : Effect.fail(toDbError(error)))
+      }
+    )
+}
+
 /** Opens the pool. Nothing connects until the first query. */
 export const openPool = (settings: DatabaseSettings, onIdleError: (error: Error) => void): ConnectionPool =>
   pg.default({
@@ -68,20 +104,11 @@ const makeDb = (pool: ConnectionPool): DbService => {
       const context = yield* Effect.context<R>()
       const outer = queryableFor(yield* CurrentTransaction)
       return yield* Effect.callback<A, E | DbError>((resume, signal) => {
-        let inner: Exit.Exit<A, E> | undefined
-        const settled = outer
-          .tx(async (transaction) => {
-            const run = Effect.runPromiseExitWith(Context.add(context, CurrentTransaction, { pool, transaction }))
-            inner = await run(effect, { signal })
-            if (Exit.isFailure(inner)) throw rollback
-            return inner.value
-          })
-          .then(
-            (value) => resume(Effect.succeed(value)),
-            // After a rollback the effect's own failure wins; anything else is
-            // the driver failing to begin or commit.
-            (error) => resume(inner !== undefined && Exit.isFailure(inner) ? inner : Effect.fail(toDbError(error)))
-          )
+        const settled = runInTransaction(
+          outer,
+          (transaction) => Effect.runPromiseExitWith(Context.add(context, CurrentTransaction, { pool, transaction }))(effect, { signal }),
+          resume
+        )
         // On interruption the signal interrupts the inner fiber; wait for the rollback.
         return Effect.promise(() => settled)
       })

@@ -16,7 +16,8 @@
  * connection beyond the ones its permits cover.
  */
 import type { ConnectionPool, Queryable, SQLQuery, Transaction } from "@databases/pg"
-import { Context, Effect, Exit, Fiber } from "effect"
+import { Context, Effect, Fiber } from "effect"
+import { runInTransaction } from "../../db/Db.ts"
 import { toDbError } from "../../db/pgErrors.ts"
 import type { DbError } from "../../domain/errors.ts"
 
@@ -49,9 +50,6 @@ const CurrentTransaction = Context.Reference<OpenTransaction | undefined>(
   { defaultValue: () => undefined }
 )
 
-// Thrown inside the driver's tx callback to make it roll back; never escapes.
-const rollback = Symbol("rollback")
-
 /** Used after its withTenant call ended (by a fiber that outlived the callback). */
 const usedAfterEnd = new Error("A tenant connection was used after its withTenant call ended")
 const ended = () => toDbError(usedAfterEnd)
@@ -70,28 +68,13 @@ const startTransaction = <A, E, R>(
   signal: AbortSignal,
   resume: (outcome: Effect.Effect<A, E | DbError>) => void,
   onSettled: () => void
-): Promise<void> => {
-  let inner: Exit.Exit<A, E> | undefined
-  return outer
-    .tx(async (transaction) => {
-      const run = Effect.runPromiseExitWith(Context.add(context, CurrentTransaction, { session, transaction }))
-      inner = await run(effect, { signal })
-      if (Exit.isFailure(inner)) throw rollback
-      return inner.value
-    })
-    .then(
-      (value) => {
-        onSettled()
-        resume(Effect.succeed(value))
-      },
-      // After a rollback the effect's own failure wins; anything else is
-      // the driver failing to connect, begin or commit.
-      (error: unknown) => {
-        onSettled()
-        resume(inner !== undefined && Exit.isFailure(inner) ? inner : Effect.fail(toDbError(error)))
-      }
-    )
-}
+): Promise<void> =>
+  runInTransaction(
+    outer,
+    (transaction) => Effect.runPromiseExitWith(Context.add(context, CurrentTransaction, { session, transaction }))(effect, { signal }),
+    resume,
+    onSettled
+  )
 
 export class TenantSession implements TenantDb {
   readonly #pool: ConnectionPool
