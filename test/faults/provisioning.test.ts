@@ -29,9 +29,9 @@ import { DatabaseServers } from "../../src/services/DatabaseServers.ts"
 import { sql } from "../../src/db/Db.ts"
 import { type ProvisioningStep, provisioningSteps } from "../../src/domain/enums.ts"
 import { Provisioning } from "../../cli/src/fleet/Provisioning.ts"
-import { adminUrl, withConnection } from "../support/testDatabase.ts"
+import { withConnection } from "../support/testDatabase.ts"
 import { asAdmin } from "../fleet/fleetSupport.ts"
-import { adminUrlVia, provisioningOn, tenantName } from "../fleet/support.ts"
+import { addLocalServer, adminUrlVia, provisioningOn, tenantName } from "../fleet/support.ts"
 import { type FaultBed, FaultBedService, spawnFixture } from "./harness.ts"
 import {
   checkFleetRuns,
@@ -94,14 +94,7 @@ it.layer(FaultBedService.layer("faults_provisioning"), { timeout: "240 seconds" 
     Effect.gen(function*() {
       const bed = yield* FaultBedService
       const layer = provisioningOn(bed.database.url, bed.ring())
-      yield* Effect.flatMap(DatabaseServers, (servers) =>
-        servers.add({
-          name: "local",
-          host: "127.0.0.1",
-          port: 5432,
-          adminConnectionString: Redacted.make(adminUrl()),
-          maxDatabases: 100
-        })).pipe(Effect.provide(layer))
+      yield* addLocalServer("local").pipe(Effect.provide(layer))
 
       // The kills, each on a tenant of its own.
       const killed = yield* inBatches(events, 7, ([step, phase]) =>
@@ -196,14 +189,7 @@ it.layer(FaultBedService.layer("faults_provisioning"), { timeout: "240 seconds" 
     Effect.gen(function*() {
       const bed = yield* FaultBedService
       const direct = provisioningOn(bed.database.url, bed.ring())
-      const server = yield* Effect.flatMap(DatabaseServers, (servers) =>
-        servers.add({
-          name: "local-for-control-plane-faults",
-          host: "127.0.0.1",
-          port: 5432,
-          adminConnectionString: Redacted.make(adminUrl()),
-          maxDatabases: 100
-        })).pipe(Effect.provide(direct))
+      const server = yield* addLocalServer("local-for-control-plane-faults").pipe(Effect.provide(direct))
       const controlPlaneSteps: ReadonlyArray<ProvisioningStep> = ["create_tenant", "place", "register", "activate"]
       // Each step's case through a proxy of its own to the control plane, all at once.
       const names = yield* Effect.forEach(controlPlaneSteps, (refusedAt) =>

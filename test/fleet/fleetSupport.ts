@@ -8,16 +8,15 @@
  * (one that has a project named poison), so failures can be placed.
  */
 import { fileURLToPath } from "node:url"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer } from "effect"
 import type { KeyRing } from "../../src/crypto/KeyRing.ts"
-import { DatabaseServers } from "../../src/services/DatabaseServers.ts"
 import { sql } from "../../src/db/Db.ts"
 import { ConnectionBudget } from "../../cli/src/fleet/ConnectionBudget.ts"
 import { FleetMigrations } from "../../cli/src/fleet/FleetMigrations.ts"
 import { Provisioning } from "../../cli/src/fleet/Provisioning.ts"
 import { TenantSchema } from "../../cli/src/fleet/TenantSchema.ts"
 import { adminUrl, createMigratedTestDatabase, withConnection } from "../support/testDatabase.ts"
-import { controlPlaneRows, Fixture, libraryOn, locksOn, provisioningOn, tenantName } from "./support.ts"
+import { addLocalServer, controlPlaneRows, Fixture, libraryOn, locksOn, provisioningOn, tenantName } from "./support.ts"
 
 export const added = [
   {
@@ -85,13 +84,7 @@ export const provisionedFleet = (
   Effect.gen(function*() {
     const provisioning = provisioningOn(url, ring, 8)
     const tenants = yield* Effect.gen(function*() {
-      yield* (yield* DatabaseServers).add({
-        name: "local",
-        host: "127.0.0.1",
-        port: 5432,
-        adminConnectionString: Redacted.make(adminUrl()),
-        maxDatabases: 1000
-      })
+      yield* addLocalServer("local", 1000)
       const service = yield* Provisioning
       const provisioned = yield* Effect.forEach(Array.from({ length: count }, (_, i) => i), (i) =>
         service.provision({ name: tenantName(`${label}-${i}`), environment: "development", namePrefix: prefix }), {

@@ -13,18 +13,10 @@ import { Tenants } from "../../src/services/Tenants.ts"
 import { sql } from "../../src/db/Db.ts"
 import { Provisioning } from "../../cli/src/fleet/Provisioning.ts"
 import { adminUrl, withConnection } from "../support/testDatabase.ts"
-import { controlPlaneRows, Fixture, provisioningLayer, tenantName } from "./support.ts"
+import { addLocalServer, controlPlaneRows, Fixture, provisioningLayer, tenantName } from "./support.ts"
 
-/** Registers the local server under a unique name; gives its id. */
-const addLocalServer = (label: string, maxDatabases = 100) =>
-  Effect.flatMap(DatabaseServers, (servers) =>
-    servers.add({
-      name: tenantName(label),
-      host: "127.0.0.1",
-      port: 5432,
-      adminConnectionString: Redacted.make(adminUrl()),
-      maxDatabases
-    }))
+/** Registers the local server under a unique name. */
+const addUniqueServer = (label: string, maxDatabases = 100) => addLocalServer(tenantName(label), maxDatabases)
 
 /** Drains every server but `keep`, so that automatic placement has one choice. */
 const drainAllBut = (keep: ReadonlyArray<string>) =>
@@ -70,7 +62,7 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
     it.effect("provisions a tenant to active in one call: role, database, migrations, seed, records", () =>
       Effect.gen(function*() {
         const { prefix, controlPlane } = yield* Fixture
-        const server = yield* addLocalServer("local")
+        const server = yield* addUniqueServer("local")
         yield* drainAllBut([server.id])
         const provisioning = yield* Provisioning
         const steps: Array<string> = []
@@ -116,7 +108,7 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
       Effect.gen(function*() {
         const { prefix } = yield* Fixture
         const provisioning = yield* Provisioning
-        const server = (yield* addLocalServer("twice")).id
+        const server = (yield* addUniqueServer("twice")).id
         const name = tenantName("twice")
         const first = yield* provisioning.provision({ name, environment: "staging", server, namePrefix: prefix })
         const second = yield* provisioning.provision({ name, environment: "staging", server, namePrefix: prefix })
@@ -133,7 +125,7 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
         const { prefix } = yield* Fixture
         const provisioning = yield* Provisioning
         const databases = yield* TenantDatabases
-        const server = (yield* addLocalServer("iso")).id
+        const server = (yield* addUniqueServer("iso")).id
         const a = yield* provisioning.provision({ name: tenantName("iso-a"), environment: "development", server, namePrefix: prefix })
         const b = yield* provisioning.provision({ name: tenantName("iso-b"), environment: "development", server, namePrefix: prefix })
         const urlA = yield* databases.reveal(a.database.id)
@@ -155,7 +147,7 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
       Effect.gen(function*() {
         const { prefix, controlPlane } = yield* Fixture
         const provisioning = yield* Provisioning
-        const server = (yield* addLocalServer("gone")).id
+        const server = (yield* addUniqueServer("gone")).id
         const provisioned = yield* provisioning.provision({ name: tenantName("gone"), environment: "development", server, namePrefix: prefix })
         const url = yield* (yield* TenantDatabases).reveal(provisioned.database.id)
         const removed = yield* provisioning.deprovision(provisioned.tenant.tenantId)
@@ -190,9 +182,9 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
         const { prefix, controlPlane } = yield* Fixture
         const provisioning = yield* Provisioning
         const servers = yield* DatabaseServers
-        const full = yield* addLocalServer("full", 1)
+        const full = yield* addUniqueServer("full", 1)
         yield* provisioning.provision({ name: tenantName("filler"), environment: "development", server: full.name, namePrefix: prefix })
-        const drained = yield* addLocalServer("drained")
+        const drained = yield* addUniqueServer("drained")
         yield* servers.setStatus(drained.id, "drained")
         const snapshot = () =>
           Effect.promise(() =>
@@ -251,8 +243,8 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
       Effect.gen(function*() {
         const { prefix } = yield* Fixture
         const provisioning = yield* Provisioning
-        const big = yield* addLocalServer("big", 10)
-        const small = yield* addLocalServer("small", 2)
+        const big = yield* addUniqueServer("big", 10)
+        const small = yield* addUniqueServer("small", 2)
         yield* drainAllBut([big.id, small.id])
         const placed: Array<string> = []
         for (let i = 0; i < 3; i++) {
@@ -268,7 +260,7 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
       Effect.gen(function*() {
         const { prefix, controlPlane } = yield* Fixture
         const provisioning = yield* Provisioning
-        const server = (yield* addLocalServer("dirty")).id
+        const server = (yield* addUniqueServer("dirty")).id
         const name = tenantName("dirty")
         const error = yield* Effect.flip(provisioning.provision(
           { name, environment: "development", server, namePrefix: prefix },

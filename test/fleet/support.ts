@@ -19,6 +19,7 @@ import { DatabaseConfig } from "../../src/db/DatabaseConfig.ts"
 import { Db, sql } from "../../src/db/Db.ts"
 import * as ControlPlane from "../../src/ControlPlane.ts"
 import { Actor } from "../../src/services/Actor.ts"
+import { DatabaseServers } from "../../src/services/DatabaseServers.ts"
 import { projectFile } from "../../cli/src/schema/paths.ts"
 import { ControlPlaneLocks } from "../../cli/src/fleet/advisoryLock.ts"
 import { ConnectionBudget } from "../../cli/src/fleet/ConnectionBudget.ts"
@@ -121,6 +122,23 @@ export const adminUrlVia = (port: number): string => {
   url.port = String(port)
   return url.toString()
 }
+
+/**
+ * Registers the tests' server (CONTROL_PLANE_ADMIN_URL, the local one by
+ * default) as a database server named `name`, tenant databases reached at
+ * its host and port.
+ */
+export const addLocalServer = (name: string, maxDatabases = 100) =>
+  Effect.flatMap(DatabaseServers, (servers) => {
+    const url = new URL(adminUrl())
+    return servers.add({
+      name,
+      host: url.hostname,
+      port: Number(url.port || 5432),
+      adminConnectionString: Redacted.make(url.toString()),
+      maxDatabases
+    })
+  })
 
 /** A unique tenant name for one test. */
 export const tenantName = (label: string): string => `${label}-${randomBytes(3).toString("hex")}`
