@@ -235,7 +235,15 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
         FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE n.nspname = 'control_plane' AND p.proname LIKE 'audit%' ORDER BY p.proname`)
       expect(rows).toEqual(
-        ["audit_events_append", "audit_events_guard", "audit_row_change"].map((name) => ({ name, language: "plpgsql", returns: "trigger" }))
+        [
+          "audit_database_servers_change",
+          "audit_events_append",
+          "audit_events_guard",
+          "audit_fleet_runs_change",
+          "audit_system_config_change",
+          "audit_tenant_databases_change",
+          "audit_tenants_change"
+        ].map((name) => ({ name, language: "plpgsql", returns: "trigger" }))
       )
     })
 
@@ -251,10 +259,39 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
         audit_events_guard: `BEFORE DELETE OR UPDATE ${on("audit_events")} FOR EACH ROW EXECUTE FUNCTION control_plane.audit_events_guard()`,
         audit_events_guard_truncate: `BEFORE TRUNCATE ${on("audit_events")} FOR EACH STATEMENT EXECUTE FUNCTION control_plane.audit_events_guard()`,
         ...Object.fromEntries(["database_servers", "fleet_runs", "system_config", "tenant_databases", "tenants"].flatMap((table) => [
-          [`audit_${table}`, `AFTER INSERT OR DELETE OR UPDATE ${on(table)} FOR EACH ROW EXECUTE FUNCTION control_plane.audit_row_change()`],
-          [`audit_${table}_truncate`, `AFTER TRUNCATE ${on(table)} FOR EACH STATEMENT EXECUTE FUNCTION control_plane.audit_row_change()`]
+          [`audit_${table}`, `AFTER INSERT OR DELETE OR UPDATE ${on(table)} FOR EACH ROW EXECUTE FUNCTION control_plane.audit_${table}_change()`],
+          [`audit_${table}_truncate`, `AFTER TRUNCATE ${on(table)} FOR EACH STATEMENT EXECUTE FUNCTION control_plane.audit_${table}_change()`]
         ]))
       })
+    })
+
+    it("records every column of each audited table: each recording function names it in its create, update and delete", async () => {
+      // The row's key is the event's entity id, and the timestamps the
+      // triggers keep are left out; a connection string appears only as the
+      // fact that it changed and the id of its key.
+      const keys: Record<string, string> = {
+        tenants: "tenant_id",
+        tenant_databases: "id",
+        system_config: "key",
+        database_servers: "id",
+        fleet_runs: "id"
+      }
+      for (const [table, key] of Object.entries(keys)) {
+        const columns = await db.query(sql`
+          SELECT column_name AS name FROM information_schema.columns
+          WHERE table_schema = 'control_plane' AND table_name = ${table}
+            AND column_name NOT IN (${key}, 'created_at', 'updated_at') ORDER BY ordinal_position`)
+        const [fn] = await db.query(sql`SELECT pg_get_functiondef(${`control_plane.audit_${table}_change`}::regproc) AS source`)
+        const source: string = fn.source
+        const missing = columns.map((c: { name: string }) => c.name).filter((column: string) =>
+          column.endsWith("_encrypted")
+            ? ![`split_part(NEW.${column}, ':', 2)`, `split_part(OLD.${column}, ':', 2)`, `NEW.${column} IS DISTINCT FROM OLD.${column}`]
+              .every((use) => source.includes(use))
+            : ![`jsonb_build_object('new', NEW.${column})`, `jsonb_build_object('old', OLD.${column})`, `NEW.${column} IS DISTINCT FROM OLD.${column}`]
+              .every((use) => source.includes(use))
+        )
+        expect({ table, missing }).toEqual({ table, missing: [] })
+      }
     })
 
     const triggersOf = async (prefix: string) =>

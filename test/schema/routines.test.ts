@@ -77,3 +77,23 @@ describe("the checkout's routines.hcl", () => {
     expect(rendered).toContain(`"update_updated_at_column"()\nRETURNS trigger\nLANGUAGE plpgsql\nAS $$\nBEGIN\n  NEW.updated_at = now();`)
   })
 })
+
+describe("a routine taken out of routines.hcl", () => {
+  it("is dropped by the rendered SQL once its trigger has moved on; the declared ones, and functions no routines migration made, stay", async () => {
+    const { sql: rendered, functions } = await runTools(renderRoutines())
+    await withConnection(target.url, async (db) => {
+      await db.query(sql`DROP SCHEMA IF EXISTS control_plane CASCADE`)
+      await db.query(sql`CREATE SCHEMA control_plane`)
+      // What an older routines.hcl left behind: a function it no longer declares.
+      await db.query(sql`CREATE FUNCTION control_plane.audit_row_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`)
+      // Not ours to drop: no routines migration ever made it.
+      await db.query(sql`CREATE FUNCTION control_plane.someone_elses() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$`)
+    })
+    await applyWithRoutines("routines_removed", await readFile(projectFile("routines.hcl"), "utf8"))
+    const left = await withConnection(target.url, async (db) =>
+      (await db.query(sql`SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                          WHERE n.nspname = 'control_plane' ORDER BY 1`)).map((row) => row.proname as string))
+    expect(rendered).toContain(`-- No longer in routines.hcl.\nDROP FUNCTION IF EXISTS "control_plane"."audit_row_change"();`)
+    expect(left).toEqual([...functions, "someone_elses"].sort())
+  })
+})

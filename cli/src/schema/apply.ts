@@ -30,7 +30,7 @@ import { ScratchDatabase } from "./ScratchDatabase.ts"
  * schema.hcl syntax error the renderer meets first) for its syntax,
  * RoutinesInvalid for blocks the renderer cannot use.
  */
-export const projectRoutines: Effect.Effect<Routines, RoutinesInvalid | EngineError, Engine | SchemaProject> = Effect.flatMap(
+export const projectRoutines: Effect.Effect<Routines, RoutinesInvalid | EngineError, Engine | SchemaProject | FileSystem.FileSystem> = Effect.flatMap(
   SchemaProject,
   (project) => renderRoutines(project.root)
 )

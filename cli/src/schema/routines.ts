@@ -6,7 +6,7 @@
  * Atlas Pro environment would manage. Both the declarative path (db:apply)
  * and the migration that the versioned path replays come from `renderRoutines`.
  */
-import { Effect, Schema } from "effect"
+import { Effect, FileSystem, Schema } from "effect"
 import path from "node:path"
 import { Engine, type EngineError, type HclBody } from "../engine/Engine.ts"
 import { projectRoot } from "./paths.ts"
@@ -104,6 +104,34 @@ const renderTrigger = (
   ].join("\n")
 }
 
+/** A function an earlier routines migration created: schema and name. */
+interface CreatedFunction {
+  readonly schema: string
+  readonly name: string
+}
+
+const createdFunction = /^CREATE OR REPLACE FUNCTION "((?:[^"]|"")+)"\."((?:[^"]|"")+)"\(\)$/gm
+
+/** The functions the routines migrations in `texts` created. */
+const createdBy = (texts: ReadonlyArray<string>): ReadonlyArray<CreatedFunction> =>
+  texts.flatMap((text) =>
+    [...text.matchAll(createdFunction)].map((match) => ({ schema: match[1]!.replaceAll('""', '"'), name: match[2]!.replaceAll('""', '"') }))
+  )
+
+/**
+ * Drops what an earlier routines.hcl declared and this one no longer does,
+ * once the triggers above have moved to their replacements: only functions
+ * the project's own routines migrations created, never anything else that
+ * lives in the same schema (an extension's functions in public, say).
+ */
+const renderRemovals = (functions: Blocks<FunctionBlock>, created: ReadonlyArray<CreatedFunction>): ReadonlyArray<string> => {
+  const declared = new Set(Object.entries(functions).map(([name, blocks]) => `${referenced("schema", only(blocks, name).schema)}.${name}`))
+  const removed = [...new Map(created.map((fn) => [`${fn.schema}.${fn.name}`, fn])).values()]
+    .filter((fn) => !declared.has(`${fn.schema}.${fn.name}`))
+    .sort((a, b) => `${a.schema}.${a.name}`.localeCompare(`${b.schema}.${b.name}`))
+  return removed.map((fn) => `-- No longer in routines.hcl.\nDROP FUNCTION IF EXISTS ${quoteIdent(fn.schema)}.${quoteIdent(fn.name)}();`)
+}
+
 /**
  * The syntax of HCL files of the schema project in `root` as JSON, read by
  * the schema engine (`hcl json`): no evaluation, so the bare identifiers of
@@ -117,12 +145,12 @@ const parseHcl = (root: string, ...files: ReadonlyArray<string>): Effect.Effect<
 export interface Routines {
   readonly functions: ReadonlyArray<string>
   readonly triggers: ReadonlyArray<{ readonly name: string; readonly table: string }>
-  /** Idempotent SQL (CREATE OR REPLACE) creating every function, then every trigger. */
+  /** Idempotent SQL (CREATE OR REPLACE) creating every function, then every trigger, then dropping the functions earlier routines migrations created that are no longer declared. */
   readonly sql: string
 }
 
 /** Renders the parsed files; throws an Error naming what does not fit. */
-const render = (routines: HclBody, schema: HclBody): Routines => {
+const render = (routines: HclBody, schema: HclBody, created: ReadonlyArray<CreatedFunction>): Routines => {
   const functions = (routines["function"] ?? {}) as Blocks<FunctionBlock>
   const triggers = (routines["trigger"] ?? {}) as Blocks<TriggerBlock>
   const tables = (schema["table"] ?? {}) as Blocks<TableBlock>
@@ -130,7 +158,8 @@ const render = (routines: HclBody, schema: HclBody): Routines => {
   const triggerNames = Object.keys(triggers).sort()
   const statements = [
     ...functionNames.map((name) => renderFunction(name, only(functions[name], `function ${name}`))),
-    ...triggerNames.map((name) => renderTrigger(name, only(triggers[name], `trigger ${name}`), functions, tables))
+    ...triggerNames.map((name) => renderTrigger(name, only(triggers[name], `trigger ${name}`), functions, tables)),
+    ...renderRemovals(functions, created)
   ]
   return {
     functions: functionNames,
@@ -144,18 +173,38 @@ const render = (routines: HclBody, schema: HclBody): Routines => {
  * `root` (the control plane by default, or the tenant template in tenant/) and
  * renders them to SQL.
  */
-export const renderRoutines = (root: string = projectRoot): Effect.Effect<Routines, RoutinesInvalid | EngineError, Engine> =>
-  Effect.flatMap(parseHcl(root, "routines.hcl", "schema.hcl"), ([routines = {}, schema = {}]) =>
-    Effect.try({
-      try: () => render(routines, schema),
-      catch: (error) => new RoutinesInvalid({ message: error instanceof Error ? error.message : "routines.hcl could not be rendered" })
-    }))
+export const renderRoutines = (
+  root: string = projectRoot
+): Effect.Effect<Routines, RoutinesInvalid | EngineError, Engine | FileSystem.FileSystem> =>
+  Effect.flatMap(
+    Effect.all([parseHcl(root, "routines.hcl", "schema.hcl"), createdBefore(root)], { concurrency: "unbounded" }),
+    ([[routines = {}, schema = {}], created]) =>
+      Effect.try({
+        try: () => render(routines, schema, created),
+        catch: (error) => new RoutinesInvalid({ message: error instanceof Error ? error.message : "routines.hcl could not be rendered" })
+      })
+  )
+
+/** The functions the routines migrations of the project in `root` created (none before its first). */
+const createdBefore = (root: string): Effect.Effect<ReadonlyArray<CreatedFunction>, RoutinesInvalid, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const directory = path.join(root, "migrations")
+    const files = yield* fs.readDirectory(directory).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
+    const texts = yield* Effect.forEach(
+      files.filter((file) => file.endsWith(routinesMigrationSuffix)).sort(),
+      (file) => fs.readFileString(path.join(directory, file))
+    )
+    return createdBy(texts)
+  }).pipe(Effect.mapError((error) => new RoutinesInvalid({ message: `the routines migrations could not be read: ${error.message}` })))
 
 /** Migration files holding the rendered routines end with this. */
 export const routinesMigrationSuffix = "_updated_at_routines.sql"
 
 /** The exact content of a migration that creates the current routines of the project in `root`. */
-export const renderRoutinesMigration = (root: string = projectRoot): Effect.Effect<string, RoutinesInvalid | EngineError, Engine> =>
+export const renderRoutinesMigration = (
+  root: string = projectRoot
+): Effect.Effect<string, RoutinesInvalid | EngineError, Engine | FileSystem.FileSystem> =>
   Effect.map(renderRoutines(root), (routines) =>
     [
       "-- Generated by `npm run db:routines` from routines.hcl: do not edit.",
