@@ -10,10 +10,14 @@
 import { spawn } from "node:child_process"
 import { once } from "node:events"
 import { randomBytes } from "node:crypto"
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import path from "node:path"
 import { setTimeout as sleep } from "node:timers/promises"
 import { sql } from "@databases/pg"
 import { Effect, Fiber, Layer, Redacted } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
+import { Engine } from "../../cli/src/engine/Engine.ts"
 import { runGate } from "../../cli/src/schema/lint.ts"
 import { projectFile } from "../../cli/src/schema/paths.ts"
 import { ScratchDatabase } from "../../cli/src/schema/ScratchDatabase.ts"
@@ -90,4 +94,24 @@ describe("an interrupted db lint drops its scratch databases", () => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
     }
   })
+})
+
+describe("an interrupted engine", () => {
+  it("ends even when its report is bigger than the pipe nobody reads any more (SIGKILL after the grace period)", async () => {
+    // The engine traps SIGTERM to stop its database work, and writes its one
+    // JSON document at the end: megabytes of it block in the write once the
+    // interrupted reader has gone, so only the spawn's SIGKILL ends it. The
+    // test's timeout is what catches a hang.
+    const folder = await mkdtemp(path.join(tmpdir(), "cp-engine-interrupt-"))
+    try {
+      const file = path.join(folder, "big.sql")
+      await writeFile(file, "SELECT 1;\n".repeat(200_000))
+      const fiber = Effect.runFork(Engine.use((engine) => engine.statements([file])).pipe(Effect.provide(schemaTools())))
+      await sleep(300) // the engine has started and trapped its signals, and is still parsing
+      await Effect.runPromise(Fiber.interrupt(fiber))
+      expect(fiber.pollUnsafe()?._tag).toBe("Failure")
+    } finally {
+      await rm(folder, { recursive: true, force: true })
+    }
+  }, 30_000)
 })

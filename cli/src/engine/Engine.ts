@@ -278,6 +278,16 @@ const decodeResult = <S extends Schema.Codec<unknown, unknown, never, never>>(sc
 /** How each exit code of the engine is read (engine/main.go): 0 and 3 carry a result, 1 and 2 a failure. */
 const isResult = (code: number): boolean => code === 0 || code === 3
 
+/**
+ * How long an interrupted engine gets to end after SIGTERM before SIGKILL.
+ * The engine stops its database work on SIGTERM (the server rolls back what
+ * was in flight), but a document bigger than a pipe's buffer (`sql
+ * statements` over every migration writes about 160 kB) blocks its write once
+ * nobody reads stdout any more, and without this the release waited for it
+ * forever.
+ */
+const forceKillAfter = "3 seconds"
+
 export class Engine extends Context.Service<Engine, EngineService>()("control-plane-cli/Engine") {
   static readonly layerNoDeps = Layer.effect(
     Engine,
@@ -304,7 +314,7 @@ export class Engine extends Context.Service<Engine, EngineService>()("control-pl
           if (databases.url !== undefined) env["DATABASE_URL"] = forEngine(databases.url)
           if (databases.devUrl !== undefined) env["ATLAS_DEV_URL"] = forEngine(databases.devUrl)
           const handle = yield* spawner.spawn(
-            ChildProcess.make(executable, [...args, "--format", "json"], { cwd, env, extendEnv: false })
+            ChildProcess.make(executable, [...args, "--format", "json"], { cwd, env, extendEnv: false, forceKillAfter })
           )
           const [stdout, stderr, code] = yield* Effect.all(
             [
@@ -371,7 +381,8 @@ export class Engine extends Context.Service<Engine, EngineService>()("control-pl
             extendEnv: false,
             stdin: Stream.fromQueue(requests),
             // In our process group: a signal to the run's group (Ctrl-C, a SIGKILL of the group) reaches it too.
-            detached: false
+            detached: false,
+            forceKillAfter
           })
         ).pipe(Effect.catchTag("PlatformError", couldNotRun))
         const mailboxes = new Map<string, Queue.Queue<ServeAnswer>>()
