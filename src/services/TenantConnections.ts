@@ -275,12 +275,14 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
           return Effect.die(defect)
         }
         // onExitPrimitive: a plain function as the finalizer (nothing to run
-        // as an effect), forced uninterruptible like any finalizer; on a warm
-        // pool every step of the fiber shows in the ratio to a bare pool.query.
+        // as an effect); on a warm pool every step of the fiber shows in the
+        // ratio to a bare pool.query. A synchronous function cannot be
+        // interrupted halfway, so `true` spares the steps that would mask
+        // interruption around it.
         return Effect.onExitPrimitive(work, () => {
           session.end()
           return undefined
-        })
+        }, true)
       }
 
       const withTenant = <A, E, R>(

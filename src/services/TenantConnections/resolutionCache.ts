@@ -49,7 +49,7 @@ const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 
 /** Tenant ids come back from PostgreSQL in lower case; a reference in upper case names the same tenant. */
 export const normalizeId = (reference: string): string | undefined =>
-  uuidShape.test(reference) ? reference.toLowerCase() : undefined
+  reference.length === 36 && uuidShape.test(reference) ? reference.toLowerCase() : undefined
 
 /** An opaque ticket: the invalidation sequence number when a database lookup started. */
 export type Ticket = number
