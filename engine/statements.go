@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -100,17 +101,25 @@ func splitStatements(src string) ([]sqlStatement, error) {
 	if ranges == nil {
 		ranges = scannerRanges(scan.Tokens)
 	}
+	// Ranges come in order and do not overlap, so one walk over the tokens
+	// (and over the lines) serves them all: the text's size, not the number
+	// of its statements times its size (a 20,000-statement file took 4 s).
+	lines := newLineIndex(src)
 	var stmts []sqlStatement
+	first := 0
 	for _, r := range ranges {
-		start, end, ok := trimToTokens(scan.Tokens, r[0], r[1])
+		for first < len(scan.Tokens) && int(scan.Tokens[first].Start) < r[0] {
+			first++
+		}
+		start, end, ok := trimToTokens(scan.Tokens[first:], r[0], r[1])
 		if !ok {
 			continue
 		}
 		text := src[start:end]
 		stmts = append(stmts, sqlStatement{
 			Index:    len(stmts) + 1,
-			Line:     lineAt(src, start),
-			EndLine:  lineAt(src, end-1),
+			Line:     lines.at(start),
+			EndLine:  lines.at(end - 1),
 			Pos:      start,
 			Text:     text,
 			stmtInfo: mustClassify(text),
@@ -156,11 +165,15 @@ func scannerRanges(tokens []*pg_query.ScanToken) [][2]int {
 }
 
 // trimToTokens narrows [from, to) to its first and last non-comment token and
-// takes in the `;` that ends the statement.
+// takes in the `;` that ends the statement. tokens starts at the range's
+// first token or before it; the walk stops at the first token past it.
 func trimToTokens(tokens []*pg_query.ScanToken, from, to int) (int, int, bool) {
 	start, end := -1, -1
 	for i, t := range tokens {
-		if int(t.Start) < from || int(t.Start) >= to || isComment(t) {
+		if int(t.Start) >= to {
+			break
+		}
+		if int(t.Start) < from || isComment(t) {
 			continue
 		}
 		if t.Token == pg_query.Token_ASCII_59 {
@@ -188,6 +201,25 @@ func nextCode(tokens []*pg_query.ScanToken, i int) *pg_query.ScanToken {
 		}
 	}
 	return nil
+}
+
+// lineIndex answers lineAt for many offsets of one text: the offsets of its
+// newlines, searched.
+type lineIndex []int
+
+func newLineIndex(src string) lineIndex {
+	var newlines lineIndex
+	for i := 0; i < len(src); i++ {
+		if src[i] == '\n' {
+			newlines = append(newlines, i)
+		}
+	}
+	return newlines
+}
+
+// at is lineAt(src, offset) for the text the index was made from.
+func (newlines lineIndex) at(offset int) int {
+	return sort.SearchInts(newlines, offset) + 1
 }
 
 // lineAt is the 1-based line of a byte offset.

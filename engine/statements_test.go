@@ -88,3 +88,40 @@ func TestSQLStatementsKeepsGoingPastASyntaxError(t *testing.T) {
 		t.Fatalf("want three statements, the second marked invalid: %s", r.stdout)
 	}
 }
+
+func TestLineIndexAgreesWithLineAt(t *testing.T) {
+	for _, src := range []string{"", "no newline", "\n", "a\nb\n\nc", trickySQL} {
+		lines := newLineIndex(src)
+		for offset := 0; offset <= len(src)+1; offset++ {
+			if got, want := lines.at(offset), lineAt(src, offset); got != want {
+				t.Fatalf("line of offset %d in %q: %d, lineAt says %d", offset, src, got, want)
+			}
+		}
+	}
+}
+
+// Statements found in one walk over the tokens are the ones a walk per
+// statement found: the same texts, lines and positions, for many statements
+// with comments between them.
+func TestSplitStatementsManyStatements(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 500; i++ {
+		b.WriteString("-- a comment; with a semicolon\nSELECT 1; /* and; another */ SELECT 'x;y';\n")
+	}
+	stmts, err := splitStatements(b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stmts) != 1000 {
+		t.Fatalf("%d statements, want 1000", len(stmts))
+	}
+	for i, s := range stmts {
+		wantText, wantLine := "SELECT 1;", 2*(i/2)+2
+		if i%2 == 1 {
+			wantText = "SELECT 'x;y';"
+		}
+		if s.Text != wantText || s.Line != wantLine || s.EndLine != wantLine || b.String()[s.Pos:s.Pos+len(s.Text)] != s.Text {
+			t.Fatalf("statement %d: %q at line %d-%d, pos %d; want %q at line %d", i+1, s.Text, s.Line, s.EndLine, s.Pos, wantText, wantLine)
+		}
+	}
+}
