@@ -99,15 +99,16 @@ describe("an interrupted db lint drops its scratch databases", () => {
 describe("an interrupted engine", () => {
   it("ends even when its report is bigger than the pipe nobody reads any more (SIGKILL after the grace period)", async () => {
     // The engine traps SIGTERM to stop its database work, and writes its one
-    // JSON document at the end: megabytes of it block in the write once the
-    // interrupted reader has gone, so only the spawn's SIGKILL ends it. The
-    // test's timeout is what catches a hang.
+    // JSON document at the end: megabytes of it (20,000 statements, parsed in
+    // about 0.7 s) block in the write once the interrupted reader has gone,
+    // so only the spawn's SIGKILL ends it. The test's timeout is what catches
+    // a hang.
     const folder = await mkdtemp(path.join(tmpdir(), "cp-engine-interrupt-"))
     try {
       const file = path.join(folder, "big.sql")
-      await writeFile(file, "SELECT 1;\n".repeat(200_000))
+      await writeFile(file, "SELECT 1;\n".repeat(20_000))
       const fiber = Effect.runFork(Engine.use((engine) => engine.statements([file])).pipe(Effect.provide(schemaTools())))
-      await sleep(300) // the engine has started and trapped its signals, and is still parsing
+      await sleep(100) // the engine has started and trapped its signals, and is still parsing
       await Effect.runPromise(Fiber.interrupt(fiber))
       expect(fiber.pollUnsafe()?._tag).toBe("Failure")
     } finally {
