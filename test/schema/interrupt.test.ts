@@ -97,12 +97,13 @@ describe("an interrupted db lint drops its scratch databases", () => {
 })
 
 describe("an interrupted engine", () => {
-  it("ends even when its report is bigger than the pipe nobody reads any more (SIGKILL after the grace period)", async () => {
+  it("ends even when its report is bigger than a pipe's buffer: its pipes are drained until it exits", async () => {
     // The engine traps SIGTERM to stop its database work, and writes its one
     // JSON document at the end: megabytes of it (20,000 statements, parsed in
-    // about 0.7 s) block in the write once the interrupted reader has gone,
-    // so only the spawn's SIGKILL ends it. The test's timeout is what catches
-    // a hang.
+    // about 0.7 s). Had the interrupted call stopped reading, the write would
+    // block and only the spawn's SIGKILL, 3 s later, would end it; with
+    // neither, the interruption never returned. The test's timeout is what
+    // catches a hang.
     const folder = await mkdtemp(path.join(tmpdir(), "cp-engine-interrupt-"))
     try {
       const file = path.join(folder, "big.sql")

@@ -18,7 +18,7 @@
  * request, unwrapped from Redacted only as they are written there; an
  * interrupted request is cancelled in the engine.
  */
-import { Cause, Config, Context, Deferred, Effect, Layer, Option, Queue, Redacted, Schema, Stream } from "effect"
+import { Cause, Config, Context, Deferred, Effect, Fiber, Layer, Option, Queue, Redacted, Schema, Stream } from "effect"
 import type { Scope } from "effect"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
@@ -281,10 +281,11 @@ const isResult = (code: number): boolean => code === 0 || code === 3
 /**
  * How long an interrupted engine gets to end after SIGTERM before SIGKILL.
  * The engine stops its database work on SIGTERM (the server rolls back what
- * was in flight), but a document bigger than a pipe's buffer (`sql
- * statements` over every migration writes about 160 kB) blocks its write once
- * nobody reads stdout any more, and without this the release waited for it
- * forever.
+ * was in flight) and still writes its document, which the detached readers
+ * below drain; should it not end anyway, the release would otherwise wait
+ * for it forever (as it did for a document bigger than a pipe's buffer
+ * once nobody read stdout any more: `sql statements` over every migration
+ * writes about 160 kB).
  */
 const forceKillAfter = "3 seconds"
 
@@ -316,14 +317,16 @@ export class Engine extends Context.Service<Engine, EngineService>()("control-pl
           const handle = yield* spawner.spawn(
             ChildProcess.make(executable, [...args, "--format", "json"], { cwd, env, extendEnv: false, forceKillAfter })
           )
-          const [stdout, stderr, code] = yield* Effect.all(
-            [
-              Stream.mkString(Stream.decodeText(handle.stdout)),
-              Stream.mkString(Stream.decodeText(handle.stderr)),
-              handle.exitCode
-            ],
+          // The readers are detached: when this call is interrupted they go on
+          // draining the pipes until the engine exits, so that an engine told
+          // to stop (SIGTERM, from the spawn's release) can finish writing and
+          // end, rather than block in a write nobody reads.
+          const readers = yield* Effect.forkDetach(Effect.all(
+            [Stream.mkString(Stream.decodeText(handle.stdout)), Stream.mkString(Stream.decodeText(handle.stderr))],
             { concurrency: "unbounded" }
-          )
+          ))
+          const code = yield* handle.exitCode
+          const [stdout, stderr] = yield* Fiber.join(readers)
           const document = yield* decodeJson(stdout).pipe(
             Effect.mapError(() =>
               new EngineError({
