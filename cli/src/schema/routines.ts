@@ -9,7 +9,9 @@
 import { Effect, FileSystem, Schema } from "effect"
 import path from "node:path"
 import { Engine, type EngineError, type HclBody } from "../engine/Engine.ts"
+import { migrationFiles } from "./gate/changes.ts"
 import { projectRoot } from "./paths.ts"
+import { projectAt } from "./Project.ts"
 
 /** routines.hcl does not fit the renderer (a block missing or repeated, a reference of the wrong kind); the message says what. */
 export class RoutinesInvalid extends Schema.TaggedError<RoutinesInvalid>()("RoutinesInvalid", {
@@ -189,10 +191,10 @@ export const renderRoutines = (
 const createdBefore = (root: string): Effect.Effect<ReadonlyArray<CreatedFunction>, RoutinesInvalid, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const directory = path.join(root, "migrations")
-    const files = yield* fs.readDirectory(directory).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
+    const directory = projectAt(root).migrations
+    const files = yield* migrationFiles(directory).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
     const texts = yield* Effect.forEach(
-      files.filter((file) => file.endsWith(routinesMigrationSuffix)).sort(),
+      files.filter((file) => file.endsWith(routinesMigrationSuffix)),
       (file) => fs.readFileString(path.join(directory, file))
     )
     return createdBy(texts)
