@@ -141,7 +141,13 @@ describe("fleet", () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ status: "failed", total: 3, succeeded: 2, failed: 1 })
     const status = await ok(["fleet", "status"])
     expect(status.stdout).toMatch(/^initech\s+\S+\s+failed\s+the database has no migration history/m)
-    expectOneErrorLine(await cli.run(["fleet", "migrate", "--concurrency", "0"]), 2, /^error: Invalid fleet migration options: /)
+    const runs = () => withConnection(database.url, (db) => db.query(sql`SELECT * FROM control_plane.fleet_runs ORDER BY id`))
+    await expectUnchanged(runs, async () => {
+      expectOneErrorLine(await cli.run(["fleet", "migrate", "--concurrency", "0"]), 2, /^error: Invalid fleet migration options: /)
+      // One past what fleet_runs' integer columns hold: refused before the database sees it.
+      expectOneErrorLine(await cli.run(["fleet", "migrate", "--canary", "2147483648"]), 2,
+        /^error: Invalid fleet migration options: Expected a value between 0 and 2147483647 at \["canary"\]$/)
+    })
   })
 
   it("deprovision --yes drops a tenant's database and role and removes it", async () => {

@@ -65,14 +65,17 @@ import { ConnectionBudget } from "./ConnectionBudget.ts"
 import { FleetRunInProgress, oneLineReason } from "./errors.ts"
 import { type TemplateSession, TenantSchema } from "./TenantSchema.ts"
 
+/** The largest count fleet_runs can hold: its columns are `integer`. */
+const maxCount = 2_147_483_647
+
 /** Options of `migrate`. */
 export const FleetMigrateOptions = Schema.Struct({
   /** Databases migrated at once (1 to 64, default 4). */
   concurrency: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 64 }))),
   /** Databases migrated first; the rest only if all of them succeed (default 0). */
-  canary: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
+  canary: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: maxCount }))),
   /** Failures after which no new database is taken (default: no limit). */
-  maxFailures: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)))
+  maxFailures: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: maxCount })))
 })
 export type FleetMigrateOptions = typeof FleetMigrateOptions.Encoded
 
