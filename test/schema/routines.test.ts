@@ -96,4 +96,24 @@ describe("a routine taken out of routines.hcl", () => {
     expect(rendered).toContain(`-- No longer in routines.hcl.\nDROP FUNCTION IF EXISTS "control_plane"."audit_row_change"();`)
     expect(left).toEqual([...functions, "someone_elses"].sort())
   })
+
+  it("a trigger is dropped from its table; one no routines migration made stays", async () => {
+    const routines = await readFile(projectFile("routines.hcl"), "utf8")
+    await applyWithRoutines("routines_all", routines)
+    const triggersOnTenants = () =>
+      withConnection(target.url, async (db) =>
+        (await db.query(sql`SELECT tgname FROM pg_trigger WHERE tgrelid = 'control_plane.tenants'::regclass AND NOT tgisinternal
+                            ORDER BY 1`)).map((row) => row.tgname as string))
+    const before = await triggersOnTenants()
+    expect(before).toContain("notify_tenants_truncate")
+    await withConnection(target.url, (db) =>
+      db.query(sql`CREATE TRIGGER someone_elses AFTER TRUNCATE ON control_plane.tenants
+                   FOR EACH STATEMENT EXECUTE FUNCTION control_plane.notify_tenant_change()`))
+    await project?.remove()
+    const block = /^trigger "notify_tenants_truncate" \{\n(?:  .*\n|\n)*?\}\n/m
+    expect(routines).toMatch(block)
+    const exit = await applyWithRoutines("routines_trigger_removed", routines.replace(block, ""))
+    expect(Exit.isSuccess(exit)).toBe(true)
+    expect(await triggersOnTenants()).toEqual([...before.filter((name) => name !== "notify_tenants_truncate"), "someone_elses"].sort())
+  })
 })

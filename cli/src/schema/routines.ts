@@ -106,33 +106,73 @@ const renderTrigger = (
   ].join("\n")
 }
 
-/** A function an earlier routines migration created: schema and name. */
+/** A function an earlier routines migration created: its schema and name. */
 interface CreatedFunction {
   readonly schema: string
   readonly name: string
 }
 
-const createdFunction = /^CREATE OR REPLACE FUNCTION "((?:[^"]|"")+)"\."((?:[^"]|"")+)"\(\)$/gm
+/** A trigger an earlier routines migration created: its name and its table's schema and name. */
+interface CreatedTrigger {
+  readonly name: string
+  readonly schema: string
+  readonly table: string
+}
 
-/** The functions the routines migrations in `texts` created. */
-const createdBy = (texts: ReadonlyArray<string>): ReadonlyArray<CreatedFunction> =>
-  texts.flatMap((text) =>
-    [...text.matchAll(createdFunction)].map((match) => ({ schema: match[1]!.replaceAll('""', '"'), name: match[2]!.replaceAll('""', '"') }))
+/** What the earlier routines migrations of a project created. */
+interface Created {
+  readonly functions: ReadonlyArray<CreatedFunction>
+  readonly triggers: ReadonlyArray<CreatedTrigger>
+}
+
+// The renderer's own output, read back: a quoted identifier is "..." with "" for a quote.
+const quoted = `"((?:[^"]|"")+)"`
+const createdFunction = new RegExp(`^CREATE OR REPLACE FUNCTION ${quoted}\\.${quoted}\\(\\)$`, "gm")
+const createdTrigger = new RegExp(`^CREATE OR REPLACE TRIGGER ${quoted}\\n(?:BEFORE|AFTER) [A-Z ]+ ON ${quoted}\\.${quoted}$`, "gm")
+const unquote = (text: string): string => text.replaceAll('""', '"')
+
+/** The functions and triggers the routines migrations in `texts` created. */
+const createdBy = (texts: ReadonlyArray<string>): Created => ({
+  functions: texts.flatMap((text) =>
+    [...text.matchAll(createdFunction)].map((match) => ({ schema: unquote(match[1]!), name: unquote(match[2]!) }))
+  ),
+  triggers: texts.flatMap((text) =>
+    [...text.matchAll(createdTrigger)].map((match) => ({ name: unquote(match[1]!), schema: unquote(match[2]!), table: unquote(match[3]!) }))
   )
+})
+
+/** `items` without repeats (by `key`) and without those `declared` holds, sorted by key. */
+const undeclared = <T>(items: ReadonlyArray<T>, key: (item: T) => string, declared: ReadonlySet<string>): ReadonlyArray<T> =>
+  [...new Map(items.map((item) => [key(item), item])).entries()]
+    .filter(([k]) => !declared.has(k))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([, item]) => item)
+
+const functionKey = (fn: { readonly schema: string; readonly name: string }) => `${fn.schema}.${fn.name}`
+const triggerKey = (trigger: CreatedTrigger) => `${trigger.schema}.${trigger.table}.${trigger.name}`
 
 /**
- * Drops what an earlier routines.hcl declared and this one no longer does,
- * once the triggers above have moved to their replacements: only functions
- * the project's own routines migrations created, never anything else that
- * lives in the same schema (an extension's functions in public, say).
+ * Drops what an earlier routines.hcl declared and this one no longer does:
+ * first the triggers (a trigger moved to another table counts as removed from
+ * its old one), then the functions, which a removed trigger may still have
+ * used. Only what the project's own routines migrations created, never
+ * anything else in the same schema or on the same tables (an extension's
+ * functions in public, a trigger someone added by hand).
  */
-const renderRemovals = (functions: Blocks<FunctionBlock>, created: ReadonlyArray<CreatedFunction>): ReadonlyArray<string> => {
-  const declared = new Set(Object.entries(functions).map(([name, blocks]) => `${referenced("schema", only(blocks, name).schema)}.${name}`))
-  const removed = [...new Map(created.map((fn) => [`${fn.schema}.${fn.name}`, fn])).values()]
-    .filter((fn) => !declared.has(`${fn.schema}.${fn.name}`))
-    .sort((a, b) => `${a.schema}.${a.name}`.localeCompare(`${b.schema}.${b.name}`))
-  return removed.map((fn) => `-- No longer in routines.hcl.\nDROP FUNCTION IF EXISTS ${quoteIdent(fn.schema)}.${quoteIdent(fn.name)}();`)
-}
+const renderRemovals = (
+  functions: Blocks<FunctionBlock>,
+  triggers: ReadonlyArray<CreatedTrigger>,
+  created: Created
+): ReadonlyArray<string> => [
+  ...undeclared(created.triggers, triggerKey, new Set(triggers.map(triggerKey))).map((trigger) =>
+    `-- No longer in routines.hcl.\nDROP TRIGGER IF EXISTS ${quoteIdent(trigger.name)} ON ${quoteIdent(trigger.schema)}.${quoteIdent(trigger.table)};`
+  ),
+  ...undeclared(
+    created.functions,
+    functionKey,
+    new Set(Object.entries(functions).map(([name, blocks]) => functionKey({ schema: referenced("schema", only(blocks, name).schema), name })))
+  ).map((fn) => `-- No longer in routines.hcl.\nDROP FUNCTION IF EXISTS ${quoteIdent(fn.schema)}.${quoteIdent(fn.name)}();`)
+]
 
 /**
  * The syntax of HCL files of the schema project in `root` as JSON, read by
@@ -147,25 +187,29 @@ const parseHcl = (root: string, ...files: ReadonlyArray<string>): Effect.Effect<
 export interface Routines {
   readonly functions: ReadonlyArray<string>
   readonly triggers: ReadonlyArray<{ readonly name: string; readonly table: string }>
-  /** Idempotent SQL (CREATE OR REPLACE) creating every function, then every trigger, then dropping the functions earlier routines migrations created that are no longer declared. */
+  /** Idempotent SQL (CREATE OR REPLACE) creating every function, then every trigger, then dropping the triggers and functions earlier routines migrations created that are no longer declared. */
   readonly sql: string
 }
 
 /** Renders the parsed files; throws an Error naming what does not fit. */
-const render = (routines: HclBody, schema: HclBody, created: ReadonlyArray<CreatedFunction>): Routines => {
+const render = (routines: HclBody, schema: HclBody, created: Created): Routines => {
   const functions = (routines["function"] ?? {}) as Blocks<FunctionBlock>
   const triggers = (routines["trigger"] ?? {}) as Blocks<TriggerBlock>
   const tables = (schema["table"] ?? {}) as Blocks<TableBlock>
   const functionNames = Object.keys(functions).sort()
   const triggerNames = Object.keys(triggers).sort()
+  const declaredTriggers = triggerNames.map((name) => {
+    const table = referenced("table", only(triggers[name], name).on)
+    return { name, table, schema: referenced("schema", only(tables[table], `table ${table}`).schema) }
+  })
   const statements = [
     ...functionNames.map((name) => renderFunction(name, only(functions[name], `function ${name}`))),
     ...triggerNames.map((name) => renderTrigger(name, only(triggers[name], `trigger ${name}`), functions, tables)),
-    ...renderRemovals(functions, created)
+    ...renderRemovals(functions, declaredTriggers, created)
   ]
   return {
     functions: functionNames,
-    triggers: triggerNames.map((name) => ({ name, table: referenced("table", only(triggers[name], name).on) })),
+    triggers: declaredTriggers.map(({ name, table }) => ({ name, table })),
     sql: `${statements.join("\n\n")}\n`
   }
 }
@@ -187,8 +231,8 @@ export const renderRoutines = (
       })
   )
 
-/** The functions the routines migrations of the project in `root` created (none before its first). */
-const createdBefore = (root: string): Effect.Effect<ReadonlyArray<CreatedFunction>, RoutinesInvalid, FileSystem.FileSystem> =>
+/** The functions and triggers the routines migrations of the project in `root` created (none before its first). */
+const createdBefore = (root: string): Effect.Effect<Created, RoutinesInvalid, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const directory = projectAt(root).migrations
