@@ -233,6 +233,10 @@ func (l *linter) lintFile(ctx context.Context, f migrate.File, start *schema.Rea
 		if !target {
 			continue
 		}
+		if outsideRealm(s.Text) {
+			file.Changes = append(file.Changes, &sqlcheck.Change{Stmt: s})
+			continue
+		}
 		next, err := l.inspect(ctx)
 		if err != nil {
 			return nil, false, err
@@ -254,6 +258,42 @@ func (l *linter) lintFile(ctx context.Context, f migrate.File, start *schema.Rea
 	}
 	l.analyze(ctx, file, stmts)
 	return current, true, nil
+}
+
+// outsideRealm tells whether a statement cannot change anything the dev
+// database's inspection reads (schemas, tables, columns, indexes,
+// constraints, enums and their comments), so that no inspection is needed
+// after it: functions, procedures and triggers, comments on them, and
+// session settings. A routines migration is almost all such statements, and
+// each inspection is a round of catalog queries (about 30 ms): linting every
+// migration of this project took 9.8 s with one after every statement.
+// Constraint triggers (a pg_constraint row) and drops with CASCADE (which
+// may take a column default or a constraint along) are inspected as usual.
+func outsideRealm(stmt string) bool {
+	tree, err := pg_query.Parse(stmt)
+	if err != nil || len(tree.Stmts) != 1 {
+		return false
+	}
+	switch n := tree.Stmts[0].Stmt.GetNode().(type) {
+	case *pg_query.Node_CreateFunctionStmt, *pg_query.Node_VariableSetStmt:
+		return true
+	case *pg_query.Node_CreateTrigStmt:
+		return !n.CreateTrigStmt.Isconstraint
+	case *pg_query.Node_CommentStmt:
+		return isRoutine(n.CommentStmt.Objtype)
+	case *pg_query.Node_DropStmt:
+		return n.DropStmt.Behavior != pg_query.DropBehavior_DROP_CASCADE && isRoutine(n.DropStmt.RemoveType)
+	}
+	return false
+}
+
+func isRoutine(t pg_query.ObjectType) bool {
+	switch t {
+	case pg_query.ObjectType_OBJECT_FUNCTION, pg_query.ObjectType_OBJECT_PROCEDURE,
+		pg_query.ObjectType_OBJECT_ROUTINE, pg_query.ObjectType_OBJECT_TRIGGER:
+		return true
+	}
+	return false
 }
 
 func (l *linter) inspect(ctx context.Context) (*schema.Realm, error) {

@@ -114,3 +114,50 @@ func TestLintTxmodeNoneFileWithConcurrentIndexIsClean(t *testing.T) {
 		t.Fatalf("concurrent index changes outside a transaction are safe: %s", r.stdout)
 	}
 }
+
+func TestOutsideRealm(t *testing.T) {
+	t.Parallel()
+	for stmt, want := range map[string]bool{
+		`CREATE OR REPLACE FUNCTION "control_plane"."f"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;`:            true,
+		`CREATE OR REPLACE TRIGGER "t" AFTER INSERT ON "control_plane"."tenants" FOR EACH ROW EXECUTE FUNCTION "control_plane"."f"();`: true,
+		`COMMENT ON FUNCTION "control_plane"."f"() IS 'why';`:                                                                          true,
+		`COMMENT ON TRIGGER "t" ON "control_plane"."tenants" IS 'why';`:                                                                true,
+		`DROP TRIGGER IF EXISTS "t" ON "control_plane"."tenants";`:                                                                     true,
+		`DROP FUNCTION IF EXISTS "control_plane"."f"();`:                                                                               true,
+		`SET lock_timeout = '5s';`:                     true,
+		`DROP FUNCTION "control_plane"."f"() CASCADE;`: false,
+		`CREATE CONSTRAINT TRIGGER "c" AFTER INSERT ON "control_plane"."tenants" FOR EACH ROW EXECUTE FUNCTION "control_plane"."f"();`: false,
+		`COMMENT ON TABLE "control_plane"."tenants" IS 'why';`:                                                                         false,
+		`COMMENT ON COLUMN "control_plane"."tenants"."name" IS 'why';`:                                                                 false,
+		`DROP TABLE "control_plane"."tenants";`:                                                                                        false,
+		`ALTER TABLE "control_plane"."tenants" ADD COLUMN "note" text;`:                                                                false,
+		`DO $$ BEGIN CREATE TABLE "control_plane"."x" (id int); END $$;`:                                                               false,
+		`SELECT "control_plane"."f"();`:                                                                                                false,
+		`INSERT INTO "control_plane"."tenants" (name) VALUES ('a');`:                                                                   false,
+		`not sql`: false,
+	} {
+		if got := outsideRealm(stmt); got != want {
+			t.Errorf("outsideRealm(%s) = %v, want %v", stmt, got, want)
+		}
+	}
+}
+
+// Statements lint does not inspect after (functions, triggers, their
+// comments) change nothing it compares, so the findings of the statements
+// around them are the same: here DS103 on line 5, after four of them.
+func TestLintFindingsAroundRoutineStatements(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, true)
+	p.addMigration(t, laterVersion+"_routines.sql", strings.Join([]string{
+		`CREATE FUNCTION "control_plane"."note"() RETURNS text LANGUAGE sql AS $$ SELECT 'n' $$;`,
+		`COMMENT ON FUNCTION "control_plane"."note"() IS 'a default for tenants.note';`,
+		`ALTER TABLE "control_plane"."tenants" ADD COLUMN "note" text DEFAULT "control_plane"."note"();`,
+		`CREATE TRIGGER "t" BEFORE UPDATE ON "control_plane"."tenants" FOR EACH ROW EXECUTE FUNCTION "control_plane"."update_updated_at_column"();`,
+		`ALTER TABLE "control_plane"."tenant_databases" DROP COLUMN "host";`,
+	}, "\n")+"\n")
+	r, found := lintFindings(t, p, "--latest", "1")
+	wantCode(t, r, 3)
+	if len(found) != 1 || len(found["DS103"]) != 1 || found["DS103"][0].Line != 5 {
+		t.Fatalf("want exactly DS103 on line 5: %s", r.stdout)
+	}
+}

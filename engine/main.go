@@ -134,7 +134,8 @@
 // migrate lint (--latest N | --file NAME [--file NAME ...]) →
 // {"files":[...],"findings":[{"file","line","pos","code","analyzer","message","statement","error"}]}; exit 3 when a finding is an error.
 // Replays the older files on the dev database, then each selected file
-// statement by statement, re-inspecting after each, and runs Atlas's
+// statement by statement, re-inspecting after each (except after statements
+// on functions and triggers, and SET, which change nothing it compares), and runs Atlas's
 // PostgreSQL analyzers (destructive DS101-103, data_depend MF101-104,
 // incompatible BC101-102 with renames recognised by the parser, condrop
 // CD101) and the engine's concurrent_index (PG101 CREATE INDEX without
