@@ -2,7 +2,8 @@
 # Installs everything the project needs from the registries, and nothing by
 # hand: npm packages (Node 24 among them, as the `node` package, which npm
 # scripts then run under), the CLI's bundle (cli/dist/) and the schema engine
-# (engine/, built into .bin/).
+# (engine/, built into .bin/) with actionlint (tools/actionlint, the workflow
+# test's linter).
 # Fast when nothing changed, so every npm script that needs it can call it.
 # The pinned community Atlas CLI is not built here: only the compatibility
 # test needs it (`npm run test:compat` builds it with scripts/build-atlas.sh).
@@ -77,4 +78,16 @@ if [ ! -x .bin/control-plane-engine ] || [ "$(cat .bin/.engine-stamp 2>/dev/null
   mkdir -p .bin
   quiet_build sh -c 'cd engine && CGO_ENABLED=1 go build -trimpath -o ../.bin/control-plane-engine .'
   echo "$engine_sum" > .bin/.engine-stamp
+fi
+
+# actionlint (tools/actionlint pins it), which the workflow test runs: built
+# here with the engine rather than by the test, since compiling it from the
+# module proxy's sources takes about 30 s of CPU on a machine whose Go build
+# cache lacks it. Rebuilt when tools/actionlint/go.mod or go.sum changes.
+actionlint_sum=$(cat tools/actionlint/go.mod tools/actionlint/go.sum | sha256sum | cut -d' ' -f1)
+if [ ! -x .bin/actionlint ] || [ "$(cat .bin/.actionlint-stamp 2>/dev/null)" != "$actionlint_sum" ]; then
+  say "building actionlint into .bin/actionlint"
+  mkdir -p .bin
+  quiet_build sh -c 'cd tools/actionlint && CGO_ENABLED=0 go build -trimpath -o ../../.bin/actionlint github.com/rhysd/actionlint/cmd/actionlint'
+  echo "$actionlint_sum" > .bin/.actionlint-stamp
 fi

@@ -1,6 +1,6 @@
 // actionlint, the linter for GitHub Actions workflows, pinned for the test
-// that checks .github/workflows/ (test/gate/workflows.test.ts builds it into
-// .bin/actionlint from the Go module proxy).
+// that checks .github/workflows/ (test/gate/workflows.test.ts); scripts/setup.sh
+// builds it into .bin/actionlint from the Go module proxy.
 module control-plane/tools/actionlint
 
 go 1.26.4
