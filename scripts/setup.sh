@@ -2,8 +2,8 @@
 # Installs everything the project needs from the registries, and nothing by
 # hand: npm packages (Node 24 among them, as the `node` package, which npm
 # scripts then run under), the CLI's bundle (cli/dist/) and the schema engine
-# (engine/, built into .bin/) with actionlint (tools/actionlint, the workflow
-# test's linter).
+# (engine/, built into .bin/); with --tests also actionlint (tools/actionlint,
+# which only the workflow test runs).
 # Fast when nothing changed, so every npm script that needs it can call it.
 # The pinned community Atlas CLI is not built here: only the compatibility
 # test needs it (`npm run test:compat` builds it with scripts/build-atlas.sh).
@@ -11,10 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 quiet=false
 npm_only=false # --npm-only: the npm packages and the CLI's bundle (no Go: what `npm run build` and the quick start's stop/env need)
+tests=false    # --tests: also what only the test suite runs (npm test, npm run setup, .ci/run)
 for arg in "$@"; do
   case "$arg" in
     --quiet) quiet=true ;;
     --npm-only) npm_only=true ;;
+    --tests) tests=true ;;
   esac
 done
 say() { $quiet || echo "setup: $*" >&2; }
@@ -80,10 +82,12 @@ if [ ! -x .bin/control-plane-engine ] || [ "$(cat .bin/.engine-stamp 2>/dev/null
   echo "$engine_sum" > .bin/.engine-stamp
 fi
 
+$tests || exit 0
+
 # actionlint (tools/actionlint pins it), which the workflow test runs: built
-# here with the engine rather than by the test, since compiling it from the
-# module proxy's sources takes about 30 s of CPU on a machine whose Go build
-# cache lacks it. Rebuilt when tools/actionlint/go.mod or go.sum changes.
+# here rather than by the test, since compiling it from the module proxy's
+# sources takes about 30 s of CPU on a machine whose Go build cache lacks it.
+# Rebuilt when tools/actionlint/go.mod or go.sum changes.
 actionlint_sum=$(cat tools/actionlint/go.mod tools/actionlint/go.sum | sha256sum | cut -d' ' -f1)
 if [ ! -x .bin/actionlint ] || [ "$(cat .bin/.actionlint-stamp 2>/dev/null)" != "$actionlint_sum" ]; then
   say "building actionlint into .bin/actionlint"

@@ -2,9 +2,10 @@
  * The GitHub workflows: valid YAML of the expected shape (every action pinned
  * by full commit SHA with its version beside it, no persisted credentials,
  * minimal permissions), the pull-request gate and the approved deploy, and
- * clean under actionlint (tools/actionlint pins it; scripts/setup.sh builds it).
+ * clean under actionlint (tools/actionlint pins it; `scripts/setup.sh --tests` builds it).
  */
 import { execFile } from "node:child_process"
+import { existsSync } from "node:fs"
 import { readdir, readFile } from "node:fs/promises"
 import { promisify } from "node:util"
 import { beforeAll, describe, expect, it } from "vitest"
@@ -137,8 +138,9 @@ describe("deploy.yml", () => {
 
 describe("actionlint", () => {
   it("finds nothing to complain about", async () => {
-    // Built by scripts/setup.sh (which npm test runs first) from the version tools/actionlint pins.
+    // Built by `scripts/setup.sh --tests` (npm test and npm run setup) from the version tools/actionlint pins.
     const binary = projectFile(".bin/actionlint")
+    expect(existsSync(binary), ".bin/actionlint is missing: run npm run setup (npm test builds it too)").toBe(true)
     const { stdout: version } = await run(binary, ["-version"])
     expect(version).toContain("v1.7.12")
     const files = [...workflows.keys()].map((f) => `${directory}/${f}`)
