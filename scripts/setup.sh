@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 quiet=false
 npm_only=false # --npm-only: the npm packages and the CLI's bundle (no Go: what `npm run build` and the quick start's stop/env need)
-tests=false    # --tests: also what only the test suite runs (npm test, npm run setup, .ci/run)
+tests=false    # --tests: also what only the test suite runs (npm test and .ci/run pass it)
 for arg in "$@"; do
   case "$arg" in
     --quiet) quiet=true ;;

@@ -138,9 +138,9 @@ describe("deploy.yml", () => {
 
 describe("actionlint", () => {
   it("finds nothing to complain about", async () => {
-    // Built by `scripts/setup.sh --tests` (npm test and npm run setup) from the version tools/actionlint pins.
+    // Built by `scripts/setup.sh --tests` (npm test runs it) from the version tools/actionlint pins.
     const binary = projectFile(".bin/actionlint")
-    expect(existsSync(binary), ".bin/actionlint is missing: run npm run setup (npm test builds it too)").toBe(true)
+    expect(existsSync(binary), ".bin/actionlint is missing: npm test builds it (bash scripts/setup.sh --tests)").toBe(true)
     const { stdout: version } = await run(binary, ["-version"])
     expect(version).toContain("v1.7.12")
     const files = [...workflows.keys()].map((f) => `${directory}/${f}`)
