@@ -7,7 +7,7 @@
 set -u
 cd "$(dirname "$0")/.."
 status=0
-for bench in bench/tenantLookup.ts bench/decrypt.ts bench/applyPaths.ts bench/cliLatency.ts bench/audit.ts bench/tenantConnections.ts bench/provisioning.ts bench/fleet.ts; do
+for bench in bench/tenantLookup.ts bench/decrypt.ts bench/applyPaths.ts bench/lint.ts bench/cliLatency.ts bench/audit.ts bench/tenantConnections.ts bench/provisioning.ts bench/fleet.ts; do
   node "$bench" || status=1
 done
 exit $status
