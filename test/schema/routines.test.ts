@@ -66,6 +66,14 @@ describe("a broken routines.hcl", () => {
     expect(error).toMatchObject({ _tag: "RoutinesInvalid", message: "routines.hcl: function missing must be declared once" })
     expect(await schemas()).toEqual(["public"])
   })
+
+  it("a trigger declared twice: RoutinesInvalid names it as a trigger, and db apply writes nothing", async () => {
+    const routines = await readFile(projectFile("routines.hcl"), "utf8")
+    const block = /^trigger "notify_tenants_truncate" \{\n(?:  .*\n|\n)*?\}\n/m.exec(routines)![0]
+    const error = failureOf(await applyWithRoutines("routines_twice", `${routines}\n${block}`))
+    expect(error).toMatchObject({ _tag: "RoutinesInvalid", message: "routines.hcl: trigger notify_tenants_truncate must be declared once" })
+    expect(await schemas()).toEqual(["public"])
+  })
 })
 
 describe("the checkout's routines.hcl", () => {

@@ -87,14 +87,21 @@ const renderFunction = (name: string, fn: FunctionBlock): string => {
   ].join("\n")
 }
 
-const renderTrigger = (
-  name: string,
-  trigger: TriggerBlock,
-  functions: Blocks<FunctionBlock>,
-  tables: Blocks<TableBlock>
-): string => {
-  const table = referenced("table", trigger.on)
-  const tableSchema = referenced("schema", only(tables[table], `table ${table}`).schema)
+/** A trigger of routines.hcl with the table it is on (and that table's schema) looked up once. */
+interface DeclaredTrigger {
+  readonly name: string
+  readonly block: TriggerBlock
+  readonly schema: string
+  readonly table: string
+}
+
+const declaredTrigger = (name: string, triggers: Blocks<TriggerBlock>, tables: Blocks<TableBlock>): DeclaredTrigger => {
+  const block = only(triggers[name], `trigger ${name}`)
+  const table = referenced("table", block.on)
+  return { name, block, table, schema: referenced("schema", only(tables[table], `table ${table}`).schema) }
+}
+
+const renderTrigger = ({ name, block: trigger, schema: tableSchema, table }: DeclaredTrigger, functions: Blocks<FunctionBlock>): string => {
   const functionName = referenced("function", only(trigger.execute, `trigger ${name}'s execute block`).function)
   const functionSchema = referenced("schema", only(functions[functionName], `function ${functionName}`).schema)
   const timing = trigger.before !== undefined ? `BEFORE ${eventsOf(trigger.before)}` : `AFTER ${eventsOf(trigger.after ?? [])}`
@@ -198,13 +205,12 @@ const render = (routines: HclBody, schema: HclBody, created: Created): Routines 
   const tables = (schema["table"] ?? {}) as Blocks<TableBlock>
   const functionNames = Object.keys(functions).sort()
   const triggerNames = Object.keys(triggers).sort()
-  const declaredTriggers = triggerNames.map((name) => {
-    const table = referenced("table", only(triggers[name], name).on)
-    return { name, table, schema: referenced("schema", only(tables[table], `table ${table}`).schema) }
-  })
+  // The functions are rendered first, so that a mistake in one is reported before any trigger's.
+  const functionStatements = functionNames.map((name) => renderFunction(name, only(functions[name], `function ${name}`)))
+  const declaredTriggers = triggerNames.map((name) => declaredTrigger(name, triggers, tables))
   const statements = [
-    ...functionNames.map((name) => renderFunction(name, only(functions[name], `function ${name}`))),
-    ...triggerNames.map((name) => renderTrigger(name, only(triggers[name], `trigger ${name}`), functions, tables)),
+    ...functionStatements,
+    ...declaredTriggers.map((trigger) => renderTrigger(trigger, functions)),
     ...renderRemovals(functions, declaredTriggers, created)
   ]
   return {
