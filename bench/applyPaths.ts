@@ -25,6 +25,8 @@
  * each line once, in turn, after one round of warm-up (disk cache, Node's
  * compile cache, a bundle rebuilt by the setup check); each figure is the
  * median of the rounds, and the ratios are against bare SQL.
+ *
+ *   BENCH_ROUNDS  measured rounds (default 11)
  */
 import { spawnSync } from "node:child_process"
 import { loadavg } from "node:os"
@@ -36,9 +38,10 @@ import { applyDesiredState, applyMigrations, projectRoutines, projectSeeds } fro
 import { runScript } from "../cli/src/schema/postgres.ts"
 import { SchemaProject } from "../cli/src/schema/Project.ts"
 import { ScratchDatabase } from "../cli/src/schema/ScratchDatabase.ts"
+import { runBenchmark } from "./support/runBenchmark.ts"
 
 const GOAL_SECONDS = 0.6
-const ROUNDS = 11
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 11)
 const root = path.resolve(import.meta.dirname, "..")
 
 const tools = Layer.mergeAll(Engine.layer, ScratchDatabase.layer, SchemaProject.layer, NodeServices.layer)
@@ -109,7 +112,7 @@ interface Line {
   readonly ratio: boolean
 }
 
-const main = async (): Promise<number> => {
+const main = async (): Promise<boolean> => {
   const script = await bareScript()
   const lines: ReadonlyArray<Line> = [
     { label: "baseline: bare SQL (same statements, one script)", ratio: true, measure: () => onEmptyDatabase((url) => Effect.runPromise(runScript(url, script))) },
@@ -159,7 +162,7 @@ const main = async (): Promise<number> => {
       `costs ${figure("baseline: an empty database created and dropped").toFixed(3)} s); start-up: npm and the setup check ` +
       `${figure("baseline: npm run --silent setup -- --quiet").toFixed(3)} s, the bundle ${figure("baseline: node cli/dist/main.js --version").toFixed(3)} s`
   )
-  return met ? 0 : 1
+  return met
 }
 
-process.exitCode = await main()
+runBenchmark(main)

@@ -41,6 +41,7 @@ import { withMigratedDatabases } from "./support/migratedDatabases.ts"
 import { Actor } from "../src/services/Actor.ts"
 import { AuditTrail } from "../src/services/AuditTrail.ts"
 import { Tenants } from "../src/services/Tenants.ts"
+import { runBenchmark } from "./support/runBenchmark.ts"
 
 const CREATE_GOAL = 1.15
 const VERIFY_GOAL_SECONDS = 10
@@ -262,10 +263,4 @@ const main = async (): Promise<boolean> => {
   })
 }
 
-main().then(
-  (met) => process.exit(met ? 0 : 1),
-  (error: unknown) => {
-    console.error(`error: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`)
-    process.exit(2)
-  }
-)
+runBenchmark(main)

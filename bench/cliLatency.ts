@@ -21,6 +21,7 @@ import path from "node:path"
 import { withMigratedDatabases } from "./support/migratedDatabases.ts"
 import { projectFile } from "../cli/src/schema/paths.ts"
 import { installPacked } from "../test/support/packages.ts"
+import { runBenchmark } from "./support/runBenchmark.ts"
 
 const GOAL_SECONDS = 0.3
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 15)
@@ -52,7 +53,7 @@ const median = (values: ReadonlyArray<number>): number => {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
-const main = async (): Promise<number> => {
+const main = async (): Promise<boolean> => {
   console.log("cliLatency: packing and installing the CLI, preparing a scratch database")
   const installed = await installPacked("cli")
   try {
@@ -89,11 +90,11 @@ const main = async (): Promise<number> => {
     console.log(
       `cliLatency: control-plane tenants list ${tenantsList.toFixed(3)} s median, goal <= ${GOAL_SECONDS.toFixed(2)} s: ${met ? "met" : "MISSED"}`
     )
-    return met ? 0 : 1
+    return met
     })
   } finally {
     await installed.remove()
   }
 }
 
-process.exitCode = await main()
+runBenchmark(main)

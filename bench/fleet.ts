@@ -45,6 +45,7 @@ import { ConnectionBudget } from "../cli/src/fleet/ConnectionBudget.ts"
 import { FleetMigrations } from "../cli/src/fleet/FleetMigrations.ts"
 import { Provisioning } from "../cli/src/fleet/Provisioning.ts"
 import { TenantSchema } from "../cli/src/fleet/TenantSchema.ts"
+import { runBenchmark } from "./support/runBenchmark.ts"
 
 const GOAL = 0.35
 const COMPARE = Number(process.env["BENCH_FLEET_COMPARE"] ?? 200)
@@ -274,10 +275,4 @@ const main = async (): Promise<boolean> => {
   }
 }
 
-main().then(
-  (met) => process.exit(met ? 0 : 1),
-  (error: unknown) => {
-    console.error(`bench/fleet.ts failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`)
-    process.exit(1)
-  }
-)
+runBenchmark(main)

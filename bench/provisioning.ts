@@ -32,6 +32,7 @@ import { ControlPlaneLocks } from "../cli/src/fleet/advisoryLock.ts"
 import { ConnectionBudget } from "../cli/src/fleet/ConnectionBudget.ts"
 import { Provisioning } from "../cli/src/fleet/Provisioning.ts"
 import { TenantSchema } from "../cli/src/fleet/TenantSchema.ts"
+import { runBenchmark } from "./support/runBenchmark.ts"
 
 const GOAL_P95_MS = 3_000
 const TENANTS = Number(process.env["BENCH_TENANTS"] ?? 20)
@@ -137,10 +138,4 @@ const main = (): Promise<boolean> =>
   }
   })
 
-main().then(
-  (met) => process.exit(met ? 0 : 1),
-  (error: unknown) => {
-    console.error(`bench/provisioning.ts failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`)
-    process.exit(1)
-  }
-)
+runBenchmark(main)

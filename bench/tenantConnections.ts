@@ -43,6 +43,7 @@ import { withMigratedDatabases } from "./support/migratedDatabases.ts"
 import { TenantConnections } from "../src/services/TenantConnections.ts"
 import { lookupTenant } from "../src/services/TenantConnections/lookup.ts"
 import { registerTenants } from "../test/support/tenantFleet.ts"
+import { runBenchmark } from "./support/runBenchmark.ts"
 
 const RESOLVE_GOAL = 50
 const QUERY_GOAL = 1.1
@@ -245,10 +246,4 @@ const main = (): Promise<boolean> =>
   }
   })
 
-main().then(
-  (met) => process.exit(met ? 0 : 1),
-  (error: unknown) => {
-    console.error(`error: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`)
-    process.exit(2)
-  }
-)
+runBenchmark(main)

@@ -30,6 +30,7 @@ import { DatabaseConfig } from "../src/db/DatabaseConfig.ts"
 import { Db } from "../src/db/Db.ts"
 import { Tenants } from "../src/services/Tenants.ts"
 import { withMigratedDatabases } from "./support/migratedDatabases.ts"
+import { runBenchmark } from "./support/runBenchmark.ts"
 
 const GOAL = 1.10
 const CONCURRENCY = Number(process.env["BENCH_CONCURRENCY"] ?? 4)
@@ -73,7 +74,7 @@ const seed = async (url: string): Promise<void> => {
   try {
     await pool.query(sql`
       INSERT INTO control_plane.tenants (name, environment, status)
-      SELECT name, (${environments} :: control_plane.tenant_environment[])[1 + ordinality % 3], 'active'
+      SELECT name, (${environments} :: control_plane.tenant_environment[])[1 + ordinality % 3], 'pending'
       FROM unnest(${names} :: text[]) WITH ORDINALITY AS t(name, ordinality)`)
   } finally {
     await pool.dispose()
@@ -167,10 +168,4 @@ const main = async (): Promise<boolean> => {
   })
 }
 
-main().then(
-  (met) => process.exit(met ? 0 : 1),
-  (error: unknown) => {
-    console.error(`error: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`)
-    process.exit(2)
-  }
-)
+runBenchmark(main)
