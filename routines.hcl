@@ -8,16 +8,24 @@
 # variables it knows), so they live beside schema.hcl rather than inside it,
 # and the project renders them to SQL for both paths: `npm run db:apply` runs
 # that SQL, and `npm run db:routines` writes the same SQL as a migration.
+# Every function pins its search_path to pg_catalog, pg_temp (the renderer
+# refuses one that does not): a trigger runs with the search_path of whoever
+# fired it, and a role that may create a schema could otherwise put its own
+# `<` or clock_timestamp() ahead of pg_catalog's and so delete events past
+# the guard or keep its changes out of the trail. So the bodies name every
+# object of control_plane with its schema.
+#
 # Keep exactly one definition here; nothing else spells these out (the audit
 # hash's canonical form is also spelled out in src/services/auditChain.ts,
 # which verifies the chain without trusting these functions; a test keeps the
 # two equal).
 
 function "update_updated_at_column" {
-  schema = schema.control_plane
-  lang   = PLpgSQL
-  return = trigger
-  as     = <<-SQL
+  schema      = schema.control_plane
+  lang        = PLpgSQL
+  return      = trigger
+  search_path = "pg_catalog, pg_temp"
+  as          = <<-SQL
   BEGIN
     NEW.updated_at = now();
     RETURN NEW;
@@ -85,10 +93,11 @@ trigger "update_tenant_provisioning_updated_at" {
 # previous event's hash and this event's hash are set here, never taken from
 # the inserted row. A purge event becomes a checkpoint here.
 function "audit_events_append" {
-  schema = schema.control_plane
-  lang   = PLpgSQL
-  return = trigger
-  as     = <<-SQL
+  schema      = schema.control_plane
+  lang        = PLpgSQL
+  return      = trigger
+  search_path = "pg_catalog, pg_temp"
+  as          = <<-SQL
   DECLARE
     last_id bigint;
     last_hash bytea;
@@ -170,10 +179,11 @@ function "audit_events_append" {
 # table's owner or a superuser; `control-plane audit verify` then still finds
 # any event changed behind its back.
 function "audit_events_guard" {
-  schema = schema.control_plane
-  lang   = PLpgSQL
-  return = trigger
-  as     = <<-SQL
+  schema      = schema.control_plane
+  lang        = PLpgSQL
+  return      = trigger
+  search_path = "pg_catalog, pg_temp"
+  as          = <<-SQL
   BEGIN
     IF TG_OP = 'DELETE' THEN
       IF OLD.id < (SELECT (changes ->> 'first_kept_id')::bigint FROM control_plane.audit_events
@@ -212,10 +222,11 @@ function "audit_events_guard" {
 # fails when a column of an audited table is missing from any of the three
 # paths, so a new column cannot slip past the trail.
 function "audit_tenants_change" {
-  schema = schema.control_plane
-  lang   = PLpgSQL
-  return = trigger
-  as     = <<-SQL
+  schema      = schema.control_plane
+  lang        = PLpgSQL
+  return      = trigger
+  search_path = "pg_catalog, pg_temp"
+  as          = <<-SQL
   DECLARE
     changes jsonb;
   BEGIN
@@ -251,10 +262,11 @@ function "audit_tenants_change" {
 }
 
 function "audit_tenant_databases_change" {
-  schema = schema.control_plane
-  lang   = PLpgSQL
-  return = trigger
-  as     = <<-SQL
+  schema      = schema.control_plane
+  lang        = PLpgSQL
+  return      = trigger
+  search_path = "pg_catalog, pg_temp"
+  as          = <<-SQL
   DECLARE
     changes jsonb;
   BEGIN
@@ -306,10 +318,11 @@ function "audit_tenant_databases_change" {
 }
 
 function "audit_system_config_change" {
-  schema = schema.control_plane
-  lang   = PLpgSQL
-  return = trigger
-  as     = <<-SQL
+  schema      = schema.control_plane
+  lang        = PLpgSQL
+  return      = trigger
+  search_path = "pg_catalog, pg_temp"
+  as          = <<-SQL
   DECLARE
     changes jsonb;
   BEGIN
@@ -337,10 +350,11 @@ function "audit_system_config_change" {
 }
 
 function "audit_database_servers_change" {
-  schema = schema.control_plane
-  lang   = PLpgSQL
-  return = trigger
-  as     = <<-SQL
+  schema      = schema.control_plane
+  lang        = PLpgSQL
+  return      = trigger
+  search_path = "pg_catalog, pg_temp"
+  as          = <<-SQL
   DECLARE
     changes jsonb;
   BEGIN
@@ -392,10 +406,11 @@ function "audit_database_servers_change" {
 }
 
 function "audit_fleet_runs_change" {
-  schema = schema.control_plane
-  lang   = PLpgSQL
-  return = trigger
-  as     = <<-SQL
+  schema      = schema.control_plane
+  lang        = PLpgSQL
+  return      = trigger
+  search_path = "pg_catalog, pg_temp"
+  as          = <<-SQL
   DECLARE
     changes jsonb;
   BEGIN
@@ -621,11 +636,12 @@ trigger "audit_fleet_runs_truncate" {
 # ---------------------------------------------------------------------------
 
 function "lifecycle_moves" {
-  schema     = schema.control_plane
-  lang       = SQL
-  return     = jsonb
-  volatility = IMMUTABLE
-  as         = <<-SQL
+  schema      = schema.control_plane
+  lang        = SQL
+  return      = jsonb
+  volatility  = IMMUTABLE
+  search_path = "pg_catalog, pg_temp"
+  as          = <<-SQL
   SELECT '{
     "tenant": {
       "new":       ["pending"],
@@ -646,10 +662,11 @@ function "lifecycle_moves" {
 }
 
 function "enforce_tenant_lifecycle" {
-  schema = schema.control_plane
-  lang   = PLpgSQL
-  return = trigger
-  as     = <<-SQL
+  schema      = schema.control_plane
+  lang        = PLpgSQL
+  return      = trigger
+  search_path = "pg_catalog, pg_temp"
+  as          = <<-SQL
   DECLARE
     previous text;
     allowed  jsonb;
@@ -729,10 +746,11 @@ function "enforce_tenant_lifecycle" {
 }
 
 function "enforce_database_lifecycle" {
-  schema = schema.control_plane
-  lang   = PLpgSQL
-  return = trigger
-  as     = <<-SQL
+  schema      = schema.control_plane
+  lang        = PLpgSQL
+  return      = trigger
+  search_path = "pg_catalog, pg_temp"
+  as          = <<-SQL
   DECLARE
     previous text;
     allowed  jsonb;
@@ -800,10 +818,11 @@ trigger "enforce_tenant_databases_lifecycle" {
 # ---------------------------------------------------------------------------
 
 function "notify_tenant_change" {
-  schema = schema.control_plane
-  lang   = PLpgSQL
-  return = trigger
-  as     = <<-SQL
+  schema      = schema.control_plane
+  lang        = PLpgSQL
+  return      = trigger
+  search_path = "pg_catalog, pg_temp"
+  as          = <<-SQL
   BEGIN
     IF TG_LEVEL = 'STATEMENT' THEN
       PERFORM pg_notify('control_plane_tenant_changes', '*');

@@ -187,6 +187,14 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
       expect(rows.map((r) => r.proname)).toEqual([...(await runTools(renderRoutines())).functions].sort())
     })
 
+    it("pins every function's search_path to pg_catalog, pg_temp", async () => {
+      const rows = await db.query(sql`
+        SELECT p.proname, p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = 'control_plane' ORDER BY p.proname`)
+      expect(rows.length).toBeGreaterThan(0)
+      for (const row of rows) expect({ [row.proname]: row.proconfig }).toEqual({ [row.proname]: ["search_path=pg_catalog, pg_temp"] })
+    })
+
     it("has control_plane.update_updated_at_column(), a plpgsql trigger function", async () => {
       const rows = await db.query(sql`
         SELECT l.lanname AS language, format_type(p.prorettype, NULL) AS returns, p.prosrc AS body
@@ -457,6 +465,44 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
           changes: { status: { old: "pending", new: "inactive" } }
         }
       ])
+    })
+
+    it("a role's own operators ahead of pg_catalog change nothing: the guard still refuses, the change is still recorded", async () => {
+      // A role that is neither owner nor superuser, with a schema of its own:
+      // a `<` that is always true (the guard's "event older than the cut")
+      // and a `<>` that is always false (the recording's "something changed").
+      const role = `cp_hostile_${path}_${process.pid}`
+      const tenantId = await insertTenant(`hostile_${path}`)
+      await db.query(sql`CREATE ROLE ${sql.ident(role)} NOLOGIN`)
+      try {
+        await db.query(sql`
+          GRANT USAGE ON SCHEMA control_plane TO ${sql.ident(role)};
+          GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA control_plane TO ${sql.ident(role)};
+          CREATE SCHEMA hostile AUTHORIZATION ${sql.ident(role)};
+          SET ROLE ${sql.ident(role)};
+          CREATE FUNCTION hostile.yes(bigint, bigint) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+          CREATE OPERATOR hostile.< (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = hostile.yes);
+          CREATE FUNCTION hostile.no(jsonb, jsonb) RETURNS boolean LANGUAGE sql AS 'SELECT false';
+          CREATE OPERATOR hostile.<> (LEFTARG = jsonb, RIGHTARG = jsonb, FUNCTION = hostile.no);
+          RESET ROLE`)
+        const asHostile = (statement: ReturnType<typeof sql>) =>
+          db.tx(async (tx) => {
+            await tx.query(sql`SET LOCAL ROLE ${sql.ident(role)}; SET LOCAL search_path = hostile, pg_catalog`)
+            return tx.query(statement)
+          })
+        const newest = sql`SELECT max(id) AS id FROM control_plane.audit_events`
+        const [{ id: before }] = await db.query(newest)
+        const refused = await codeOf(asHostile(sql`DELETE FROM control_plane.audit_events WHERE id = (SELECT max(id) FROM control_plane.audit_events)`))
+        expect(refused.code).toBe("CPA01")
+        await asHostile(sql`UPDATE control_plane.tenants SET name = ${`hostile_${path}_renamed`} WHERE tenant_id = ${tenantId}`)
+        const [{ id: after }] = await db.query(newest)
+        expect(after).toBe(before + 1)
+        const [last] = await db.query(sql`SELECT db_role, entity_id, changes FROM control_plane.audit_events WHERE id = ${after}`)
+        // db_role is the session's login (SET ROLE does not change it).
+        expect(last).toEqual({ db_role: "postgres", entity_id: tenantId, changes: { name: { old: `hostile_${path}`, new: `hostile_${path}_renamed` } } })
+      } finally {
+        await db.query(sql`DROP SCHEMA IF EXISTS hostile CASCADE; DROP OWNED BY ${sql.ident(role)}; DROP ROLE ${sql.ident(role)}`)
+      }
     })
 
     it("records the actor and reason set for the transaction, in the same transaction as the change", async () => {

@@ -67,6 +67,18 @@ describe("a broken routines.hcl", () => {
     expect(await schemas()).toEqual(["public"])
   })
 
+  it("a function that does not pin its search_path: RoutinesInvalid says so, and db apply writes nothing", async () => {
+    const routines = await readFile(projectFile("routines.hcl"), "utf8")
+    const pinned = /^(function "audit_events_guard" \{\n(?:  .*\n)*?)  search_path = "pg_catalog, pg_temp"\n/m
+    expect(routines).toMatch(pinned)
+    const error = failureOf(await applyWithRoutines("routines_unpinned", routines.replace(pinned, "$1")))
+    expect(error).toMatchObject({
+      _tag: "RoutinesInvalid",
+      message: `routines.hcl: function audit_events_guard must pin its search_path (search_path = "pg_catalog, pg_temp")`
+    })
+    expect(await schemas()).toEqual(["public"])
+  })
+
   it("a trigger declared twice: RoutinesInvalid names it as a trigger, and db apply writes nothing", async () => {
     const routines = await readFile(projectFile("routines.hcl"), "utf8")
     const block = /^trigger "notify_tenants_truncate" \{\n(?:  .*\n|\n)*?\}\n/m.exec(routines)![0]
@@ -77,12 +89,12 @@ describe("a broken routines.hcl", () => {
 })
 
 describe("the checkout's routines.hcl", () => {
-  it("renders every construct it uses: events joined in one timing, volatility, lang", async () => {
+  it("renders every construct it uses: events joined in one timing, volatility, lang, the pinned search_path", async () => {
     const { sql: rendered } = await runTools(renderRoutines())
     expect(rendered).toContain(`CREATE OR REPLACE TRIGGER "audit_events_guard"\nBEFORE DELETE OR UPDATE ON "control_plane"."audit_events"\nFOR EACH ROW`)
     expect(rendered).toContain(`FOR EACH STATEMENT\nEXECUTE FUNCTION "control_plane"."audit_events_guard"();`)
-    expect(rendered).toContain(`"lifecycle_moves"()\nRETURNS jsonb\nLANGUAGE sql\nIMMUTABLE\nAS $$\nSELECT '{`)
-    expect(rendered).toContain(`"update_updated_at_column"()\nRETURNS trigger\nLANGUAGE plpgsql\nAS $$\nBEGIN\n  NEW.updated_at = now();`)
+    expect(rendered).toContain(`"lifecycle_moves"()\nRETURNS jsonb\nLANGUAGE sql\nIMMUTABLE\nSET search_path = pg_catalog, pg_temp\nAS $$\nSELECT '{`)
+    expect(rendered).toContain(`"update_updated_at_column"()\nRETURNS trigger\nLANGUAGE plpgsql\nSET search_path = pg_catalog, pg_temp\nAS $$\nBEGIN\n  NEW.updated_at = now();`)
   })
 })
 

@@ -24,6 +24,8 @@ interface FunctionBlock {
   readonly return: string
   /** IMMUTABLE, STABLE or VOLATILE (PostgreSQL's default when absent). */
   readonly volatility?: string
+  /** The schemas the body resolves names in, whatever the calling session's search_path (required). */
+  readonly search_path?: string
   readonly as: string
 }
 
@@ -74,6 +76,24 @@ const eventsOf = (timing: ReadonlyArray<Record<string, boolean>>): string =>
     .map(([event]) => event.toUpperCase())
     .join(" OR ")
 
+/**
+ * A function's pinned search_path, e.g. "pg_catalog, pg_temp". Required:
+ * without it the body resolves operators and functions (`<`, `<>`,
+ * `clock_timestamp()`) in the calling session's search_path, so any role that
+ * can create a schema could put its own ahead of pg_catalog and make the
+ * append-only guard, the recording or the lifecycle checks decide otherwise.
+ */
+const searchPath = (name: string, fn: FunctionBlock): string => {
+  const value = fn.search_path
+  if (value === undefined) {
+    throw new Error(`routines.hcl: function ${name} must pin its search_path (search_path = "pg_catalog, pg_temp")`)
+  }
+  if (!/^[a-z_][a-z0-9_]*(, [a-z_][a-z0-9_]*)*$/.test(value)) {
+    throw new Error(`routines.hcl: function ${name}'s search_path must be schema names separated by ", ", found ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
 const renderFunction = (name: string, fn: FunctionBlock): string => {
   const schema = referenced("schema", fn.schema)
   const body = fn.as.endsWith("\n") ? fn.as : `${fn.as}\n`
@@ -82,6 +102,7 @@ const renderFunction = (name: string, fn: FunctionBlock): string => {
     `RETURNS ${identifier(fn.return)}`,
     `LANGUAGE ${identifier(fn.lang).toLowerCase()}`,
     ...(fn.volatility === undefined ? [] : [identifier(fn.volatility).toUpperCase()]),
+    `SET search_path = ${searchPath(name, fn)}`,
     `AS $$`,
     `${body}$$;`
   ].join("\n")
