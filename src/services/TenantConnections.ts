@@ -241,8 +241,25 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
           databaseId: found.database?.id ?? null
         }))
 
-      /** The tenant's pool entry with a permit of the budget, waiting if need be; again when its pool retired meanwhile. */
-      const admit = (tenant: string, found: Resolution): Effect.Effect<PoolEntry, WithTenantError> => {
+      /**
+       * What one withTenant call holds: the session on the pool whose permit it
+       * took. The session is opened in the same synchronous step that takes the
+       * permit, and the call's finalizer, installed before any permit is taken,
+       * ends whatever session is there. The fiber may be interrupted between
+       * any two of its steps (the scheduler yields there after a long run), so
+       * a permit taken in one step and handed to a finalizer in the next could
+       * be lost for good.
+       */
+      interface Lease {
+        session: TenantSession | undefined
+      }
+
+      /** Opens the lease's session on the entry's pool, whose permit was just taken; the permit goes back when the session ends. */
+      const open = (lease: Lease, entry: PoolEntry): TenantSession =>
+        (lease.session = new TenantSession(entry.pool, () => budget.release(entry)))
+
+      /** The session on the tenant's pool, waiting for a permit if need be; again when its pool retired meanwhile. */
+      const admit = (tenant: string, found: Resolution, lease: Lease): Effect.Effect<TenantSession, WithTenantError> => {
         if (found.status !== "active") {
           return Effect.fail(new TenantNotActive({ tenantId: found.tenantId, tenantName: found.name, status: found.status }))
         }
@@ -251,60 +268,48 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
           new ConnectionBudgetExhausted({ tenantId: found.tenantId, budget: settings.budget, waitedMs })
         return pools.entryFor(found.tenantId, found.database).pipe(
           Effect.flatMap((entry) =>
-            Effect.flatMap(budget.acquire(entry, settings.checkoutTimeoutMs, exhausted), (admission) =>
-              admission === "granted" ? Effect.succeed(entry) : Effect.flatMap(resolution(tenant), (again) => admit(tenant, again)))
+            Effect.flatMap(budget.acquire(entry, settings.checkoutTimeoutMs, exhausted, () => open(lease, entry)), (admission) =>
+              admission === "granted"
+                ? Effect.succeed(lease.session!)
+                : Effect.flatMap(resolution(tenant), (again) => admit(tenant, again, lease)))
           )
         )
       }
 
       /** The common case, without waiting or looking anything up: a cached active tenant whose pool has room. */
-      const admitNow = (found: Resolution | undefined): PoolEntry | undefined => {
+      const admitNow = (found: Resolution | undefined, lease: Lease): TenantSession | undefined => {
         if (found?.status !== "active" || found.database === null) return undefined
         const entry = pools.current(found.database)
-        return entry !== undefined && budget.acquireNow(entry) ? entry : undefined
+        return entry !== undefined && budget.acquireNow(entry) ? open(lease, entry) : undefined
       }
 
-      /** Runs `use` on a session of the entry's pool, whose permit was just taken; the permit goes back when the session ends. */
-      const inSession = <A, E, R>(entry: PoolEntry, use: (db: TenantDb) => Effect.Effect<A, E, R>) => {
-        const session = new TenantSession(entry.pool, () => budget.release(entry))
-        let work: Effect.Effect<A, E, R>
-        try {
-          work = use(session) // called here rather than in a suspend: one step fewer per call
-        } catch (defect) {
-          session.end()
-          return Effect.die(defect)
-        }
-        // onExitPrimitive: a plain function as the finalizer (nothing to run
-        // as an effect); on a warm pool every step of the fiber shows in the
-        // ratio to a bare pool.query. A synchronous function cannot be
-        // interrupted halfway, so `true` spares the steps that would mask
-        // interruption around it.
-        return Effect.onExitPrimitive(work, () => {
-          session.end()
-          return undefined
-        }, true)
-      }
+      /** Runs `use` on a session whose permit is recorded in `lease` (a defect thrown by `use` fails the effect as one). */
+      const leased = <A, E, R>(tenant: string, use: (db: TenantDb) => Effect.Effect<A, E, R>, lease: Lease) =>
+        Effect.suspend((): Effect.Effect<A, E | WithTenantError, R> => {
+          const found = cache.lookup(tenant)
+          const ready = admitNow(found, lease)
+          if (ready !== undefined) return use(ready)
+          return Effect.flatMap(
+            Effect.flatMap(found === undefined ? fetch(tenant) : Effect.succeed(found), (resolved) => admit(tenant, resolved, lease)),
+            use
+          )
+        })
 
       const withTenant = <A, E, R>(
         tenant: string,
         use: (db: TenantDb) => Effect.Effect<A, E, R>
       ): Effect.Effect<A, E | WithTenantError, R> =>
         Effect.suspend(() => {
-          // The common case: a cached active tenant whose pool has room. The
-          // permit is taken synchronously here and the very next step installs
-          // the finalizer giving it back, with nothing in between that could
-          // interrupt this fiber, so no uninterruptible region is needed.
-          const found = cache.lookup(tenant)
-          const ready = admitNow(found)
-          if (ready !== undefined) return inSession(ready, use)
-          // Otherwise the permit comes from a wait: uninterruptible except
-          // while waiting and while `use` runs, so that once it is granted
-          // every way out gives it back.
-          return Effect.uninterruptibleMask((restore) =>
-            Effect.flatMap(
-              restore(Effect.flatMap(found === undefined ? fetch(tenant) : Effect.succeed(found), (resolved) => admit(tenant, resolved))),
-              (entry) => inSession(entry, (db) => restore(use(db)))
-            ))
+          const lease: Lease = { session: undefined }
+          // onExitPrimitive: a plain function as the finalizer (nothing to run
+          // as an effect); on a warm pool every step of the fiber shows in the
+          // ratio to a bare pool.query. Not marked interruptible: effect skips
+          // an interruptible finalizer when the fiber is interrupted, and an
+          // interrupted call must give its permit back too.
+          return Effect.onExitPrimitive(leased(tenant, use, lease), () => {
+            lease.session?.end()
+            return undefined
+          })
         })
 
       /**
@@ -332,13 +337,16 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
             const exhausted = (waitedMs: number) => new ConnectionBudgetExhausted({ tenantId, budget: settings.budget, waitedMs })
             const wanted = Math.max(1, Math.min(connections, settings.poolMax, settings.budget))
             let taken = 0
+            // A permit is counted in the step that takes it (see Lease). The
+            // slot retires only when the layer closes: then the reservation
+            // ends as interrupted, with what it took given back.
             const take: Effect.Effect<void, ConnectionBudgetExhausted> = Effect.suspend(() =>
               taken >= wanted
                 ? Effect.void
-                : Effect.flatMap(budget.acquire(slot, settings.checkoutTimeoutMs, exhausted), () => {
-                  taken++
-                  return take
-                })
+                : Effect.flatMap(
+                  budget.acquire(slot, settings.checkoutTimeoutMs, exhausted, () => void taken++),
+                  (admission) => admission === "granted" ? take : Effect.interrupt
+                )
             )
             const giveBack = () => {
               for (let i = 0; i < taken; i++) budget.release(slot)

@@ -13,7 +13,7 @@ import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import pg, { sql } from "@databases/pg"
 import type { ConnectionPool } from "@databases/pg"
-import { ConfigProvider, Deferred, Effect, Exit, Fiber, Layer, ManagedRuntime, Metric } from "effect"
+import { ConfigProvider, Deferred, Effect, Exit, Fiber, Layer, ManagedRuntime, Metric, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ConnectionStringCrypto } from "../../src/crypto/ConnectionStringCrypto.ts"
 import { DatabaseConfig } from "../../src/db/DatabaseConfig.ts"
@@ -107,6 +107,16 @@ const within = async (limitMs: number, check: () => Promise<boolean>): Promise<n
 }
 
 const stats = (r = runtime) => r.runPromise(TenantConnections.use((connections) => connections.stats()))
+
+/** The tenant's pool made and its resolution cached (once the listener is up), so that the next call takes neither a lookup nor a wait. */
+const warm = async (r: Runtime, tenant: string) => {
+  await r.runPromise(TenantConnections.use((c) => c.withTenant(tenant, () => Effect.void)))
+  await within(5_000, async () => (await stats(r)).listening)
+  await r.runPromise(TenantConnections.use((c) => c.resolve(tenant)))
+  const { misses } = (await stats(r)).resolutions
+  await r.runPromise(TenantConnections.use((c) => c.resolve(tenant)))
+  expect((await stats(r)).resolutions.misses).toBe(misses)
+}
 
 describe("withTenant", () => {
   it("runs on the tenant's active database, found by name, by id and by an upper-case id", async () => {
@@ -208,12 +218,16 @@ describe("withTenant", () => {
   it("an interrupted callback keeps its permit until its statement in flight ends; a connection used after its call fails", async () => {
     const r = makeRuntime()
     const tenant = await newTenant("interrupted", 2)
-    const fiber = r.runFork(TenantConnections.use((c) => c.withTenant(tenant.name, (db) => db.query(sql`SELECT pg_sleep(0.5)`))))
-    await within(5_000, async () => (await stats(r)).connectionsInUse === 1)
-    await new Promise((resolve) => setTimeout(resolve, 50)) // the statement is on its way
-    await r.runPromise(Fiber.interrupt(fiber))
-    expect((await stats(r)).connectionsInUse).toBe(1)
-    await within(5_000, async () => (await stats(r)).connectionsInUse === 0)
+    // First on a pool that is made for the call, then on the warm pool (the path without a lookup or a wait).
+    for (const pool of ["new", "warm"]) {
+      if (pool === "warm") await warm(r, tenant.name)
+      const fiber = r.runFork(TenantConnections.use((c) => c.withTenant(tenant.name, (db) => db.query(sql`SELECT pg_sleep(0.5)`))))
+      await within(5_000, async () => (await stats(r)).connectionsInUse === 1)
+      await new Promise((resolve) => setTimeout(resolve, 50)) // the statement is on its way
+      await r.runPromise(Fiber.interrupt(fiber))
+      expect((await stats(r)).connectionsInUse, pool).toBe(1)
+      await within(5_000, async () => (await stats(r)).connectionsInUse === 0)
+    }
     const escaped = await r.runPromise(TenantConnections.use((c) => c.withTenant(tenant.name, (db) => Effect.succeed(db))))
     const error = await failureOf(escaped.query(sql`SELECT 1`), r)
     expect(error._tag).toBe("DbError")
@@ -226,6 +240,68 @@ describe("withTenant", () => {
     ))
     expect(Exit.isFailure(thrown) && thrown.cause.reasons[0]?._tag).toBe("Die")
     expect((await stats(r)).connectionsInUse).toBe(0)
+  })
+})
+
+describe("interruption and shutdown give every permit back", () => {
+  it("a call interrupted wherever the scheduler makes its fiber yield keeps no permit", async () => {
+    // After a long enough run of steps effect's scheduler yields between two
+    // of them; padding the fiber by n steps moves that point across the
+    // call, so some n lands it between taking a permit and handing it to the
+    // call's finalizer. Every call is interrupted right there.
+    const r = makeRuntime()
+    const tenant = await newTenant("yield_points", 1)
+    await warm(r, tenant.name)
+    for (let n = 900; n < 1150; n++) {
+      await r.runPromise(TenantConnections.use((c) => Effect.gen(function*() {
+        let padding: Effect.Effect<void> = Effect.void
+        for (let i = 0; i < n; i++) padding = Effect.flatMap(padding, () => Effect.void)
+        const call = yield* Effect.forkChild(Effect.andThen(padding, c.withTenant(tenant.name, () => Effect.void)))
+        yield* Effect.yieldNow
+        yield* Fiber.interrupt(call)
+      })))
+      expect((await stats(r)).connectionsInUse, `after padding ${n}`).toBe(0)
+    }
+  })
+
+  it("closing the layer while a call and a reservation wait for the budget: both end interrupted, and no tenant connection is left", async () => {
+    // The layer in a scope of its own, closed as a program's would be, while
+    // the waiting fibers go on (a ManagedRuntime would interrupt them itself).
+    const scope = Effect.runSync(Scope.make())
+    const settings = { ...env, CONTROL_PLANE_CONNECTION_BUDGET: "1", CONTROL_PLANE_CHECKOUT_TIMEOUT_MS: "10000" }
+    const context = await Effect.runPromise(Layer.buildWithScope(
+      ControlPlane.layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(settings)))), scope))
+    const run = <A, E>(effect: Effect.Effect<A, E, TenantConnections>) => Effect.runFork(Effect.provideContext(effect, context))
+    // Connection strings with an application_name of their own: only this layer's pools show under it.
+    const applicationName = "cp_close_test"
+    const [holding, waiting] = await registerTenants(controlPlane.url, await crypto(), "close", [0, 1].map((index) => {
+      const url = new URL(fleet.databases[index]!.url)
+      url.searchParams.set("application_name", applicationName)
+      return { ...fleet.databases[index]!, url: url.toString() }
+    })) as [Awaited<ReturnType<typeof newTenant>>, Awaited<ReturnType<typeof newTenant>>]
+    const inUse = () => Effect.runPromise(Fiber.join(run(TenantConnections.use((c) => c.stats()))))
+    const release = Effect.runSync(Deferred.make<void>())
+    const holder = run(TenantConnections.use((c) => c.withTenant(holding.name, (db) => Effect.andThen(db.query(sql`SELECT 1`), Deferred.await(release)))))
+    await within(5_000, async () => (await inUse()).connectionsInUse === 1)
+    const waiter = run(TenantConnections.use((c) => c.withTenant(waiting.name, (db) => db.query(sql`SELECT 1`))))
+    const reservation = run(Effect.scoped(TenantConnections.use((c) => c.reserve(waiting.tenantId, 1))))
+    await within(5_000, async () => (await inUse()).waiters === 2)
+    const closed = Effect.runPromise(Scope.close(scope, Exit.void))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    Deferred.doneUnsafe(release, Exit.void)
+    await closed
+    const [holderExit, waiterExit, reservationExit] = await Promise.all([
+      Effect.runPromise(Fiber.await(holder)),
+      Effect.runPromise(Fiber.await(waiter)),
+      Effect.runPromise(Fiber.await(reservation))
+    ])
+    expect(Exit.isSuccess(holderExit)).toBe(true)
+    expect(Exit.hasInterrupts(waiterExit)).toBe(true)
+    expect(Exit.hasInterrupts(reservationExit)).toBe(true)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const [{ open }] = await admin.query(sql`
+      SELECT count(*)::int AS open FROM pg_stat_activity WHERE application_name = ${applicationName}`)
+    expect(open).toBe(0)
   })
 })
 

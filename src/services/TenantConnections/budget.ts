@@ -45,6 +45,8 @@ interface Waiter<S extends Slot> {
   readonly slot: S
   readonly since: number
   settled: boolean
+  /** Called when the waiter's checkout is taken, in the same step (see `acquire`). */
+  readonly onGranted: () => void
   resume: (admission: Admission) => void
 }
 
@@ -67,6 +69,7 @@ export class Budget<S extends Slot> {
   #idleClosed = 0
   readonly #waits = new Float64Array(waitSamples)
   #waitCount = 0
+  #closed = false
 
   constructor(options: {
     readonly budget: number
@@ -82,14 +85,20 @@ export class Budget<S extends Slot> {
     this.#close = options.close
   }
 
-  /** Starts tracking a new slot (no permits yet). */
+  /** Starts tracking a new slot (no permits yet); after `closeAll` it starts out retiring, so it is never granted. */
   add(slot: S): void {
+    if (this.#closed) slot.retiring = true
     this.#slots.add(slot)
+  }
+
+  /** `closeAll` was called: nothing more is granted. */
+  get closed(): boolean {
+    return this.#closed
   }
 
   /** Takes a checkout on `slot` at once if that is possible without waiting. */
   tryAcquire(slot: S): boolean {
-    if (slot.retiring) return false
+    if (slot.retiring || this.#closed) return false
     if (slot.inUse < slot.held) {
       slot.inUse++
     } else if (slot.held < this.#poolMax && this.#free > 0) {
@@ -114,17 +123,27 @@ export class Budget<S extends Slot> {
   /**
    * A checkout on `slot`: at once when possible, else after waiting (evicting
    * idle slots for room). Fails with `exhausted(waitedMs)` after `timeoutMs`.
-   * An interrupted wait leaves no trace (a permit granted meanwhile is released).
+   * An interrupted wait leaves no trace.
+   *
+   * `onGranted` runs in the same synchronous step that takes the checkout,
+   * before this effect resumes: the caller records there what it must give
+   * back, in a finalizer it installed before calling this. The fiber may be
+   * interrupted between any two of its steps (the scheduler can yield there),
+   * so a checkout taken in one step and recorded in the next could be lost.
    */
-  acquire<E>(slot: S, timeoutMs: number, exhausted: (waitedMs: number) => E): Effect.Effect<Admission, E> {
+  acquire<E>(slot: S, timeoutMs: number, exhausted: (waitedMs: number) => E, onGranted: () => void): Effect.Effect<Admission, E> {
     return Effect.suspend(() => {
-      if (this.acquireNow(slot)) return Effect.succeed<Admission>("granted")
+      if (this.acquireNow(slot)) {
+        onGranted()
+        return Effect.succeed<Admission>("granted")
+      }
       if (slot.retiring) return Effect.succeed<Admission>("retired")
       return Effect.callback<Admission, E>((resume) => {
         const waiter: Waiter<S> = {
           slot,
           since: this.#now(),
           settled: false,
+          onGranted,
           resume: (admission) => {
             waiter.settled = true
             clearTimeout(timer)
@@ -185,8 +204,9 @@ export class Budget<S extends Slot> {
     }
   }
 
-  /** Retires every slot (the layer is closing) and resolves once all are closed. */
+  /** Retires every slot (the layer is closing) and resolves once all are closed; nothing is granted after. */
   async closeAll(): Promise<void> {
+    this.#closed = true
     for (const slot of this.#slots) this.retire(slot)
     while (this.#closing.size > 0 || [...this.#slots].some((slot) => slot.inUse > 0)) {
       await new Promise((resolve) => setTimeout(resolve, 10))
@@ -229,6 +249,7 @@ export class Budget<S extends Slot> {
       if (waiter.settled) continue
       if (this.tryAcquire(waiter.slot)) {
         this.#waiters = this.#waiters.filter((w) => w !== waiter)
+        waiter.onGranted()
         waiter.resume("granted")
       } else if (waiter.slot.held < this.#poolMax) {
         needPermits++

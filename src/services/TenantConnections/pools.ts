@@ -75,11 +75,14 @@ export class PoolRegistry {
       const fingerprint = database.fingerprint
       const current = this.#current(database.id, fingerprint)
       if (current !== undefined) return Effect.succeed(current)
+      // The layer is closing (closeAll ran): a pool made now would never be closed.
+      if (this.#budget!.closed) return Effect.interrupt
       return this.#crypto.decrypt(database.envelope, { tenantId, databaseId: database.id }).pipe(
-        Effect.map((url) => {
-          // Another fiber may have made it while this one decrypted.
+        Effect.flatMap((url) => {
+          // Another fiber may have made it while this one decrypted, or the layer began closing.
           const made = this.#current(database.id, fingerprint)
-          if (made !== undefined) return made
+          if (made !== undefined) return Effect.succeed(made)
+          if (this.#budget!.closed) return Effect.interrupt
           const stale = this.#byDatabase.get(database.id)
           if (stale !== undefined) this.#retire(stale)
           const entry: PoolEntry = {
@@ -105,7 +108,7 @@ export class PoolRegistry {
           }
           this.#byDatabase.set(database.id, entry)
           this.#budget!.add(entry)
-          return entry
+          return Effect.succeed(entry)
         })
       )
     })

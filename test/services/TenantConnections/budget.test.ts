@@ -35,6 +35,7 @@ const makeBudget = (budget: number, poolMax: number) => {
 }
 
 const exhausted = (waitedMs: number) => ({ _tag: "Exhausted" as const, waitedMs })
+const noop = () => {}
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0))
 
 describe("Budget", () => {
@@ -59,7 +60,7 @@ describe("Budget", () => {
     budget.release(a) // a idle since t=10
     tick(10)
     budget.release(b) // b idle since t=20
-    const waiting = Effect.runFork(budget.acquire(c, 1_000, exhausted))
+    const waiting = Effect.runFork(budget.acquire(c, 1_000, exhausted, noop))
     await flush()
     expect(closes.map((close) => [close.slot.name, close.reason])).toEqual([["a", "evicted"]])
     expect(budget.stats).toMatchObject({ waiters: 1, free: 0, evictions: 1 })
@@ -73,9 +74,9 @@ describe("Budget", () => {
     const { budget, add } = makeBudget(1, 1)
     const [a, b, c] = [add("a"), add("b"), add("c")]
     budget.tryAcquire(a)
-    const first = Effect.runFork(budget.acquire(a, 1_000, exhausted))
-    const second = Effect.runFork(budget.acquire(a, 1_000, exhausted))
-    const other = Effect.runFork(budget.acquire(b, 1_000, exhausted)) // needs a's permit: a is busy, nothing to evict
+    const first = Effect.runFork(budget.acquire(a, 1_000, exhausted, noop))
+    const second = Effect.runFork(budget.acquire(a, 1_000, exhausted, noop))
+    const other = Effect.runFork(budget.acquire(b, 1_000, exhausted, noop)) // needs a's permit: a is busy, nothing to evict
     await flush()
     expect(budget.stats.waiters).toBe(3)
     budget.release(a)
@@ -91,7 +92,7 @@ describe("Budget", () => {
     const { budget, add } = makeBudget(1, 1)
     const [a, b] = [add("a"), add("b")]
     budget.tryAcquire(a)
-    const exit = await Effect.runPromiseExit(budget.acquire(b, 30, exhausted))
+    const exit = await Effect.runPromiseExit(budget.acquire(b, 30, exhausted, noop))
     expect(Exit.isFailure(exit)).toBe(true)
     expect(JSON.stringify(exit)).toContain("Exhausted")
     expect(budget.stats).toMatchObject({ waiters: 0, held: 1, free: 0 })
@@ -101,7 +102,7 @@ describe("Budget", () => {
     const { budget, add } = makeBudget(1, 1)
     const [a, b] = [add("a"), add("b")]
     budget.tryAcquire(a)
-    const waiting = Effect.runFork(budget.acquire(b, 1_000, exhausted))
+    const waiting = Effect.runFork(budget.acquire(b, 1_000, exhausted, noop))
     await flush()
     await Effect.runPromise(Fiber.interrupt(waiting))
     expect(budget.stats.waiters).toBe(0)
@@ -114,7 +115,7 @@ describe("Budget", () => {
     const { budget, closes, add } = makeBudget(2, 1)
     const a = add("a")
     budget.tryAcquire(a)
-    const waiting = Effect.runFork(budget.acquire(a, 1_000, exhausted))
+    const waiting = Effect.runFork(budget.acquire(a, 1_000, exhausted, noop))
     await flush()
     budget.retire(a)
     expect(await Effect.runPromise(Fiber.join(waiting))).toBe("retired")
@@ -140,7 +141,7 @@ describe("Budget", () => {
     const { budget, add, tick } = makeBudget(1, 1)
     const a = add("a")
     budget.tryAcquire(a)
-    const waiting = Effect.runFork(budget.acquire(a, 1_000, exhausted))
+    const waiting = Effect.runFork(budget.acquire(a, 1_000, exhausted, noop))
     await flush()
     tick(40)
     budget.release(a)
@@ -170,7 +171,7 @@ describe("Budget", () => {
         for (const o of ops) {
           switch (o.kind) {
             case "acquire":
-              waiting.push(Effect.runFork(budget.acquire(slots[o.slot]!, 10_000, exhausted)))
+              waiting.push(Effect.runFork(budget.acquire(slots[o.slot]!, 10_000, exhausted, noop)))
               break
             case "release":
               if (slots[o.slot]!.inUse > 0) budget.release(slots[o.slot]!)
