@@ -74,7 +74,13 @@ export const RotationView = Schema.Struct({
 })
 
 /** `keys add`. */
-export const KeyAddedView = Schema.Struct({ keyId: Schema.String, primary: Schema.Boolean, file: Schema.NullOr(Schema.String) })
+/** `keys add`: the new key; `entry` (id:base64) when no key ring file took it, the only copy of the key. */
+export const KeyAddedView = Schema.Struct({
+  keyId: Schema.String,
+  primary: Schema.Boolean,
+  file: Schema.NullOr(Schema.String),
+  entry: Schema.NullOr(Schema.String)
+})
 
 /** `audit list`: one page of events, and the cursor of the next (null on the last). */
 export const AuditEventPageView = AuditEventPage

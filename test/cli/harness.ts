@@ -10,6 +10,7 @@
  */
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
+import { closeSync, openSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { format } from "node:util"
 import { ConfigProvider, Console, Effect, Exit, Layer, Sink, Stdio, Stream } from "effect"
@@ -32,6 +33,8 @@ export interface RunOptions {
   readonly env?: Record<string, string | undefined>
   /** Secrets that stdout may show (reveal); stderr never may. */
   readonly stdoutMayShow?: ReadonlyArray<string>
+  /** A file the process's stdout goes to instead of the test (e.g. /dev/full); process runs only. */
+  readonly stdoutFile?: string
 }
 
 /** A fresh 32-byte key ring for a test file. */
@@ -130,11 +133,13 @@ export const makeCliProcess = (env: Record<string, string>, secrets: Array<strin
         if (value === undefined) delete childEnv[name]
         else childEnv[name] = value
       }
-      const child = spawn(process.execPath, [launcher, ...args], { env: childEnv, stdio: ["pipe", "pipe", "pipe"] })
+      const stdoutFd = options.stdoutFile === undefined ? undefined : openSync(options.stdoutFile, "w")
+      const child = spawn(process.execPath, [launcher, ...args], { env: childEnv, stdio: ["pipe", stdoutFd ?? "pipe", "pipe"] })
+      if (stdoutFd !== undefined) closeSync(stdoutFd) // the child has its own copy
       let stdout = ""
       let stderr = ""
-      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+      child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+      child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
       child.on("error", reject)
       child.on("close", (code) => {
         const result = { code, stdout, stderr }
@@ -145,7 +150,7 @@ export const makeCliProcess = (env: Record<string, string>, secrets: Array<strin
           reject(error)
         }
       })
-      child.stdin.end(options.stdin ?? "")
+      child.stdin!.end(options.stdin ?? "")
     })
   return { run, secrets }
 }

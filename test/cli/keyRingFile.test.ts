@@ -53,7 +53,7 @@ describe("keys add / keys rotate on a key ring file", () => {
     databaseId = registered.stdout.trim()
     const added = await run(["keys", "add", "ring-2", "--json"])
     expect(added.code, added.stderr).toBe(0)
-    expect(JSON.parse(added.stdout)).toEqual({ keyId: "ring-2", primary: true, file })
+    expect(JSON.parse(added.stdout)).toEqual({ keyId: "ring-2", primary: true, file, entry: null })
     const ring = await ringIds()
     expect({ ids: ring.keys.map((key) => key.id), primary: ring.primary }).toEqual({ ids: ["quickstart-1", "ring-2"], primary: "ring-2" })
     expect((await stat(file)).mode & 0o777).toBe(0o600)
@@ -101,5 +101,20 @@ describe("keys add without a key ring file", () => {
     expect(result.stderr).toMatch(/^Add this entry to CONTROL_PLANE_ENCRYPTION_KEYS .*CONTROL_PLANE_PRIMARY_KEY_ID=2026-09/)
     const other = await runInProcess({}, ["keys", "add", "2026-09"])
     expect(other.stdout === result.stdout, "two keys are the same").toBe(false)
+  })
+
+  it("--json prints the entry too: it is the only copy of the new key", async () => {
+    const result = await runInProcess({}, ["keys", "add", "2026-10", "--json"])
+    expect(result.code, result.stderr).toBe(0)
+    const added = JSON.parse(result.stdout) as { keyId: string; primary: boolean; file: null; entry: string }
+    expect({ ...added, entry: added.entry.replace(/:.*/, ":…") }).toEqual({ keyId: "2026-10", primary: false, file: null, entry: "2026-10:…" })
+    expect(added.entry).toMatch(/^2026-10:[A-Za-z0-9+/]{43}=$/)
+  })
+
+  it("an id CONTROL_PLANE_ENCRYPTION_KEYS already lists is a usage error, and nothing is printed on stdout", async () => {
+    const env = { CONTROL_PLANE_ENCRYPTION_KEYS: `2026-01:${Buffer.alloc(32, 7).toString("base64")}`, CONTROL_PLANE_PRIMARY_KEY_ID: "2026-01" }
+    const result = await runInProcess(env, ["keys", "add", "2026-01"])
+    expectOneErrorLine(result, 2, /CONTROL_PLANE_ENCRYPTION_KEYS already has a key 2026-01/)
+    expect(result.stdout).toBe("")
   })
 })

@@ -46,6 +46,12 @@ describe("control-plane as a process", () => {
     expect(revealed.stdout === `${tenantUrl}\n`, "reveal prints the connection string alone").toBe(true)
   })
 
+  it("output that cannot be written is exit 1 with one error line: a new key printed to a full disk is not delivered", async () => {
+    const result = await makeCliProcess({}).run(["keys", "add", "lost"], { stdoutFile: "/dev/full" })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/^error: the output could not be written \(ENOSPC\)$/m)
+  })
+
   it("a domain error is exit 1; an invalid DATABASE_URL is exit 2 without its value", async () => {
     expectOneErrorLine(await makeCliProcess({ DATABASE_URL: database.url }).run(["tenants", "show", "nobody"]), 1, /No tenant is named "nobody"/)
     const badUrl = "postgres://operator:pa55word-not-shown@[::1"
