@@ -115,6 +115,21 @@ describe("config set / get", () => {
     })
   })
 
+  it("a number JSON cannot hold exactly, or arrays nested too deep: a usage error, and nothing is written", async () => {
+    await expectNothingWritten(async () => {
+      for (const value of ["12345678901234567890", "[1, -90071992547409930]"]) {
+        expectOneErrorLine(await cli.run(["config", "set", "big", value]), 2, /an integer beyond ±9007199254740991, .*give it as a string/)
+      }
+      for (const depth of [101, 5_000]) {
+        const nested = "[".repeat(depth) + "]".repeat(depth)
+        expectOneErrorLine(await cli.run(["config", "set", "deep", "-"], { stdin: nested }), 2, /nests arrays and objects more than 100 deep/)
+      }
+    })
+    const kept = await cli.run(["config", "set", "edge", "[9007199254740991, 1e21, 0.1]"])
+    expect(kept.code, kept.stderr).toBe(0)
+    expect(JSON.parse((await cli.run(["config", "get", "edge", "--json"])).stdout).value).toEqual([9007199254740991, 1e21, 0.1])
+  })
+
   it("a bad key is a usage error, nothing written", async () => {
     await expectNothingWritten(async () => {
       expectOneErrorLine(await cli.run(["config", "set", " spaced ", "1"]), 2, /Invalid configuration key: must not start or end with whitespace/)
