@@ -12,7 +12,7 @@ import pg, { sql } from "@databases/pg"
 import type { ConnectionPool, Queryable, SQLQuery, Transaction } from "@databases/pg"
 import { Context, Effect, Exit, Layer, Redacted } from "effect"
 import { DbError } from "../domain/errors.ts"
-import { DatabaseConfig } from "./DatabaseConfig.ts"
+import { DatabaseConfig, DatabaseConfigError } from "./DatabaseConfig.ts"
 import type { DatabaseSettings } from "./DatabaseConfig.ts"
 import { classifyPgError, toDbError } from "./pgErrors.ts"
 
@@ -78,6 +78,22 @@ export const runInTransaction = <A, E>(
     )
 }
 
+/**
+ * DATABASE_URL parsed as a URL but the driver refused it (an sslmode it does
+ * not know, a malformed percent-escape): its reason, unless it quotes any part
+ * of the URL, which may hold the password.
+ */
+const urlRefused = (url: Redacted.Redacted<string>, error: unknown): DatabaseConfigError => {
+  const reason = error instanceof Error ? error.message.split("\n")[0]!.trim() : ""
+  const text = Redacted.value(url)
+  const parts = URL.canParse(text) ? (({ username, password, host }) => [username, password, host])(new URL(text)) : [text]
+  const safe = reason !== "" && !reason.includes(text) && parts.every((part) => part === "" || !reason.includes(part))
+  return new DatabaseConfigError({
+    variable: "DATABASE_URL",
+    message: `DATABASE_URL is invalid: ${safe ? reason : "the PostgreSQL driver cannot use it"}`
+  })
+}
+
 /** Opens the pool. Nothing connects until the first query. */
 export const openPool = (settings: DatabaseSettings, onIdleError: (error: Error) => void): ConnectionPool =>
   pg.default({
@@ -131,7 +147,7 @@ export class Db extends Context.Service<Db, DbService>()("control-plane/Db") {
           Effect.logWarning("An idle database connection failed and was dropped", classifyPgError(error)._tag)
         )
       const pool = yield* Effect.acquireRelease(
-        Effect.sync(() => openPool(settings, onIdleError)),
+        Effect.try({ try: () => openPool(settings, onIdleError), catch: (error) => urlRefused(settings.url, error) }),
         (pool) => Effect.promise(() => pool.dispose())
       )
       return Db.of(makeDb(pool))

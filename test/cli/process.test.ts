@@ -57,5 +57,13 @@ describe("control-plane as a process", () => {
     const badUrl = "postgres://operator:pa55word-not-shown@[::1"
     const result = await makeCliProcess({ DATABASE_URL: badUrl }, [badUrl, "pa55word-not-shown"]).run(["tenants", "list"])
     expectOneErrorLine(result, 2, /DATABASE_URL is invalid/)
+    // URLs that parse, but that the driver refuses: an sslmode it does not know, a malformed escape.
+    for (const [refused, reason] of [
+      ["postgres://operator:pa55word-not-shown@127.0.0.1:5432/cp?sslmode=bogus", /DATABASE_URL is invalid: Expected "sslmode" to be one of/],
+      ["postgres://operator:pa55word%ZZnot-shown@127.0.0.1:5432/cp", /DATABASE_URL is invalid: URI malformed$/]
+    ] as const) {
+      const refusal = await makeCliProcess({ DATABASE_URL: refused }, [refused, "pa55word"]).run(["tenants", "list"])
+      expectOneErrorLine(refusal, 2, reason)
+    }
   })
 })

@@ -246,6 +246,7 @@ const withDbOn = <A, E>(
   Effect.scoped(
     // fresh: a test block's layer may already hold Db.layerNoDeps in its memo map.
     Layer.build(Layer.fresh(Db.layerNoDeps).pipe(Layer.provide(DatabaseConfig.layerWith({ ...settings, url: Redacted.make(url) })))).pipe(
+      Effect.orDie, // these tests' URLs are well formed
       Effect.flatMap((context) => use(context.mapUnsafe.get(Db.key) as Db["Service"]))
     )
   )

@@ -10,5 +10,8 @@ import { DatabaseConfig, Db, type DbService } from "../library.ts"
  */
 export const dbOn = (url: Redacted.Redacted<string>, poolSize = 1): Effect.Effect<DbService, never, Scope.Scope> =>
   Layer.build(Layer.fresh(Db.layerNoDeps).pipe(Layer.provide(DatabaseConfig.layerWith({ url, poolSize })))).pipe(
+    // A stored connection string the driver refuses: a defect, as before (its
+    // DatabaseConfigError would name DATABASE_URL, which this URL is not).
+    Effect.orDie,
     Effect.map((context) => Context.get(context, Db))
   )
