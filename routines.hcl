@@ -200,8 +200,10 @@ function "audit_events_guard" {
 
 # Records every change to tenants, tenant_databases, system_config,
 # database_servers and fleet_runs as an event, in the same transaction: the
-# changed fields with their old and new values (leaving out the row's key,
-# which is the event's entity id, and the timestamps the triggers keep), a
+# changed fields with their old and new values (on create and delete leaving
+# out the row's key, which is the event's entity id, and the timestamps the
+# triggers keep; an update that changes the key or created_at records them,
+# under the new key), a
 # connection string (a database's, a server's admin one) only as
 # {"changed": true} plus the id of the key it is encrypted under (a label,
 # not key material). An UPDATE that changes nothing else is not recorded. A
@@ -237,7 +239,11 @@ function "audit_tenants_change" {
           'environment', jsonb_build_object('new', NEW.environment),
           'status', jsonb_build_object('new', NEW.status)));
     ELSIF TG_OP = 'UPDATE' THEN
-      changes := CASE WHEN NEW.name IS DISTINCT FROM OLD.name
+      changes := CASE WHEN NEW.tenant_id IS DISTINCT FROM OLD.tenant_id
+             THEN jsonb_build_object('tenant_id', jsonb_build_object('old', OLD.tenant_id, 'new', NEW.tenant_id)) ELSE '{}' END
+        || CASE WHEN NEW.created_at IS DISTINCT FROM OLD.created_at
+             THEN jsonb_build_object('created_at', jsonb_build_object('old', OLD.created_at, 'new', NEW.created_at)) ELSE '{}' END
+        || CASE WHEN NEW.name IS DISTINCT FROM OLD.name
              THEN jsonb_build_object('name', jsonb_build_object('old', OLD.name, 'new', NEW.name)) ELSE '{}' END
         || CASE WHEN NEW.environment IS DISTINCT FROM OLD.environment
              THEN jsonb_build_object('environment', jsonb_build_object('old', OLD.environment, 'new', NEW.environment)) ELSE '{}' END
@@ -281,7 +287,11 @@ function "audit_tenant_databases_change" {
           'connection_string', '{"changed": true}'::jsonb,
           'key_id', jsonb_build_object('new', split_part(NEW.connection_string_encrypted, ':', 2))));
     ELSIF TG_OP = 'UPDATE' THEN
-      changes := CASE WHEN NEW.tenant_id IS DISTINCT FROM OLD.tenant_id
+      changes := CASE WHEN NEW.id IS DISTINCT FROM OLD.id
+             THEN jsonb_build_object('id', jsonb_build_object('old', OLD.id, 'new', NEW.id)) ELSE '{}' END
+        || CASE WHEN NEW.created_at IS DISTINCT FROM OLD.created_at
+             THEN jsonb_build_object('created_at', jsonb_build_object('old', OLD.created_at, 'new', NEW.created_at)) ELSE '{}' END
+        || CASE WHEN NEW.tenant_id IS DISTINCT FROM OLD.tenant_id
              THEN jsonb_build_object('tenant_id', jsonb_build_object('old', OLD.tenant_id, 'new', NEW.tenant_id)) ELSE '{}' END
         || CASE WHEN NEW.database_name IS DISTINCT FROM OLD.database_name
              THEN jsonb_build_object('database_name', jsonb_build_object('old', OLD.database_name, 'new', NEW.database_name)) ELSE '{}' END
@@ -331,7 +341,9 @@ function "audit_system_config_change" {
       VALUES ('create', 'system_config', NEW.key, NULL, jsonb_build_object(
           'value', jsonb_build_object('new', NEW.value)));
     ELSIF TG_OP = 'UPDATE' THEN
-      changes := CASE WHEN NEW.value IS DISTINCT FROM OLD.value
+      changes := CASE WHEN NEW.key IS DISTINCT FROM OLD.key
+             THEN jsonb_build_object('key', jsonb_build_object('old', OLD.key, 'new', NEW.key)) ELSE '{}' END
+        || CASE WHEN NEW.value IS DISTINCT FROM OLD.value
              THEN jsonb_build_object('value', jsonb_build_object('old', OLD.value, 'new', NEW.value)) ELSE '{}' END;
       IF changes <> '{}' THEN
         INSERT INTO control_plane.audit_events (action, entity_type, entity_id, tenant_id, changes)
@@ -369,7 +381,11 @@ function "audit_database_servers_change" {
           'admin_connection_string', '{"changed": true}'::jsonb,
           'key_id', jsonb_build_object('new', split_part(NEW.admin_connection_string_encrypted, ':', 2))));
     ELSIF TG_OP = 'UPDATE' THEN
-      changes := CASE WHEN NEW.name IS DISTINCT FROM OLD.name
+      changes := CASE WHEN NEW.id IS DISTINCT FROM OLD.id
+             THEN jsonb_build_object('id', jsonb_build_object('old', OLD.id, 'new', NEW.id)) ELSE '{}' END
+        || CASE WHEN NEW.created_at IS DISTINCT FROM OLD.created_at
+             THEN jsonb_build_object('created_at', jsonb_build_object('old', OLD.created_at, 'new', NEW.created_at)) ELSE '{}' END
+        || CASE WHEN NEW.name IS DISTINCT FROM OLD.name
              THEN jsonb_build_object('name', jsonb_build_object('old', OLD.name, 'new', NEW.name)) ELSE '{}' END
         || CASE WHEN NEW.host IS DISTINCT FROM OLD.host
              THEN jsonb_build_object('host', jsonb_build_object('old', OLD.host, 'new', NEW.host)) ELSE '{}' END
@@ -425,7 +441,9 @@ function "audit_fleet_runs_change" {
           'started_at', jsonb_build_object('new', NEW.started_at),
           'finished_at', jsonb_build_object('new', NEW.finished_at)));
     ELSIF TG_OP = 'UPDATE' THEN
-      changes := CASE WHEN NEW.status IS DISTINCT FROM OLD.status
+      changes := CASE WHEN NEW.id IS DISTINCT FROM OLD.id
+             THEN jsonb_build_object('id', jsonb_build_object('old', OLD.id, 'new', NEW.id)) ELSE '{}' END
+        || CASE WHEN NEW.status IS DISTINCT FROM OLD.status
              THEN jsonb_build_object('status', jsonb_build_object('old', OLD.status, 'new', NEW.status)) ELSE '{}' END
         || CASE WHEN NEW.target_version IS DISTINCT FROM OLD.target_version
              THEN jsonb_build_object('target_version', jsonb_build_object('old', OLD.target_version, 'new', NEW.target_version)) ELSE '{}' END

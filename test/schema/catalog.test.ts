@@ -505,6 +505,19 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
       }
     })
 
+    it("records a change of a row's key or created_at, under the new key", async () => {
+      await db.query(sql`INSERT INTO control_plane.system_config (key, value) VALUES ('before_rename', '1')`)
+      await db.query(sql`UPDATE control_plane.system_config SET key = 'after_rename' WHERE key = 'before_rename'`)
+      expect((await eventsAbout("after_rename")).map(({ action, changes }) => ({ action, changes }))).toEqual([
+        { action: "update", changes: { key: { old: "before_rename", new: "after_rename" } } }
+      ])
+      const tenantId = await insertTenant("backdated")
+      await db.query(sql`UPDATE control_plane.tenants SET created_at = '2001-01-01T00:00:00Z' WHERE tenant_id = ${tenantId}`)
+      const [update] = (await eventsAbout(tenantId)).filter((event) => event.action === "update")
+      expect(Object.keys(update.changes)).toEqual(["created_at"])
+      expect(update.changes.created_at.new).toMatch(/^2001-01-01T00:00:00/)
+    })
+
     it("records the actor and reason set for the transaction, in the same transaction as the change", async () => {
       const name = "audited_by_actor"
       await db.tx(async (tx) => {
