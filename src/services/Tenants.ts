@@ -135,9 +135,13 @@ const encodeCursor = (row: TenantRow): string =>
   Buffer.from(`${row.created_us}:${row.tenant_id}`, "utf8").toString("base64url")
 
 const cursorShape = /^(-?\d{1,20}):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/
+// A created_at between the years 1 and 9999, in microseconds since 1970: a
+// forged cursor beyond PostgreSQL's timestamps would fail in SQL instead.
+const earliestUs = -62135596800000000n
+const latestUs = 253402300799999999n
 const decodeCursor = (cursor: string): Effect.Effect<Cursor, InvalidInput> => {
   const match = cursorShape.exec(Buffer.from(cursor, "base64url").toString("utf8"))
-  return match?.[1] !== undefined && match[2] !== undefined
+  return match?.[1] !== undefined && match[2] !== undefined && BigInt(match[1]) >= earliestUs && BigInt(match[1]) <= latestUs
     ? Effect.succeed({ createdUs: match[1], tenantId: match[2] })
     : Effect.fail(new InvalidInput({ message: "Invalid tenant list options: `after` is not a cursor given by list" }))
 }

@@ -242,7 +242,10 @@ it.layer(TestLayer, { timeout: "120 seconds" })("Tenants", (it) => {
           [{ limit: 1.5 }, "Expected an integer"],
           [{ status: "gone" }, "Expected"],
           [{ after: "not-a-cursor" }, "`after` is not a cursor given by list"],
-          [{ after: Buffer.from("123:not-a-uuid").toString("base64url") }, "`after` is not a cursor given by list"]
+          [{ after: Buffer.from("123:not-a-uuid").toString("base64url") }, "`after` is not a cursor given by list"],
+          // Well formed, but beyond any timestamp: refused here, not by the database.
+          [{ after: Buffer.from("-999999999999999999:4b0e4c2e-9a49-4bb8-9a6f-3d8f0c6f1e2a").toString("base64url") }, "`after` is not a cursor given by list"],
+          [{ after: Buffer.from("99999999999999999999:4b0e4c2e-9a49-4bb8-9a6f-3d8f0c6f1e2a").toString("base64url") }, "`after` is not a cursor given by list"]
         ] as const) {
           const error = yield* Effect.flip(tenants.list(options as never))
           assert.strictEqual(error._tag, "InvalidInput")
