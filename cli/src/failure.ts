@@ -27,7 +27,8 @@ import type {
   ProvisioningFailed,
   ProvisioningInProgress,
   TenantBeingDeprovisioned,
-  TenantNotProvisioned
+  TenantNotProvisioned,
+  TenantProvisioned
 } from "./fleet/errors.ts"
 import type { IdentifierTooLong, InvalidNamePrefix } from "./fleet/names.ts"
 import type { TenantTemplateMissing } from "./fleet/TenantSchema.ts"
@@ -181,6 +182,7 @@ export type CommandError =
   | DeprovisioningFailed
   | ProvisioningInProgress
   | TenantNotProvisioned
+  | TenantProvisioned
   | TenantBeingDeprovisioned
   | FleetRunInProgress
   | FleetRunIncomplete
@@ -248,6 +250,7 @@ export const cliFailureOf = (error: CommandError): CliFailure => {
     case "PlacementRefused":
     case "ProvisioningInProgress":
     case "TenantNotProvisioned":
+    case "TenantProvisioned":
     case "TenantBeingDeprovisioned":
     case "FleetRunInProgress":
     case "MoveRefused":

@@ -150,7 +150,12 @@ describe("fleet", () => {
     })
   })
 
-  it("deprovision --yes drops a tenant's database and role and removes it", async () => {
+  it("deprovision --yes drops a tenant's database and role and removes it; delete refuses a provisioned tenant", async () => {
+    expectOneErrorLine(
+      await cli.run(["tenants", "delete", "globex", "--yes"]),
+      1,
+      /^error: Tenant "globex" was provisioned: remove it with `tenants deprovision`, which also drops its database and role$/
+    )
     const removed = await ok(["tenants", "deprovision", "globex", "--yes"])
     expect(removed.stdout).toMatch(/^Deprovisioned tenant "globex" \(\S+\): dropped database and role \S+ on server pg-local and removed its records\.\n$/)
     expectOneErrorLine(await cli.run(["tenants", "show", "globex"]), 1, /No tenant is named "globex"/)

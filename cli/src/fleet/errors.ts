@@ -87,6 +87,15 @@ export class TenantNotProvisioned extends Schema.TaggedError<TenantNotProvisione
   }
 }
 
+/** The tenant was made by `tenants provision`: `tenants delete` would leave its database and role behind. */
+export class TenantProvisioned extends Schema.TaggedError<TenantProvisioned>()("TenantProvisioned", {
+  tenant: Schema.String
+}) {
+  override get message(): string {
+    return `Tenant ${JSON.stringify(this.tenant)} was provisioned: remove it with \`tenants deprovision\`, which also drops its database and role`
+  }
+}
+
 /** The tenant is half-way through deprovisioning; it cannot be provisioned again. */
 export class TenantBeingDeprovisioned extends Schema.TaggedError<TenantBeingDeprovisioned>()("TenantBeingDeprovisioned", {
   tenant: Schema.String

@@ -4,6 +4,7 @@ import { Command } from "effect/cli"
 import { Tenants } from "../../library.ts"
 import { confirm, yesFlag } from "../../confirm.ts"
 import { jsonFlag, printJson } from "../../output.ts"
+import { TenantProvisioned } from "../../fleet/errors.ts"
 import { DeletedTenantView } from "../../views.ts"
 import { resolveTenant, tenantArgument } from "./shared.ts"
 
@@ -18,7 +19,14 @@ export const commandTenantsDelete = Command.make(
         question: `Delete tenant ${JSON.stringify(found.name)} (${found.tenantId}) and every database registered for it?`,
         action: `delete tenant ${JSON.stringify(found.name)}`
       })
-      const deleted = yield* (yield* Tenants).delete(found.tenantId)
+      const deleted = yield* (yield* Tenants).delete(found.tenantId).pipe(
+        // Its provisioning record still points at it (tenants deprovision removes both).
+        Effect.catchIf(
+          (error) => error._tag === "DbError" && error.reason._tag === "ForeignKeyViolation" &&
+            error.reason.constraint === "tenant_provisioning_tenant_id_fkey",
+          () => Effect.fail(new TenantProvisioned({ tenant: found.name }))
+        )
+      )
       if (json) return yield* printJson(DeletedTenantView, { deleted })
       yield* Console.log(`Deleted tenant ${JSON.stringify(deleted.name)} (${deleted.tenantId}) and its registered databases.`)
     })
