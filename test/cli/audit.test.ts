@@ -114,6 +114,11 @@ describe("audit list", () => {
     expect(recent.events.length).toBeGreaterThan(5)
     expect(future.events).toEqual([])
     expectOneErrorLine(bad, 2, /--since "yesterday" is neither an ISO date/)
+    // Days that do not exist, and text after the date, are refused rather than read as something else.
+    for (const since of ["2026-02-30", "2026-13-45", "2026-11-01 (hello) 10:00", "2026-11-01T10:00:00Zjunk"]) {
+      expectOneErrorLine(await cli.run(["audit", "list", "--since", since]), 2, /is neither an ISO date or time/)
+    }
+    expect((await listJson(["--since", "2024-02-29T10:00:00+02:00"])).events.length).toBeGreaterThan(5)
   })
 })
 

@@ -22,11 +22,18 @@ const tenantIdOf = (reference: string) =>
 
 const units = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const
 
+/** Whether the day exists (Date would take 2026-02-30 as 2026-03-02). */
+const isCalendarDate = (year: number, month: number, day: number): boolean => {
+  const date = new Date(Date.UTC(year, month - 1, day))
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+}
+
 /** --since: an ISO 8601 date or time (2026-11-01, 2026-11-01T09:00:00Z), or an age such as 30m, 24h, 7d. */
 export const parseSince = (text: string, now: Date): Effect.Effect<Date, UsageError> => {
   const age = /^(\d{1,6})([mhd])$/.exec(text.trim())
   if (age !== null) return Effect.succeed(new Date(now.getTime() - Number(age[1]) * units[age[2] as keyof typeof units]))
-  const date = /^\d{4}-\d{2}-\d{2}/.test(text) ? new Date(text) : new Date(Number.NaN)
+  const iso = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/.exec(text.trim())
+  const date = iso !== null && isCalendarDate(Number(iso[1]), Number(iso[2]), Number(iso[3])) ? new Date(text.trim()) : new Date(Number.NaN)
   return Number.isNaN(date.getTime())
     ? Effect.fail(new UsageError({ message: `--since ${JSON.stringify(text)} is neither an ISO date or time (2026-11-01, 2026-11-01T09:00:00Z) nor an age (30m, 24h, 7d)` }))
     : Effect.succeed(date)
