@@ -186,7 +186,7 @@ export class DatabaseServers extends Context.Service<DatabaseServers, DatabaseSe
         const actor = yield* Actor
         const row = yield* byId(valid)
         const adminConnectionString = yield* crypto.decryptServerAdmin(row.admin_connection_string_encrypted, { serverId: row.id })
-        // Recorded (committed) before the plaintext leaves this function, as TenantDatabases.reveal does.
+        // Recorded (committed, unless the caller holds a transaction of its own: README, Audit trail) before the plaintext leaves this function, as TenantDatabases.reveal does.
         yield* db.query(
           sql`INSERT INTO control_plane.audit_events (action, entity_type, entity_id)
               SELECT 'reveal', 'database_server', ${row.id} FROM ${actorContext(actor)}`

@@ -236,7 +236,7 @@ export class TenantDatabases extends Context.Service<TenantDatabases, TenantData
           tenantId: row.tenant_id,
           databaseId: row.id
         })
-        // Recorded (committed) before the plaintext leaves this function.
+        // Recorded (committed, unless the caller holds a transaction of its own: README, Audit trail) before the plaintext leaves this function.
         yield* db.query(
           sql`INSERT INTO control_plane.audit_events (action, entity_type, entity_id, tenant_id)
               SELECT 'reveal', 'tenant_database', ${row.id}, ${row.tenant_id}::uuid FROM ${actorContext(actor)}`
