@@ -8,8 +8,8 @@
 # variables it knows), so they live beside schema.hcl rather than inside it,
 # and the project renders them to SQL for both paths: `npm run db:apply` runs
 # that SQL, and `npm run db:routines` writes the same SQL as a migration.
-# Every function pins its search_path to pg_catalog, pg_temp (the renderer
-# refuses one that does not): a trigger runs with the search_path of whoever
+# Every function pins its search_path to pg_catalog, pg_temp (a catalog test
+# fails on one that does not): a trigger runs with the search_path of whoever
 # fired it, and a role that may create a schema could otherwise put its own
 # `<` or clock_timestamp() ahead of pg_catalog's and so delete events past
 # the guard or keep its changes out of the trail. So the bodies name every

@@ -67,14 +67,14 @@ describe("a broken routines.hcl", () => {
     expect(await schemas()).toEqual(["public"])
   })
 
-  it("a function that does not pin its search_path: RoutinesInvalid says so, and db apply writes nothing", async () => {
+  it("a search_path that is not schema names: RoutinesInvalid says so, and db apply writes nothing", async () => {
     const routines = await readFile(projectFile("routines.hcl"), "utf8")
     const pinned = /^(function "audit_events_guard" \{\n(?:  .*\n)*?)  search_path = "pg_catalog, pg_temp"\n/m
     expect(routines).toMatch(pinned)
-    const error = failureOf(await applyWithRoutines("routines_unpinned", routines.replace(pinned, "$1")))
+    const error = failureOf(await applyWithRoutines("routines_bad_path", routines.replace(pinned, `$1  search_path = "pg_catalog; DROP TABLE x"\n`)))
     expect(error).toMatchObject({
       _tag: "RoutinesInvalid",
-      message: `routines.hcl: function audit_events_guard must pin its search_path (search_path = "pg_catalog, pg_temp")`
+      message: `routines.hcl: function audit_events_guard's search_path must be schema names separated by ", ", found "pg_catalog; DROP TABLE x"`
     })
     expect(await schemas()).toEqual(["public"])
   })

@@ -24,7 +24,7 @@ interface FunctionBlock {
   readonly return: string
   /** IMMUTABLE, STABLE or VOLATILE (PostgreSQL's default when absent). */
   readonly volatility?: string
-  /** The schemas the body resolves names in, whatever the calling session's search_path (required). */
+  /** The schemas the body resolves names in, whatever the calling session's search_path. */
   readonly search_path?: string
   readonly as: string
 }
@@ -77,21 +77,20 @@ const eventsOf = (timing: ReadonlyArray<Record<string, boolean>>): string =>
     .join(" OR ")
 
 /**
- * A function's pinned search_path, e.g. "pg_catalog, pg_temp". Required:
- * without it the body resolves operators and functions (`<`, `<>`,
- * `clock_timestamp()`) in the calling session's search_path, so any role that
- * can create a schema could put its own ahead of pg_catalog and make the
- * append-only guard, the recording or the lifecycle checks decide otherwise.
+ * A function's pinned search_path, e.g. "pg_catalog, pg_temp" (none when the
+ * block declares none). Without it the body resolves operators and functions
+ * (`<`, `<>`, `clock_timestamp()`) in the calling session's search_path, so
+ * any role that can create a schema could put its own ahead of pg_catalog;
+ * every function of the control plane's routines.hcl declares one (a catalog
+ * test checks that).
  */
-const searchPath = (name: string, fn: FunctionBlock): string => {
+const searchPath = (name: string, fn: FunctionBlock): ReadonlyArray<string> => {
   const value = fn.search_path
-  if (value === undefined) {
-    throw new Error(`routines.hcl: function ${name} must pin its search_path (search_path = "pg_catalog, pg_temp")`)
-  }
+  if (value === undefined) return []
   if (!/^[a-z_][a-z0-9_]*(, [a-z_][a-z0-9_]*)*$/.test(value)) {
     throw new Error(`routines.hcl: function ${name}'s search_path must be schema names separated by ", ", found ${JSON.stringify(value)}`)
   }
-  return value
+  return [`SET search_path = ${value}`]
 }
 
 const renderFunction = (name: string, fn: FunctionBlock): string => {
@@ -102,7 +101,7 @@ const renderFunction = (name: string, fn: FunctionBlock): string => {
     `RETURNS ${identifier(fn.return)}`,
     `LANGUAGE ${identifier(fn.lang).toLowerCase()}`,
     ...(fn.volatility === undefined ? [] : [identifier(fn.volatility).toUpperCase()]),
-    `SET search_path = ${searchPath(name, fn)}`,
+    ...searchPath(name, fn),
     `AS $$`,
     `${body}$$;`
   ].join("\n")
