@@ -73,7 +73,6 @@ export const RotationView = Schema.Struct({
   droppedKeyIds: Schema.Array(Schema.String)
 })
 
-/** `keys add`. */
 /** `keys add`: the new key; `entry` (id:base64) when no key ring file took it, the only copy of the key. */
 export const KeyAddedView = Schema.Struct({
   keyId: Schema.String,
