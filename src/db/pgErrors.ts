@@ -15,12 +15,14 @@ import {
   ForeignKeyViolation,
   InvalidTextRepresentation,
   LifecycleEntity,
+  LoginRefused,
   QueryTimeout,
   SchemaMissing,
   SystemTenantOperation,
   SystemTenantRefused,
   TransitionRefused,
   UniqueViolation,
+  UnknownDatabase,
   Unknown
 } from "../domain/errors.ts"
 import type { DbErrorReason } from "../domain/errors.ts"
@@ -39,9 +41,8 @@ const socketErrorCodes = new Set([
 ])
 
 // SQLSTATEs (outside class 08) that mean "this session is gone or was never
-// allowed": shutdown, crash, not yet accepting, too many connections,
-// unknown database.
-const connectionSqlStates = new Set(["57P01", "57P02", "57P03", "53300", "3D000"])
+// allowed": shutdown, crash, not yet accepting, too many connections.
+const connectionSqlStates = new Set(["57P01", "57P02", "57P03", "53300"])
 
 // node-postgres reports a dropped or timed-out connection without a code.
 const connectionMessages =
@@ -115,8 +116,10 @@ export const classifyPgError = (error: unknown): DbErrorReason => {
   }
   if (code !== undefined) {
     if (socketErrorCodes.has(code) || connectionSqlStates.has(code)) return new ConnectionError({})
-    // Class 08: connection exception; class 28: invalid authorization (login refused).
-    if (/^(08|28)[0-9A-Z]{3}$/.test(code)) return new ConnectionError({})
+    if (code === "3D000") return new UnknownDatabase({}) // invalid_catalog_name
+    // Class 28: invalid authorization (the login refused); class 08: connection exception.
+    if (/^28[0-9A-Z]{3}$/.test(code)) return new LoginRefused({})
+    if (/^08[0-9A-Z]{3}$/.test(code)) return new ConnectionError({})
     if (/^[0-9A-Z]{5}$/.test(code)) return new Unknown({ code })
     return new Unknown({})
   }

@@ -58,8 +58,14 @@ export class InvalidTextRepresentation extends Schema.TaggedClass<InvalidTextRep
   {}
 ) {}
 
-/** The server could not be reached, refused the login, or the connection was lost. */
+/** The server could not be reached, or the connection was lost. */
 export class ConnectionError extends Schema.TaggedClass<ConnectionError>()("ConnectionError", {}) {}
+
+/** The server refused the login: an unknown role, a wrong password, no pg_hba.conf entry (SQLSTATE class 28). */
+export class LoginRefused extends Schema.TaggedClass<LoginRefused>()("LoginRefused", {}) {}
+
+/** The database the connection string names does not exist on the server (SQLSTATE 3D000). */
+export class UnknownDatabase extends Schema.TaggedClass<UnknownDatabase>()("UnknownDatabase", {}) {}
 
 /** A statement, or the wait for a pooled connection, took longer than allowed. */
 export class QueryTimeout extends Schema.TaggedClass<QueryTimeout>()("QueryTimeout", {}) {}
@@ -114,6 +120,8 @@ export const DbErrorReason = Schema.Union([
   ForeignKeyViolation,
   InvalidTextRepresentation,
   ConnectionError,
+  LoginRefused,
+  UnknownDatabase,
   QueryTimeout,
   SchemaMissing,
   TransitionRefused,
@@ -133,6 +141,10 @@ const describeReason = (reason: DbErrorReason): string => {
       return "a value could not be read as its column type"
     case "ConnectionError":
       return "the database could not be reached or the connection was lost"
+    case "LoginRefused":
+      return "the server refused the login (check the role and password of the connection string)"
+    case "UnknownDatabase":
+      return "the database the connection string names does not exist on the server"
     case "QueryTimeout":
       return "the query or the wait for a connection timed out"
     case "SchemaMissing":

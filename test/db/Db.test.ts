@@ -278,11 +278,18 @@ describe("Db without a reachable server", () => {
       assertShowsNoInternals(error, "s3cret-pw", "control:")
     }))
 
-  it.effect("a database that does not exist is a ConnectionError", () =>
+  it.effect("a database that does not exist is UnknownDatabase, and a role that does not exist LoginRefused: neither is retried", () =>
     Effect.gen(function*() {
-      const url = `postgres://postgres@127.0.0.1:5432/cp_missing_${crypto.randomUUID().slice(0, 8)}`
-      const error = yield* Effect.flip(withDbOn(url, (db) => db.query(sql`SELECT 1`)))
-      assert.strictEqual(error.reason._tag, "ConnectionError")
+      const missing = `postgres://postgres@127.0.0.1:5432/cp_missing_${crypto.randomUUID().slice(0, 8)}`
+      const noDatabase = yield* Effect.flip(withDbOn(missing, (db) => db.query(sql`SELECT 1`)))
+      assert.strictEqual(noDatabase.reason._tag, "UnknownDatabase")
+      assert.strictEqual(noDatabase.message, "Database error: the database the connection string names does not exist on the server")
+      assert.isFalse(noDatabase.isRetryable)
+      const nobody = `postgres://cp_nobody_${crypto.randomUUID().slice(0, 8)}:pw-not-shown@127.0.0.1:5432/postgres`
+      const noRole = yield* Effect.flip(withDbOn(nobody, (db) => db.query(sql`SELECT 1`)))
+      assert.strictEqual(noRole.reason._tag, "LoginRefused")
+      assert.notInclude(noRole.message, "pw-not-shown")
+      assert.isFalse(noRole.isRetryable)
     }))
 
   it.effect("a server that never answers times out as a ConnectionError", () =>

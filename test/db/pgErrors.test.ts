@@ -39,10 +39,8 @@ describe("classifyPgError", () => {
     const codes = [
       "ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "ENOTFOUND", "EHOSTUNREACH", // sockets
       "08006", "08001", "08P01", // class 08: connection exception
-      "28P01", "28000", // class 28: login refused
       "57P01", "57P02", "57P03", // shutdown, crash, starting up
       "53300", // too many connections
-      "3D000", // the database does not exist
       "CONNECTION_POOL:OPEN_TIMEOUT"
     ]
     for (const code of codes) {
@@ -51,6 +49,11 @@ describe("classifyPgError", () => {
     for (const message of ["Connection terminated unexpectedly", "Connection terminated due to connection timeout", "timeout expired"]) {
       assert.strictEqual(classifyPgError(new Error(message))._tag, "ConnectionError", message)
     }
+  })
+
+  it("maps a refused login to LoginRefused and a missing database to UnknownDatabase", () => {
+    for (const code of ["28P01", "28000"]) assert.strictEqual(classifyPgError(sqlError(code))._tag, "LoginRefused", code)
+    assert.strictEqual(classifyPgError(sqlError("3D000"))._tag, "UnknownDatabase")
   })
 
   it("maps an undefined table, schema or type to SchemaMissing", () => {
