@@ -90,7 +90,11 @@ export class AuditTrail extends Context.Service<AuditTrail, AuditTrailService>()
     Effect.gen(function*() {
       const db = yield* Db
 
-      const verify = Effect.fn("AuditTrail.verify")(function*() {
+      // One snapshot for the check and the summary, so that the events counted
+      // and the head hash given are the ones checked, whatever is appended meanwhile.
+      const verify = () => db.transaction(Effect.andThen(db.query(sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`), verifyChain()))
+
+      const verifyChain = Effect.fn("AuditTrail.verify")(function*() {
         const broken = yield* db.query<ChainBreakRow>(verifySql)
         const first = broken[0]
         if (first !== undefined) {
