@@ -79,19 +79,34 @@ export const runInTransaction = <A, E>(
 }
 
 /**
- * DATABASE_URL parsed as a URL but the driver refused it (an sslmode it does
- * not know, a malformed percent-escape): its reason, unless it quotes any part
- * of the URL, which may hold the password.
+ * Why the driver refused a connection string (an sslmode it does not know, a
+ * malformed percent-escape): its reason, unless that quotes any part of the
+ * string, which may hold the password.
  */
-const urlRefused = (url: Redacted.Redacted<string>, error: unknown): DatabaseConfigError => {
+const refusalReason = (connectionString: Redacted.Redacted<string>, error: unknown): string => {
   const reason = error instanceof Error ? error.message.split("\n")[0]!.trim() : ""
-  const text = Redacted.value(url)
+  const text = Redacted.value(connectionString)
   const parts = URL.canParse(text) ? (({ username, password, host }) => [username, password, host])(new URL(text)) : [text]
   const safe = reason !== "" && !reason.includes(text) && parts.every((part) => part === "" || !reason.includes(part))
-  return new DatabaseConfigError({
-    variable: "DATABASE_URL",
-    message: `DATABASE_URL is invalid: ${safe ? reason : "the PostgreSQL driver cannot use it"}`
-  })
+  return safe ? reason : "the PostgreSQL driver cannot use it"
+}
+
+/** DATABASE_URL parsed as a URL, but the driver refused it. */
+const urlRefused = (url: Redacted.Redacted<string>, error: unknown): DatabaseConfigError =>
+  new DatabaseConfigError({ variable: "DATABASE_URL", message: `DATABASE_URL is invalid: ${refusalReason(url, error)}` })
+
+/**
+ * Why the driver would refuse `connectionString`, or undefined when it takes
+ * it: making a pool parses the string and connects to nothing. For strings
+ * stored to be used later (a tenant database's, a server's admin one).
+ */
+export const driverRefusal = (connectionString: Redacted.Redacted<string>): string | undefined => {
+  try {
+    void pg.default({ connectionString: Redacted.value(connectionString), bigIntMode: "bigint" }).dispose()
+    return undefined
+  } catch (error) {
+    return refusalReason(connectionString, error)
+  }
 }
 
 /** Opens the pool. Nothing connects until the first query. */

@@ -107,7 +107,9 @@ it.layer(testDbLayer("database_servers"), { timeout: "120 seconds" })("DatabaseS
         { ...good, maxDatabases: 0 },
         { ...good, maxDatabases: 1.5 },
         { ...good, adminConnectionString: Redacted.make("  ") },
-        { ...good, adminConnectionString: good.adminConnectionString.toString() as never }
+        { ...good, adminConnectionString: good.adminConnectionString.toString() as never },
+        // A string the driver would refuse when it is used: refused now.
+        { ...good, adminConnectionString: Redacted.make("postgres://admin@pg-1.internal:5432/postgres?sslmode=bogus") }
       ]
       for (const input of bad) {
         const error = yield* Effect.flip(servers.add(input))

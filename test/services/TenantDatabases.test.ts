@@ -175,6 +175,9 @@ it.layer(Layer.merge(testDbLayer("tenant_databases"), testActor()), { timeout: "
         ["tenantId", { tenantId: "not-a-uuid" }],
         ["connectionString", { connectionString: text }], // a plain string: it must come Redacted
         ["connectionString", { connectionString: Redacted.make("   ") }],
+        // What the driver would refuse when the string is used: checked now, not at the first connection.
+        ["connectionString", { connectionString: Redacted.make(text.replace("sslmode=require", "sslmode=bogus")) }],
+        ["connectionString", { connectionString: Redacted.make(text.replace("@", "%ZZ@")) }],
         ["databaseName", { databaseName: "" }],
         ["databaseName", { databaseName: "x".repeat(256) }],
         ["databaseName", { databaseName: "bad\nname" }],
