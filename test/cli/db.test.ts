@@ -22,6 +22,15 @@ const tenantNames = () =>
   withConnection(database.url, (db) => db.query(sql`SELECT name FROM control_plane.tenants ORDER BY name`))
 
 describe("control-plane db", () => {
+  it("--config that names no file, or a folder, is a usage error naming it", async () => {
+    const cases = [
+      [["db", "status", "--config", "/nonexistent/atlas.hcl"], /--config "\/nonexistent\/atlas.hcl": no such file$/],
+      [["db", "apply", "--config", "/tmp"], /--config "\/tmp" is not a file: give the project's atlas.hcl$/],
+      [["db", "drift", "--config", ""], /--config "" is not a file/]
+    ] as const
+    for (const [args, message] of cases) expectOneErrorLine(await cli.run([...args]), 2, message)
+  })
+
   it("status on an empty database reports every migration as pending", async () => {
     const result = await cli.run(["db", "status"])
     expect(result.code, result.stderr).toBe(0)

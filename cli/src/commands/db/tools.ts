@@ -4,7 +4,7 @@
  * atlas.hcl --config names). Everything runs in this process; nothing spawns
  * one of our own scripts.
  */
-import { Effect, Layer, Option, Schema } from "effect"
+import { Effect, FileSystem, Layer, Option, Schema } from "effect"
 import { Flag } from "effect/cli"
 import path from "node:path"
 import { Engine } from "../../engine/Engine.ts"
@@ -12,6 +12,7 @@ import { Git } from "../../schema/Git.ts"
 import { SchemaProject } from "../../schema/Project.ts"
 import { ScratchDatabase } from "../../schema/ScratchDatabase.ts"
 import { Squawk } from "../../schema/Squawk.ts"
+import { UsageError } from "../../failure.ts"
 
 const services = Layer.mergeAll(Engine.layer, ScratchDatabase.layer, Squawk.layer, Git.layer)
 
@@ -22,6 +23,16 @@ export const configFlag = Flag.String("config").pipe(
   Flag.optional
 )
 
+/** `--config` must name a file: a folder or a missing path would quietly stand for the folder above or beside it. */
+const checkConfigFile = (file: string) =>
+  FileSystem.FileSystem.use((fs) => fs.stat(path.resolve(file))).pipe(
+    Effect.catch(() => Effect.fail(new UsageError({ message: `--config ${JSON.stringify(file)}: no such file` }))),
+    Effect.flatMap((info) =>
+      info.type === "File"
+        ? Effect.void
+        : Effect.fail(new UsageError({ message: `--config ${JSON.stringify(file)} is not a file: give the project's atlas.hcl` })))
+  )
+
 /** Provides the schema tools to a command's handler, on the project `config` names (default: this checkout). */
 export const withSchemaTools = (config: Option.Option<string> = Option.none()) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>) => {
@@ -29,7 +40,8 @@ export const withSchemaTools = (config: Option.Option<string> = Option.none()) =
       onNone: () => SchemaProject.layer,
       onSome: (file) => SchemaProject.layerFor(path.dirname(path.resolve(file)))
     })
-    return effect.pipe(Effect.provide(Layer.merge(services, project)))
+    const checked = Option.match(config, { onNone: () => effect, onSome: (file) => Effect.andThen(checkConfigFile(file), effect) })
+    return checked.pipe(Effect.provide(Layer.merge(services, project)))
   }
 
 /** The report was printed; the command still fails (exit 1) with this one line. */
