@@ -83,6 +83,13 @@ describe("tenants provision / deprovision", () => {
     const again = await ok(["tenants", "provision", "acme", "-e", "production", "--name-prefix", prefix])
     expect(again.stdout).toMatch(/^steps:\s+none: already provisioned$/m)
     expect(again.stdout).toMatch(/^status:\s+active$/m)
+    // Asked for with other options, it is refused rather than those options ignored.
+    expectOneErrorLine(
+      await cli.run(["tenants", "provision", "acme", "-e", "staging", "--name-prefix", "other_"]),
+      2,
+      new RegExp(`^error: Tenant "acme" was provisioned with environment production, database and role ${first.database.databaseName}: ` +
+        "run the command with the same options, or deprovision it first$")
+    )
   })
 
   it("refuses an unknown or drained server and too long a name prefix, in one line, writing nothing", async () => {

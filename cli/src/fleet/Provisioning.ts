@@ -369,6 +369,31 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
             Effect.catchTag("InvalidInput", () => Effect.fail(new DatabaseServerNotFound({ server: reference })))
           )
 
+      /**
+       * A run on a tenant that is already provisioned, or part-way through,
+       * must ask for what the first run asked for: another environment, server
+       * or name prefix is refused rather than silently ignored.
+       */
+      const checkSameRequest = (input: typeof ProvisionInput.Type, tenant: Tenant, record: ProvisioningRow) =>
+        Effect.gen(function*() {
+          const differences: Array<string> = []
+          if (input.environment !== tenant.environment) differences.push(`environment ${tenant.environment}`)
+          const pinned = yield* resolvePinned(input.server)
+          if (pinned !== undefined && pinned.id !== record.server_id) {
+            differences.push(`server ${(yield* servers.get(record.server_id).pipe(mustExist)).name}`)
+          }
+          if (input.namePrefix !== undefined) {
+            const names = yield* Effect.fromResult(deriveNames(tenant.tenantId, input.namePrefix))
+            if (names.database !== record.database_name) differences.push(`database and role ${record.database_name}`)
+          }
+          if (differences.length > 0) {
+            return yield* new InvalidInput({
+              message: `Tenant ${JSON.stringify(tenant.name)} was provisioned with ${differences.join(", ")}: ` +
+                "run the command with the same options, or deprovision it first"
+            })
+          }
+        })
+
       const provision = Effect.fn("Provisioning.provision")(function*(
         raw: ProvisionInput,
         options: ProvisionOptions = {}
@@ -408,6 +433,7 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
         const record = yield* recordOf(tenant.tenantId)
         if (record === undefined) return yield* new TenantNotProvisioned({ tenant: tenant.name })
         if (record.deprovision_started_at !== null) return yield* new TenantBeingDeprovisioned({ tenant: tenant.name })
+        if (resumed) yield* checkSameRequest(input, tenant, record)
         if (resumed && record.completed_at === null) {
           yield* writeRecord((audit) =>
             sql`UPDATE control_plane.tenant_provisioning SET attempts = attempts + 1, updated_at = now()
