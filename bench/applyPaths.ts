@@ -39,6 +39,7 @@ import { runScript } from "../cli/src/schema/postgres.ts"
 import { SchemaProject } from "../cli/src/schema/Project.ts"
 import { ScratchDatabase } from "../cli/src/schema/ScratchDatabase.ts"
 import { runBenchmark } from "./support/runBenchmark.ts"
+import { median } from "./support/stats.ts"
 
 const GOAL_SECONDS = 0.6
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 11)
@@ -83,11 +84,6 @@ const timed = (program: string, args: ReadonlyArray<string>): number => {
 /** A program run on a fresh empty database, DATABASE_URL naming it. */
 const onEmpty = (program: string, args: ReadonlyArray<string>) => () =>
   onEmptyDatabase((url) => spawn(program, args, { DATABASE_URL: Redacted.value(url) }))
-
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
 
 /** The statements db apply runs on an empty database, as one script. */
 const bareScript = async (): Promise<string> => {

@@ -42,6 +42,7 @@ import { Actor } from "../src/services/Actor.ts"
 import { AuditTrail } from "../src/services/AuditTrail.ts"
 import { Tenants } from "../src/services/Tenants.ts"
 import { runBenchmark } from "./support/runBenchmark.ts"
+import { median } from "./support/stats.ts"
 
 const CREATE_GOAL = 1.15
 const VERIFY_GOAL_SECONDS = 10
@@ -50,13 +51,6 @@ const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 12)
 const OPS_PER_ROUND = Number(process.env["BENCH_OPS"] ?? 200)
 const EVENTS = Number(process.env["BENCH_EVENTS"] ?? 1_000_000)
 const WARM_UP_ROUNDS = 3
-
-
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
-}
 
 const servicesOn = (url: string, poolSize: number) =>
   ManagedRuntime.make(

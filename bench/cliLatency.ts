@@ -22,6 +22,7 @@ import { withMigratedDatabases } from "./support/migratedDatabases.ts"
 import { projectFile } from "../cli/src/schema/paths.ts"
 import { installPacked } from "../test/support/packages.ts"
 import { runBenchmark } from "./support/runBenchmark.ts"
+import { median } from "./support/stats.ts"
 
 const GOAL_SECONDS = 0.3
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 15)
@@ -45,12 +46,6 @@ const timeOnce = (subject: Subject): number => {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9
   if (result.status !== 0) throw new Error(`${subject.label} exited ${result.status}: ${result.stderr.split("\n")[0]}`)
   return seconds
-}
-
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
 const main = async (): Promise<boolean> => {

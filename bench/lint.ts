@@ -31,17 +31,13 @@ import { engineLint } from "../cli/src/schema/gate/engineLint.ts"
 import { SchemaProject } from "../cli/src/schema/Project.ts"
 import { ScratchDatabase } from "../cli/src/schema/ScratchDatabase.ts"
 import { runBenchmark } from "./support/runBenchmark.ts"
+import { median } from "./support/stats.ts"
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 9)
 
 const tools = Layer.mergeAll(Engine.layer, ScratchDatabase.layer, SchemaProject.layer, NodeServices.layer)
 const run = <A, E>(effect: Effect.Effect<A, E, Layer.Success<typeof tools>>): Promise<A> =>
   Effect.runPromise(Effect.provide(effect, tools))
-
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
 
 /** Seconds `work` takes. */
 const time = async (work: () => Promise<unknown>): Promise<number> => {

@@ -44,6 +44,7 @@ import { TenantConnections } from "../src/services/TenantConnections.ts"
 import { lookupTenant } from "../src/services/TenantConnections/lookup.ts"
 import { registerTenants } from "../test/support/tenantFleet.ts"
 import { runBenchmark } from "./support/runBenchmark.ts"
+import { median } from "./support/stats.ts"
 
 const RESOLVE_GOAL = 50
 const QUERY_GOAL = 1.1
@@ -55,7 +56,6 @@ const WARM_UP_ROUNDS = 5
 const RESOLVES_PER_ROUND = 20_000
 const LOOKUPS_PER_ROUND = 200
 const QUERIES_PER_ROUND = 1_000
-
 
 interface Timing {
   /** Wall-clock microseconds per operation. */
@@ -71,12 +71,6 @@ const timed = async (ops: number, run: () => Promise<unknown>): Promise<Timing> 
   const wall = Number(process.hrtime.bigint() - start) / 1e3 / ops
   const cpu = process.cpuUsage(cpuBefore)
   return { wall, cpu: (cpu.user + cpu.system) / ops }
-}
-
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
 const percentile = (values: ReadonlyArray<number>, p: number): number => {

@@ -31,6 +31,7 @@ import { Db } from "../src/db/Db.ts"
 import { Tenants } from "../src/services/Tenants.ts"
 import { withMigratedDatabases } from "./support/migratedDatabases.ts"
 import { runBenchmark } from "./support/runBenchmark.ts"
+import { median } from "./support/stats.ts"
 
 const GOAL = 1.10
 const CONCURRENCY = Number(process.env["BENCH_CONCURRENCY"] ?? 4)
@@ -62,12 +63,6 @@ const timed = async (run: () => Promise<void>): Promise<RoundResult> => {
 const callers = Array.from({ length: CONCURRENCY }, (_, caller) => caller)
 const perCaller = Math.ceil(OPS_PER_ROUND / CONCURRENCY)
 const nameFor = (caller: number, i: number): string => names[(caller * perCaller + i) % names.length]!
-
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
-}
 
 const seed = async (url: string): Promise<void> => {
   const pool = pg.default({ connectionString: url, bigIntMode: "bigint", poolSize: 1 })
