@@ -96,9 +96,9 @@ export class Budget<S extends Slot> {
     return this.#closed
   }
 
-  /** Takes a checkout on `slot` at once if that is possible without waiting. */
+  /** Takes a checkout on `slot` at once if that is possible without waiting (never after `closeAll`: every slot is retiring then). */
   tryAcquire(slot: S): boolean {
-    if (slot.retiring || this.#closed) return false
+    if (slot.retiring) return false
     if (slot.inUse < slot.held) {
       slot.inUse++
     } else if (slot.held < this.#poolMax && this.#free > 0) {
