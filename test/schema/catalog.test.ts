@@ -716,6 +716,9 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
         const [other] = await db.query(sql`
           INSERT INTO control_plane.tenants (name, environment, status) VALUES ('notify_other', 'development', 'pending')
           RETURNING tenant_id`)
+        // Delivery is asynchronous: wait for the INSERT's notification, so that
+        // the check inside the transaction below sees what has arrived, not a race.
+        await expect.poll(() => listener.payloads.filter((p) => p === id).length, { timeout: 5_000 }).toBe(1)
         // A transaction notifies only when it commits, and folds repeated payloads into one.
         await db.tx(async (tx) => {
           await tx.query(sql`UPDATE control_plane.tenants SET name = 'notify_me_2' WHERE tenant_id = ${id}`)
