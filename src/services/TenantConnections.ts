@@ -45,7 +45,7 @@ import { Budget } from "./TenantConnections/budget.ts"
 import { TenantConnectionsConfig } from "./TenantConnections/config.ts"
 import { runListener } from "./TenantConnections/listener.ts"
 import { lookupTenant } from "./TenantConnections/lookup.ts"
-import { type PoolEntry, PoolRegistry } from "./TenantConnections/pools.ts"
+import { type PoolEntry, PoolRegistry, TenantPoolFactory } from "./TenantConnections/pools.ts"
 import { normalizeId, ResolutionCache, type Resolution } from "./TenantConnections/resolutionCache.ts"
 import { type TenantDb, TenantSession } from "./TenantConnections/session.ts"
 
@@ -141,6 +141,7 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
       const crypto = yield* ConnectionStringCrypto
       const database = yield* DatabaseConfig
       const settings = yield* TenantConnectionsConfig
+      const makePool = yield* TenantPoolFactory
       const clock = yield* Clock.Clock
       const scope = yield* Effect.scope
       const context = yield* Effect.context<never>()
@@ -150,6 +151,7 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
       const pools = new PoolRegistry({
         settings: { poolMax: settings.poolMax, connectTimeoutMs: database.connectTimeoutMs },
         crypto,
+        makePool,
         onIdleError: (error) =>
           Effect.runForkWith(context)(
             Effect.logWarning("An idle tenant database connection failed and was dropped", classifyPgError(error)._tag)

@@ -12,7 +12,7 @@
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import pg, { sql } from "@databases/pg"
-import type { ConnectionPool } from "@databases/pg"
+import type { ConnectionPool, ConnectionPoolConfig } from "@databases/pg"
 import { ConfigProvider, Deferred, Effect, Exit, Fiber, Layer, ManagedRuntime, Metric, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ConnectionStringCrypto } from "../../src/crypto/ConnectionStringCrypto.ts"
@@ -23,7 +23,7 @@ import { Tenants } from "../../src/services/Tenants.ts"
 import { TenantConnections, type TenantDb } from "../../src/services/TenantConnections.ts"
 import { TenantConnectionsConfig } from "../../src/services/TenantConnections/config.ts"
 import { listenerApplicationName } from "../../src/services/TenantConnections/listener.ts"
-import { tenantPoolApplicationName } from "../../src/services/TenantConnections/pools.ts"
+import { tenantPoolApplicationName, TenantPoolFactory } from "../../src/services/TenantConnections/pools.ts"
 import { testKeyRing } from "../cli/harness.ts"
 import { createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
 import { startFaultyProxy } from "../support/faultyProxy.ts"
@@ -134,6 +134,29 @@ describe("withTenant", () => {
       c.withTenant(tenant.name, (db) => db.query<{ name: string }>(sql`SELECT current_setting('application_name') AS name`))
     ))
     expect(names[0]!.name).toBe(tenantPoolApplicationName)
+  })
+
+  it("pools are made by TenantPoolFactory: one per tenant database, of CONTROL_PLANE_TENANT_POOL_MAX, closed with the layer", async () => {
+    const made: Array<{ config: ConnectionPoolConfig; pool: ConnectionPool }> = []
+    const recording = Layer.succeed(TenantPoolFactory, (config) => {
+      const pool = pg.default(config)
+      made.push({ config, pool })
+      return pool
+    })
+    const r = ManagedRuntime.make(
+      ControlPlane.layer.pipe(Layer.provide(Layer.merge(ConfigProvider.layer(ConfigProvider.fromUnknown(env)), recording)))
+    )
+    try {
+      const [a, b] = [await newTenant("factory-a", 0), await newTenant("factory-b", 1)]
+      for (const tenant of [a, b, a, b]) await currentDatabase(r, tenant.name)
+      expect(made.map(({ config }) => [config.poolSize, config.idleTimeoutMilliseconds])).toEqual([[2, 0], [2, 0]])
+      // The pools made are the ones withTenant's statements ran on.
+      const names = await Promise.all(made.map(({ pool }) => pool.query(sql`SELECT current_database() AS name`)))
+      expect(names.map((rows) => rows[0]!["name"])).toEqual([fleet.databases[0]!.name, fleet.databases[1]!.name])
+    } finally {
+      await r.dispose()
+    }
+    await expect(made[0]!.pool.query(sql`SELECT 1`)).rejects.toThrow(/disposed/)
   })
 
   it("transaction commits on success, rolls back on failure, and nests as savepoints", async () => {

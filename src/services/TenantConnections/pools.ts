@@ -15,14 +15,27 @@
  * and evicts the least recently used one when another pool needs room.
  */
 import pg from "@databases/pg"
-import type { ConnectionPool } from "@databases/pg"
-import { Effect, Redacted } from "effect"
+import type { ConnectionPool, ConnectionPoolConfig } from "@databases/pg"
+import { Context, Effect, Redacted } from "effect"
 import type { ConnectionStringCrypto, DecryptError } from "../../crypto/ConnectionStringCrypto.ts"
 import type { Budget, CloseReason, Slot } from "./budget.ts"
 import type { ResolvedDatabase, Resolution } from "./resolutionCache.ts"
 
 /** application_name of every tenant pool connection (it shows in pg_stat_activity), unless the connection string sets one. */
 export const tenantPoolApplicationName = "control-plane tenant pool"
+
+/**
+ * How a tenant database's pool is made: the driver's own constructor, unless
+ * a program provides another. A replacement must hand the options to the
+ * driver unchanged (the budget relies on poolSize and idleTimeoutMilliseconds);
+ * it is there to see the pools made: bench/tenantConnections.ts times plain
+ * `pool.query` on the very pool withTenant uses, so that the ratio compares
+ * the same connections.
+ */
+export const TenantPoolFactory = Context.Reference<(config: ConnectionPoolConfig) => ConnectionPool>(
+  "control-plane/TenantConnections/TenantPoolFactory",
+  { defaultValue: () => pg.default }
+)
 
 export interface PoolEntry extends Slot {
   readonly tenantId: string
@@ -42,6 +55,7 @@ export class PoolRegistry {
   readonly #settings: PoolSettings
   readonly #crypto: ConnectionStringCrypto["Service"]
   readonly #onIdleError: (error: Error) => void
+  readonly #makePool: (config: ConnectionPoolConfig) => ConnectionPool
   #budget: Budget<PoolEntry> | undefined
   #opened = 0
   #closed = 0
@@ -52,10 +66,12 @@ export class PoolRegistry {
     readonly crypto: ConnectionStringCrypto["Service"]
     /** A pooled connection failed while idle (the pool drops it). */
     readonly onIdleError: (error: Error) => void
+    readonly makePool: (config: ConnectionPoolConfig) => ConnectionPool
   }) {
     this.#settings = options.settings
     this.#crypto = options.crypto
     this.#onIdleError = options.onIdleError
+    this.#makePool = options.makePool
   }
 
   /** The budget whose slots these pools are (set once, right after both are made). */
@@ -85,15 +101,7 @@ export class PoolRegistry {
           if (this.#budget!.closed) return Effect.interrupt
           const stale = this.#byDatabase.get(database.id)
           if (stale !== undefined) this.#retire(stale)
-          const entry: PoolEntry = {
-            tenantId,
-            databaseId: database.id,
-            fingerprint,
-            held: 0,
-            inUse: 0,
-            lastUsed: 0,
-            retiring: false,
-            pool: pg.default({
+          const pool = this.#makePool({
               connectionString: Redacted.value(url),
               applicationName: tenantPoolApplicationName,
               bigIntMode: "bigint",
@@ -105,6 +113,15 @@ export class PoolRegistry {
               onConnectionClosed: () => void this.#closed++,
               onError: this.#onIdleError
             })
+          const entry: PoolEntry = {
+            tenantId,
+            databaseId: database.id,
+            fingerprint,
+            held: 0,
+            inUse: 0,
+            lastUsed: 0,
+            retiring: false,
+            pool
           }
           this.#byDatabase.set(database.id, entry)
           this.#budget!.add(entry)
