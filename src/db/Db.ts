@@ -83,7 +83,7 @@ export const runInTransaction = <A, E>(
  * malformed percent-escape): its reason, unless that quotes any part of the
  * string, which may hold the password.
  */
-const refusalReason = (connectionString: Redacted.Redacted<string>, error: unknown): string => {
+export const refusalReason = (connectionString: Redacted.Redacted<string>, error: unknown): string => {
   const reason = error instanceof Error ? error.message.split("\n")[0]!.trim() : ""
   const text = Redacted.value(connectionString)
   const parts = URL.canParse(text) ? (({ username, password, host }) => [username, password, host])(new URL(text)) : [text]

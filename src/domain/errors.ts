@@ -67,6 +67,16 @@ export class LoginRefused extends Schema.TaggedClass<LoginRefused>()("LoginRefus
 /** The database the connection string names does not exist on the server (SQLSTATE 3D000). */
 export class UnknownDatabase extends Schema.TaggedClass<UnknownDatabase>()("UnknownDatabase", {}) {}
 
+/**
+ * The PostgreSQL driver refused a stored connection string when a pool was
+ * made from it (an unknown sslmode, a malformed %-escape): a record written
+ * around the services' checks. `detail` is the driver's reason, kept only when
+ * it quotes no part of the string.
+ */
+export class ConnectionStringRefused extends Schema.TaggedClass<ConnectionStringRefused>()("ConnectionStringRefused", {
+  detail: Schema.String
+}) {}
+
 /** A statement, or the wait for a pooled connection, took longer than allowed. */
 export class QueryTimeout extends Schema.TaggedClass<QueryTimeout>()("QueryTimeout", {}) {}
 
@@ -122,6 +132,7 @@ export const DbErrorReason = Schema.Union([
   ConnectionError,
   LoginRefused,
   UnknownDatabase,
+  ConnectionStringRefused,
   QueryTimeout,
   SchemaMissing,
   TransitionRefused,
@@ -145,6 +156,8 @@ const describeReason = (reason: DbErrorReason): string => {
       return "the server refused the login (check the role and password of the connection string)"
     case "UnknownDatabase":
       return "the database the connection string names does not exist on the server"
+    case "ConnectionStringRefused":
+      return `the PostgreSQL driver refused the stored connection string (${reason.detail})`
     case "QueryTimeout":
       return "the query or the wait for a connection timed out"
     case "SchemaMissing":

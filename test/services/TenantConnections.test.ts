@@ -365,6 +365,22 @@ describe("typed failures, each one sentence", () => {
     expect(error.message.includes(fleet.databases[0]!.url)).toBe(false)
   })
 
+  it("a stored connection string the driver refuses is DbError ConnectionStringRefused, quoting no part of it; nothing is held", async () => {
+    const tenant = await newTenant("refused", 0)
+    // Written around TenantDatabases.register, which refuses it: an sslmode the driver does not know.
+    const refused = "postgres://tenant_app:pw-Refused-9x@db-9.internal:5432/tenant_db?sslmode=bogus"
+    await admin.query(sql`
+      UPDATE control_plane.tenant_databases
+      SET connection_string_encrypted = ${envelopeFor(await crypto(), refused, tenant.tenantId, tenant.databaseId)}
+      WHERE id = ${tenant.databaseId}`)
+    await within(2_000, async () => (await outcome(runtime, tenant.name)) === "DbError")
+    const error = await failureOf(TenantConnections.use((c) => c.withTenant(tenant.name, (db) => db.query(sql`SELECT 1`))))
+    expect(error).toMatchObject({ reason: { _tag: "ConnectionStringRefused" } })
+    expect(error.message).toMatch(/^Database error: the PostgreSQL driver refused the stored connection string \(Expected "sslmode"/)
+    for (const part of ["pw-Refused-9x", "tenant_app", "db-9.internal"]) expect(error.message).not.toContain(part)
+    expect((await stats()).connectionsInUse).toBe(0)
+  })
+
   it("a budget of 0 or less, or a setting that is not a number, stops the layer with one sentence naming the variable", async () => {
     for (const budget of ["0", "-3"]) {
       const exit = await Effect.runPromiseExit(

@@ -18,6 +18,8 @@ import pg from "@databases/pg"
 import type { ConnectionPool, ConnectionPoolConfig } from "@databases/pg"
 import { Context, Effect, Redacted } from "effect"
 import type { ConnectionStringCrypto, DecryptError } from "../../crypto/ConnectionStringCrypto.ts"
+import { refusalReason } from "../../db/Db.ts"
+import { ConnectionStringRefused, DbError } from "../../domain/errors.ts"
 import type { Budget, CloseReason, Slot } from "./budget.ts"
 import type { ResolvedDatabase, Resolution } from "./resolutionCache.ts"
 
@@ -86,7 +88,7 @@ export class PoolRegistry {
   }
 
   /** The pool for the tenant's active database as resolved now, made (and the connection string decrypted) if needed. */
-  entryFor(tenantId: string, database: ResolvedDatabase): Effect.Effect<PoolEntry, DecryptError> {
+  entryFor(tenantId: string, database: ResolvedDatabase): Effect.Effect<PoolEntry, DecryptError | DbError> {
     return Effect.suspend(() => {
       const fingerprint = database.fingerprint
       const current = this.#current(database.id, fingerprint)
@@ -101,7 +103,9 @@ export class PoolRegistry {
           if (this.#budget!.closed) return Effect.interrupt
           const stale = this.#byDatabase.get(database.id)
           if (stale !== undefined) this.#retire(stale)
-          const pool = this.#makePool({
+          let pool: ConnectionPool
+          try {
+            pool = this.#makePool({
               connectionString: Redacted.value(url),
               applicationName: tenantPoolApplicationName,
               bigIntMode: "bigint",
@@ -113,6 +117,10 @@ export class PoolRegistry {
               onConnectionClosed: () => void this.#closed++,
               onError: this.#onIdleError
             })
+          } catch (error) {
+            // The services refuse such a string when it is registered; this one was written around them.
+            return Effect.fail(new DbError({ reason: new ConnectionStringRefused({ detail: refusalReason(url, error) }) }))
+          }
           const entry: PoolEntry = {
             tenantId,
             databaseId: database.id,
