@@ -174,8 +174,8 @@ export class Budget<S extends Slot> {
 
   /** Ends a checkout. A retiring slot closes once its last checkout ends. */
   release(slot: S): void {
-    slot.inUse--
-    slot.lastUsed = this.#now()
+    // Only a slot not in use is idle or evictable, so only its last checkout's end is worth a time stamp.
+    if (--slot.inUse === 0) slot.lastUsed = this.#now()
     if (slot.retiring && slot.inUse === 0) this.#startClose(slot, "retired")
     this.#pump()
   }
