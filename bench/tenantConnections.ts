@@ -9,10 +9,9 @@
  *      same size, with the same number of concurrent callers. Goal <= 1.10x.
  *      The bare pool is the very pool withTenant uses (seen through
  *      TenantPoolFactory), its `pool.query` awaited in plain async code: two
- *      pools to the same database, made alike, differ by up to 25% on this
- *      machine, and the difference stays with them for the process's life (their
- *      connections' server processes are scheduled differently), so a second
- *      pool would compare connections, not the layer. Two reference lines:
+ *      pools to the same database, made alike, came out 0.91x to 1.28x of each
+ *      other on this machine, one of them faster through a whole run, so a
+ *      second pool would partly compare connections, not the layer. Two reference lines:
  *      the floor for any Effect API (the same pool.query wrapped in an
  *      `Effect.callback`, run by the same runtime in the same way), and a
  *      second bare pool made alike (how far two pools differ in this run).
