@@ -96,7 +96,7 @@ describe("databases register", () => {
     })
   })
 
-  it("refuses, exit 2 and nothing written: empty stdin, an unset variable, not a connection string, bad port, unknown tenant", async () => {
+  it("refuses, exit 2 and nothing written: empty stdin, an unset variable, not a connection string, bad port, --quiet with --json, unknown tenant", async () => {
     await expectNothingWritten(async () => {
       expectOneErrorLine(await cli.run(["databases", "register", "-t", "acme"]), 2, /no connection string on stdin/)
       expectOneErrorLine(
@@ -118,6 +118,11 @@ describe("databases register", () => {
         await cli.run(["databases", "register", "-t", "acme", "--status", "broken"], { stdin: acmeMain }),
         2,
         /Invalid value for flag --status/
+      )
+      expectOneErrorLine(
+        await cli.run(["databases", "register", "-t", "acme", "--quiet", "--json"], { stdin: acmeMain }),
+        2,
+        /--quiet prints only the new id and --json the whole record: pass one of them/
       )
       expectOneErrorLine(await cli.run(["databases", "register", "-t", "nobody"], { stdin: acmeMain }), 1, /No tenant is named "nobody"/)
       expectOneErrorLine(

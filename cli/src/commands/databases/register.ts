@@ -51,6 +51,9 @@ export const commandDatabasesRegister = Command.make(
   },
   (flags) =>
     Effect.gen(function*() {
+      if (flags.quiet && flags.json) {
+        return yield* new UsageError({ message: "--quiet prints only the new id and --json the whole record: pass one of them" })
+      }
       const tenant = yield* resolveTenant(flags.tenant)
       const connectionString = yield* readConnectionString(flags.fromEnv)
       const target = describeConnectionString(connectionString)
