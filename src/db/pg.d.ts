@@ -10,6 +10,8 @@ declare module "pg" {
     connect(): Promise<void>
     query(text: string, values?: ReadonlyArray<unknown>): Promise<{ readonly rows: Array<Record<string, unknown>> }>
     end(): Promise<void>
+    /** The socket, undocumented; @databases/pg destroys it the same way to dispose a connection. */
+    readonly connection?: { readonly stream?: { destroy(): void } }
     on(event: "notification", listener: (message: { readonly channel: string; readonly payload?: string }) => void): void
     on(event: "error", listener: (error: Error) => void): void
     on(event: "end", listener: () => void): void

@@ -601,6 +601,27 @@ describe("push invalidation", () => {
     expect(await outcome(r, tenant.name)).toBe("TenantNotActive")
   })
 
+  it("closing the layer while the listener's network is dead does not wait for the server's goodbye", async () => {
+    const proxy = await startFaultyProxy(controlPlane.url)
+    afterAllDisposals.push(proxy.close)
+    const r = ManagedRuntime.make(ControlPlane.layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({
+      ...env,
+      CONTROL_PLANE_LISTENER_URL: proxy.url,
+      CONTROL_PLANE_LISTENER_PING_MS: "60000", // no ping in flight: the listener is idle when the network dies
+      CONTROL_PLANE_CONNECT_TIMEOUT_MS: "500"
+    })))))
+    const tenant = await newTenant("dead-network", 2)
+    await outcome(r, tenant.name)
+    await within(3_000, async () => (await stats(r)).listening)
+    proxy.mode = "blackhole"
+    // A dead network never acknowledges the Terminate and FIN of a polite end: TCP would retry for minutes.
+    const disposed = await Promise.race([
+      r.dispose().then(() => "disposed"),
+      new Promise((resolve) => setTimeout(resolve, 10_000, "still waiting after 10 s"))
+    ])
+    expect(disposed).toBe("disposed")
+  })
+
   it("race harness: lookups racing changes and their notifications leave 0 stale entries", async () => {
     // The control-plane Db hands each result back 20-40 ms after reading it:
     // timing a real database cannot be made to show on demand. Each round,

@@ -5,7 +5,8 @@
  *   "pass"               forwards everything
  *   "dropNotifications"  forwards everything but NotificationResponse messages
  *                        (what a listener behind PgBouncer in transaction mode sees)
- *   "blackhole"          forwards nothing and closes nothing (a dead network)
+ *   "blackhole"          forwards nothing and closes nothing, not even a side's
+ *                        goodbye (FIN): a dead network
  *
  * It reads the server's messages as the protocol frames them (a type byte and
  * a four-byte length); clients must not ask for TLS through it. It stands in
@@ -29,8 +30,9 @@ export const startFaultyProxy = async (targetUrl: string): Promise<FaultyProxy> 
   const target = { host: parsed.hostname, port: Number(parsed.port || 5432) }
   const sockets = new Set<net.Socket>()
   const proxy: { mode: ProxyMode } = { mode: "pass" }
-  const server = net.createServer((client) => {
-    const upstream = net.connect(target)
+  // Half-open sockets: a side's FIN is forwarded as its data is, so "blackhole" can swallow it.
+  const server = net.createServer({ allowHalfOpen: true }, (client) => {
+    const upstream = net.connect({ ...target, allowHalfOpen: true })
     sockets.add(client).add(upstream)
     let pending = Buffer.alloc(0)
     client.on("data", (chunk) => {
@@ -47,6 +49,12 @@ export const startFaultyProxy = async (targetUrl: string): Promise<FaultyProxy> 
         pending = pending.subarray(length)
         if (!(proxy.mode === "dropNotifications" && message[0] === 0x41)) client.write(message)
       }
+    })
+    client.on("end", () => {
+      if (proxy.mode !== "blackhole") upstream.end()
+    })
+    upstream.on("end", () => {
+      if (proxy.mode !== "blackhole") client.end()
     })
     const end = () => {
       client.destroy()

@@ -78,6 +78,24 @@ const echo = (client: PgClient, waiting: Map<string, () => void>, timeoutMs: num
     client.query("SELECT pg_notify($1, $2)", [invalidationChannel, nonce]).catch(() => done(false))
   })
 
+/**
+ * Ends the connection politely (Terminate, then FIN), or drops the socket when
+ * that is not done within `timeoutMs`: on a dead network nothing acknowledges
+ * the goodbye, and TCP would keep retrying it for many minutes, holding up the
+ * reconnect or the layer's close. (@databases/pg drops its pools' sockets the same way.)
+ */
+const endWithin = (client: PgClient, timeoutMs: number): Promise<void> =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      client.connection?.stream?.destroy()
+      resolve()
+    }, timeoutMs)
+    client.end().catch(() => undefined).finally(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+
 /** One connection's life: connect, LISTEN, then wait until it fails or stops answering pings. */
 const session = (options: ListenerOptions) =>
   Effect.acquireUseRelease(
@@ -106,7 +124,7 @@ const session = (options: ListenerOptions) =>
           await client.query(`LISTEN ${invalidationChannel}`)
           if (!(await echo(client, echoes, options.connectTimeoutMs))) throw new NotificationsNotDelivered()
         } catch (error) {
-          await client.end().catch(() => undefined)
+          await endWithin(client, options.connectTimeoutMs)
           throw error
         }
         return { client, failed, echoes }
@@ -126,7 +144,7 @@ const session = (options: ListenerOptions) =>
       }),
     ({ client }) =>
       Effect.sync(() => options.onLive(false)).pipe(
-        Effect.andThen(Effect.promise(() => client.end().catch(() => undefined)))
+        Effect.andThen(Effect.promise(() => endWithin(client, options.connectTimeoutMs)))
       )
   )
 
