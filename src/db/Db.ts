@@ -78,16 +78,41 @@ export const runInTransaction = <A, E>(
     )
 }
 
+/** decodeURIComponent, or the text as it is when it is not a valid escape (the driver may be refusing just that). */
+const decoded = (text: string): string => {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+/**
+ * The parts of a connection string an error message must not quote: user and
+ * password (as written and decoded), host, database and every parameter's
+ * value of a URL; every value of libpq key=value pairs; and the whole string.
+ * Parts under 3 characters count only when they are the password: any message
+ * would contain them.
+ */
+const secretParts = (text: string): ReadonlyArray<string> => {
+  if (!URL.canParse(text)) {
+    const values = text.split(/\s+/).map((pair) => pair.slice(pair.indexOf("=") + 1).replace(/^'|'$/g, ""))
+    return [text, ...values.filter((value) => value.length >= 3)]
+  }
+  const url = new URL(text)
+  const passwords = [url.password, decoded(url.password)].filter((password) => password !== "")
+  const others = [url.username, decoded(url.username), url.hostname, url.host, decoded(url.pathname.slice(1)), ...url.searchParams.values()]
+  return [text, ...passwords, ...others.filter((part) => part.length >= 3)]
+}
+
 /**
  * Why the driver refused a connection string (an sslmode it does not know, a
  * malformed percent-escape): its reason, unless that quotes any part of the
- * string, which may hold the password.
+ * string (which may hold the password), else a fixed sentence.
  */
 export const refusalReason = (connectionString: Redacted.Redacted<string>, error: unknown): string => {
   const reason = error instanceof Error ? error.message.split("\n")[0]!.trim() : ""
-  const text = Redacted.value(connectionString)
-  const parts = URL.canParse(text) ? (({ username, password, host }) => [username, password, host])(new URL(text)) : [text]
-  const safe = reason !== "" && !reason.includes(text) && parts.every((part) => part === "" || !reason.includes(part))
+  const safe = reason !== "" && secretParts(Redacted.value(connectionString)).every((part) => !reason.includes(part))
   return safe ? reason : "the PostgreSQL driver cannot use it"
 }
 
