@@ -381,6 +381,31 @@ describe("typed failures, each one sentence", () => {
     expect((await stats()).connectionsInUse).toBe(0)
   })
 
+  it("a refusal whose message quotes the connection string (its host, its decoded password) is reported without it", async () => {
+    const tenant = await newTenant("quoting", 0)
+    const stored = "postgres://tenant_app:pw%40Quoted-7@db-7.internal:5432/tenant_db?application_name=quoted-app"
+    await admin.query(sql`
+      UPDATE control_plane.tenant_databases
+      SET connection_string_encrypted = ${envelopeFor(await crypto(), stored, tenant.tenantId, tenant.databaseId)}
+      WHERE id = ${tenant.databaseId}`)
+    // A driver (or a replaced TenantPoolFactory) whose message quotes what it was given.
+    const quoting = Layer.succeed(TenantPoolFactory, (config) => {
+      const url = new URL(config.connectionString!)
+      throw new Error(`cannot use ${url.hostname} as ${decodeURIComponent(url.password)} for ${url.searchParams.get("application_name")}`)
+    })
+    const r = ManagedRuntime.make(
+      ControlPlane.layer.pipe(Layer.provide(Layer.merge(ConfigProvider.layer(ConfigProvider.fromUnknown(env)), quoting)))
+    )
+    try {
+      const error = await failureOf(TenantConnections.use((c) => c.withTenant(tenant.name, (db) => db.query(sql`SELECT 1`))), r)
+      expect(error.message).toBe(
+        "Database error: the PostgreSQL driver refused the stored connection string (the PostgreSQL driver cannot use it)"
+      )
+    } finally {
+      await r.dispose()
+    }
+  })
+
   it("a budget of 0 or less, or a setting that is not a number, stops the layer with one sentence naming the variable", async () => {
     for (const budget of ["0", "-3"]) {
       const exit = await Effect.runPromiseExit(
