@@ -85,8 +85,12 @@ export class Budget<S extends Slot> {
     this.#close = options.close
   }
 
-  /** Starts tracking a new slot (no permits yet); after `closeAll` it starts out retiring, so it is never granted. */
+  /**
+   * Starts tracking a new slot (no permits yet), as just used: it is not idle
+   * before its first checkout. After `closeAll` it starts out retiring, so it is never granted.
+   */
   add(slot: S): void {
+    slot.lastUsed = this.#now()
     if (this.#closed) slot.retiring = true
     this.#slots.add(slot)
   }

@@ -137,6 +137,17 @@ describe("Budget", () => {
     expect(budget.stats.idleClosed).toBe(1)
   })
 
+  it("a pool made but not yet checked out is as new as it was made: the idle sweep leaves it alone until the idle time passes", () => {
+    const { budget, closes, add, tick } = makeBudget(4, 1)
+    tick(1_000)
+    add("fresh") // its first checkout is still a few steps away
+    budget.closeIdle(50)
+    expect(closes).toEqual([])
+    tick(60)
+    budget.closeIdle(50)
+    expect(closes.map((close) => [close.slot.name, close.reason])).toEqual([["fresh", "idle"]])
+  })
+
   it("records checkout waits for the percentiles", async () => {
     const { budget, add, tick } = makeBudget(1, 1)
     const a = add("a")
