@@ -27,12 +27,13 @@ import type { ResolvedDatabase, Resolution } from "./resolutionCache.ts"
 export const tenantPoolApplicationName = "control-plane tenant pool"
 
 /**
- * How a tenant database's pool is made: the driver's own constructor, unless
- * a program provides another. A replacement must hand the options to the
- * driver unchanged (the budget relies on poolSize and idleTimeoutMilliseconds);
- * it is there to see the pools made: bench/tenantConnections.ts times plain
- * `pool.query` on the very pool withTenant uses, so that the ratio compares
- * the same connections.
+ * How a tenant database's pool is made: the driver's own constructor. An
+ * internal hook, not exported from the package, for the tests and the bench
+ * to see the pools made: bench/tenantConnections.ts times plain `pool.query`
+ * on the very pool withTenant uses, so that the ratio compares the same
+ * connections. A replacement must hand the options to the driver unchanged
+ * (the budget relies on poolSize and idleTimeoutMilliseconds); whatever it
+ * throws is reported as the driver refusing the connection string.
  */
 export const TenantPoolFactory = Context.Reference<(config: ConnectionPoolConfig) => ConnectionPool>(
   "control-plane/TenantConnections/TenantPoolFactory",
