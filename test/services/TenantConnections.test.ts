@@ -38,10 +38,13 @@ type Runtime = ManagedRuntime.ManagedRuntime<Layer.Success<typeof ControlPlane.l
 const runtimes: Array<Runtime> = []
 const afterAllDisposals: Array<() => Promise<void>> = []
 
-/** ControlPlane.layer on this file's databases, settings from (test) environment variables. */
-const makeRuntime = (overrides: Record<string, string> = {}): Runtime => {
+/**
+ * ControlPlane.layer on this file's databases, settings from (test) environment
+ * variables; `hooks` provides internal references too (TenantPoolFactory).
+ */
+const makeRuntime = (overrides: Record<string, string> = {}, hooks: Layer.Layer<never> = Layer.empty): Runtime => {
   const runtime = ManagedRuntime.make(
-    ControlPlane.layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ ...env, ...overrides }))))
+    ControlPlane.layer.pipe(Layer.provide(Layer.merge(ConfigProvider.layer(ConfigProvider.fromUnknown({ ...env, ...overrides })), hooks)))
   )
   runtimes.push(runtime)
   return runtime
@@ -143,9 +146,7 @@ describe("withTenant", () => {
       made.push({ config, pool })
       return pool
     })
-    const r = ManagedRuntime.make(
-      ControlPlane.layer.pipe(Layer.provide(Layer.merge(ConfigProvider.layer(ConfigProvider.fromUnknown(env)), recording)))
-    )
+    const r = makeRuntime({}, recording)
     try {
       const [a, b] = [await newTenant("factory-a", 0), await newTenant("factory-b", 1)]
       for (const tenant of [a, b, a, b]) await currentDatabase(r, tenant.name)
@@ -393,9 +394,7 @@ describe("typed failures, each one sentence", () => {
       const url = new URL(config.connectionString!)
       throw new Error(`cannot use ${url.hostname} as ${decodeURIComponent(url.password)} for ${url.searchParams.get("application_name")}`)
     })
-    const r = ManagedRuntime.make(
-      ControlPlane.layer.pipe(Layer.provide(Layer.merge(ConfigProvider.layer(ConfigProvider.fromUnknown(env)), quoting)))
-    )
+    const r = makeRuntime({}, quoting)
     try {
       const error = await failureOf(TenantConnections.use((c) => c.withTenant(tenant.name, (db) => db.query(sql`SELECT 1`))), r)
       expect(error.message).toBe(
@@ -629,12 +628,11 @@ describe("push invalidation", () => {
   it("closing the layer while the listener's network is dead does not wait for the server's goodbye", async () => {
     const proxy = await startFaultyProxy(controlPlane.url)
     afterAllDisposals.push(proxy.close)
-    const r = ManagedRuntime.make(ControlPlane.layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({
-      ...env,
+    const r = makeRuntime({
       CONTROL_PLANE_LISTENER_URL: proxy.url,
       CONTROL_PLANE_LISTENER_PING_MS: "60000", // no ping in flight: the listener is idle when the network dies
       CONTROL_PLANE_CONNECT_TIMEOUT_MS: "500"
-    })))))
+    })
     const tenant = await newTenant("dead-network", 2)
     await outcome(r, tenant.name)
     await within(3_000, async () => (await stats(r)).listening)
