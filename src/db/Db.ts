@@ -11,7 +11,7 @@
 import pg, { sql } from "@databases/pg"
 import type { ConnectionPool, Queryable, SQLQuery, Transaction } from "@databases/pg"
 import { Context, Effect, Exit, Layer, Redacted } from "effect"
-import { DbError } from "../domain/errors.ts"
+import { DbError, InvalidInput } from "../domain/errors.ts"
 import { DatabaseConfig, DatabaseConfigError } from "./DatabaseConfig.ts"
 import type { DatabaseSettings } from "./DatabaseConfig.ts"
 import { classifyPgError, toDbError } from "./pgErrors.ts"
@@ -121,18 +121,26 @@ const urlRefused = (url: Redacted.Redacted<string>, error: unknown): DatabaseCon
   new DatabaseConfigError({ variable: "DATABASE_URL", message: `DATABASE_URL is invalid: ${refusalReason(url, error)}` })
 
 /**
- * Why the driver would refuse `connectionString`, or undefined when it takes
- * it: making a pool parses the string and connects to nothing. For strings
- * stored to be used later (a tenant database's, a server's admin one).
+ * Refuses a connection string the driver would refuse when it is used (making
+ * a pool parses it and connects to nothing), as InvalidInput in decodeInput's
+ * format: `what` names the input, `field` the key that holds the string. For
+ * strings stored to be used later (a tenant database's, a server's admin one).
  */
-export const driverRefusal = (connectionString: Redacted.Redacted<string>): string | undefined => {
-  try {
-    void pg.default({ connectionString: Redacted.value(connectionString), bigIntMode: "bigint" }).dispose()
-    return undefined
-  } catch (error) {
-    return refusalReason(connectionString, error)
-  }
-}
+export const checkDriverAccepts = (
+  connectionString: Redacted.Redacted<string>,
+  what: string,
+  field: string
+): Effect.Effect<void, InvalidInput> =>
+  Effect.suspend(() => {
+    try {
+      void pg.default({ connectionString: Redacted.value(connectionString), bigIntMode: "bigint" }).dispose()
+      return Effect.void
+    } catch (error) {
+      return Effect.fail(
+        new InvalidInput({ message: `Invalid ${what}: ${refusalReason(connectionString, error)}\n  at ${JSON.stringify([field])}` })
+      )
+    }
+  })
 
 /** Opens the pool. Nothing connects until the first query. */
 export const openPool = (settings: DatabaseSettings, onIdleError: (error: Error) => void): ConnectionPool =>

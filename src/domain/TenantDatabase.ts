@@ -33,7 +33,7 @@ export const defaultDatabasePort = 5432
  * A connection string as callers must hand it over: wrapped in Redacted (so a
  * plain string, which could end up in a log, is refused) and not blank. URLs
  * and key=value strings are both fine; the services also refuse what the
- * driver would refuse when the string is used (Db.ts, driverRefusal).
+ * driver would refuse when the string is used (Db.ts, checkDriverAccepts).
  */
 export const ConnectionString = Schema.Redacted(Schema.String).check(
   Schema.makeFilter((value: Redacted.Redacted<string>) =>

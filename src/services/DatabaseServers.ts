@@ -20,7 +20,7 @@ import { randomUUID } from "node:crypto"
 import { Context, Effect, Layer, Schema } from "effect"
 import type { Redacted } from "effect"
 import { ConnectionStringCrypto, type DecryptError, envelopeKeyId } from "../crypto/ConnectionStringCrypto.ts"
-import { Db, driverRefusal, sql } from "../db/Db.ts"
+import { checkDriverAccepts, Db, sql } from "../db/Db.ts"
 import type { SQLQuery } from "../db/Db.ts"
 import type DatabaseServers_Row from "../db/generated/database_servers.ts"
 import {
@@ -126,8 +126,7 @@ export class DatabaseServers extends Context.Service<DatabaseServers, DatabaseSe
 
       const add = Effect.fn("DatabaseServers.add")(function*(input: AddDatabaseServerInput) {
         const valid = yield* decodeAdd(input)
-        const refused = driverRefusal(valid.adminConnectionString)
-        if (refused !== undefined) return yield* new InvalidInput({ message: `Invalid database server: ${refused}\n  at ["adminConnectionString"]` })
+        yield* checkDriverAccepts(valid.adminConnectionString, "database server", "adminConnectionString")
         const actor = yield* Actor
         const id = randomUUID()
         const envelope = yield* crypto.encryptServerAdmin(valid.adminConnectionString, { serverId: id })

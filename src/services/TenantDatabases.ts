@@ -25,7 +25,7 @@ import {
   envelopeKeyId,
   envelopePrefix
 } from "../crypto/ConnectionStringCrypto.ts"
-import { Db, driverRefusal, sql } from "../db/Db.ts"
+import { checkDriverAccepts, Db, sql } from "../db/Db.ts"
 import type { SQLQuery } from "../db/Db.ts"
 import type TenantDatabases_Row from "../db/generated/tenant_databases.ts"
 import { DatabaseStatus } from "../domain/enums.ts"
@@ -189,8 +189,7 @@ export class TenantDatabases extends Context.Service<TenantDatabases, TenantData
 
       const register = Effect.fn("TenantDatabases.register")(function*(input: RegisterTenantDatabaseInput) {
         const valid = yield* decodeRegister(input)
-        const refused = driverRefusal(valid.connectionString)
-        if (refused !== undefined) return yield* new InvalidInput({ message: `Invalid tenant database: ${refused}\n  at ["connectionString"]` })
+        yield* checkDriverAccepts(valid.connectionString, "tenant database", "connectionString")
         const actor = yield* Actor
         const id = randomUUID()
         const envelope = yield* crypto.encrypt(valid.connectionString, { tenantId: valid.tenantId, databaseId: id })
