@@ -332,7 +332,7 @@ export class TenantConnections extends Context.Service<TenantConnections, Tenant
               pool: noPool,
               held: 0,
               inUse: 0,
-              lastUsed: now(),
+              lastUsed: 0, // budget.add stamps it
               retiring: false
             }
             budget.add(slot)

@@ -128,7 +128,7 @@ export class PoolRegistry {
             fingerprint,
             held: 0,
             inUse: 0,
-            lastUsed: 0,
+            lastUsed: 0, // budget.add stamps it
             retiring: false,
             pool
           }
