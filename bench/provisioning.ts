@@ -33,15 +33,11 @@ import { ConnectionBudget } from "../cli/src/fleet/ConnectionBudget.ts"
 import { Provisioning } from "../cli/src/fleet/Provisioning.ts"
 import { TenantSchema } from "../cli/src/fleet/TenantSchema.ts"
 import { runBenchmark } from "./support/runBenchmark.ts"
+import { percentile } from "./support/stats.ts"
 
 const GOAL_P95_MS = 3_000
 const TENANTS = Number(process.env["BENCH_TENANTS"] ?? 20)
 const prefix = `bp${randomBytes(4).toString("hex")}_`
-
-const percentile = (values: ReadonlyArray<number>, p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
-}
 
 const describe = (values: ReadonlyArray<number>): string =>
   `p50 ${percentile(values, 0.5).toFixed(0)} ms, p95 ${percentile(values, 0.95).toFixed(0)} ms, max ${Math.max(...values).toFixed(0)} ms`

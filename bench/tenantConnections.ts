@@ -51,7 +51,7 @@ import { lookupTenant } from "../src/services/TenantConnections/lookup.ts"
 import { TenantPoolFactory } from "../src/services/TenantConnections/pools.ts"
 import { registerTenants } from "../test/support/tenantFleet.ts"
 import { runBenchmark } from "./support/runBenchmark.ts"
-import { median } from "./support/stats.ts"
+import { median, percentile } from "./support/stats.ts"
 
 const RESOLVE_GOAL = 50
 const QUERY_GOAL = 1.1
@@ -78,11 +78,6 @@ const timed = async (ops: number, run: () => Promise<unknown>): Promise<Timing> 
   const wall = Number(process.hrtime.bigint() - start) / 1e3 / ops
   const cpu = process.cpuUsage(cpuBefore)
   return { wall, cpu: (cpu.user + cpu.system) / ops }
-}
-
-const percentile = (values: ReadonlyArray<number>, p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
 }
 
 interface Compared {
