@@ -107,7 +107,14 @@ export const ProvisionedView = Schema.Struct({
 
 /** `tenants deprovision`. */
 export const DeprovisionedView = Schema.Struct({
-  deprovisioned: Schema.Struct({ tenantId: Schema.String, name: Schema.String, server: Schema.String, database: Schema.String })
+  deprovisioned: Schema.Struct({
+    tenantId: Schema.String,
+    name: Schema.String,
+    server: Schema.String,
+    database: Schema.String,
+    /** false with --keep-database: the database and role are still on the server. */
+    dropped: Schema.Boolean
+  })
 })
 
 /** A database of a fleet run that failed or was not migrated. */

@@ -167,4 +167,17 @@ describe("fleet", () => {
     expect(removed.stdout).toMatch(/^Deprovisioned tenant "globex" \(\S+\): dropped database and role \S+ on server pg-local and removed its records\.\n$/)
     expectOneErrorLine(await cli.run(["tenants", "show", "globex"]), 1, /No tenant is named "globex"/)
   })
+
+  it("deprovision --keep-database removes the records and leaves the database and role on the server", async () => {
+    const made = JSON.parse((await ok(["tenants", "provision", "hooli", "-e", "development", "--name-prefix", prefix, "--json"])).stdout)
+    const human = await ok(["tenants", "deprovision", "hooli", "--yes", "--keep-database"])
+    expect(human.stdout).toBe(
+      `Deprovisioned tenant "hooli" (${made.tenant.tenantId}): removed its records; database and role ${made.database.databaseName} are still on server pg-local.\n`
+    )
+    expectOneErrorLine(await cli.run(["tenants", "show", "hooli"]), 1, /No tenant is named "hooli"/)
+    const onServer = await withConnection(adminUrl(), (db) =>
+      db.query(sql`SELECT (SELECT count(*)::int FROM pg_database WHERE datname = ${made.database.databaseName}) AS databases,
+                          (SELECT count(*)::int FROM pg_roles WHERE rolname = ${made.database.databaseName}) AS roles`))
+    expect(onServer).toEqual([{ databases: 1, roles: 1 }])
+  })
 })

@@ -12,6 +12,7 @@ import { TenantDatabases } from "../../src/services/TenantDatabases.ts"
 import { Tenants } from "../../src/services/Tenants.ts"
 import { sql } from "../../src/db/Db.ts"
 import { Provisioning } from "../../cli/src/fleet/Provisioning.ts"
+import { startFaultyProxy } from "../support/faultyProxy.ts"
 import { adminUrl, withConnection } from "../support/testDatabase.ts"
 import { addLocalServer, controlPlaneRows, Fixture, provisioningLayer, tenantName } from "./support.ts"
 
@@ -155,7 +156,8 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
           tenantId: provisioned.tenant.tenantId,
           name: provisioned.tenant.name,
           server: provisioned.server.name,
-          database: provisioned.database.databaseName
+          database: provisioned.database.databaseName,
+          dropped: true
         })
         const onServer = yield* Effect.promise(() =>
           withConnection(adminUrl(), (db) =>
@@ -176,6 +178,56 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
         const again = yield* Effect.flip(provisioning.deprovision(provisioned.tenant.tenantId))
         assert.strictEqual(again._tag, "TenantNotFound")
       }))
+
+    it.effect("a tenant on a server that is gone: deprovision stops and names --keep-database, which removes only the records", () =>
+      Effect.gen(function*() {
+        const { prefix, controlPlane } = yield* Fixture
+        const provisioning = yield* Provisioning
+        // The server is reached through a proxy (without TLS, which the proxy cannot carry); closing it takes the server away.
+        const target = new URL(adminUrl())
+        target.searchParams.set("sslmode", "disable")
+        const proxy = yield* Effect.acquireRelease(Effect.promise(() => startFaultyProxy(target.toString())), (p) => Effect.promise(() => p.close()))
+        const server = yield* (yield* DatabaseServers).add({
+          name: tenantName("vanishing"),
+          host: "127.0.0.1",
+          port: proxy.port,
+          adminConnectionString: Redacted.make(proxy.url),
+          maxDatabases: 5
+        })
+        const provisioned = yield* provisioning.provision({ name: tenantName("stranded"), environment: "development", server: server.id, namePrefix: prefix })
+        yield* Effect.promise(() => proxy.close())
+        const stopped = yield* Effect.flip(provisioning.deprovision(provisioned.tenant.tenantId))
+        assert.strictEqual(stopped._tag, "DeprovisioningFailed")
+        assert.match(
+          stopped.message,
+          new RegExp(`^Deprovisioning tenant "${provisioned.tenant.name}" stopped: .+; run the same command again to finish, or add --keep-database to remove only the records if server ${server.name} is gone for good$`)
+        )
+        assert.notInclude(stopped.message, "\n")
+        const removed = yield* provisioning.deprovision(provisioned.tenant.tenantId, { keepDatabase: true })
+        assert.deepStrictEqual(removed, {
+          tenantId: provisioned.tenant.tenantId,
+          name: provisioned.tenant.name,
+          server: server.name,
+          database: provisioned.database.databaseName,
+          dropped: false
+        })
+        const records = yield* Effect.promise(() =>
+          controlPlaneRows<{ n: number }>(
+            controlPlane.url,
+            sql`SELECT (SELECT count(*) FROM control_plane.tenants WHERE tenant_id = ${removed.tenantId})
+                     + (SELECT count(*) FROM control_plane.tenant_databases WHERE tenant_id = ${removed.tenantId})
+                     + (SELECT count(*) FROM control_plane.tenant_provisioning WHERE tenant_id = ${removed.tenantId}) AS n`
+          )
+        )
+        assert.strictEqual(Number(records[0]!.n), 0)
+        // Kept: still on the server (the fixture drops its databases and roles at the end).
+        const onServer = yield* Effect.promise(() =>
+          withConnection(adminUrl(), (db) =>
+            db.query(sql`SELECT (SELECT count(*)::int FROM pg_database WHERE datname = ${removed.database}) AS databases,
+                                (SELECT count(*)::int FROM pg_roles WHERE rolname = ${removed.database}) AS roles`))
+        )
+        assert.deepStrictEqual(onServer, [{ databases: 1, roles: 1 }])
+      }).pipe(Effect.scoped))
 
     it.effect("bad input is a typed error in one sentence and writes nothing: unknown, drained or full server, no room anywhere, too long a name", () =>
       Effect.gen(function*() {

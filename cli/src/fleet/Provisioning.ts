@@ -127,7 +127,19 @@ export interface Deprovisioned {
   readonly tenantId: string
   readonly name: string
   readonly server: string
+  /** The database's name, which is also its role's. */
   readonly database: string
+  /** Whether the database and role were dropped (false: kept, see DeprovisionOptions). */
+  readonly dropped: boolean
+}
+
+export interface DeprovisionOptions {
+  /**
+   * Leave the database and its role on the server and remove only the
+   * records: for a server that is gone for good, where the drop can never
+   * succeed and would keep the tenant from being removed.
+   */
+  readonly keepDatabase?: boolean
 }
 
 export type ProvisionError =
@@ -148,9 +160,10 @@ export type ProvisionError =
 export interface ProvisioningService {
   /** Provisions the tenant named in `input`, or resumes its unfinished provisioning. */
   readonly provision: (input: ProvisionInput, options?: ProvisionOptions) => Effect.Effect<Provisioned, ProvisionError, Actor>
-  /** Removes a provisioned tenant: its database and role, then its records. */
+  /** Removes a provisioned tenant: its database and role (unless kept), then its records. */
   readonly deprovision: (
-    tenantId: string
+    tenantId: string,
+    options?: DeprovisionOptions
   ) => Effect.Effect<
     Deprovisioned,
     TenantNotFound | TenantNotProvisioned | ProvisioningInProgress | DeprovisioningFailed | InvalidInput | DbError,
@@ -458,18 +471,20 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
         }
       }, Effect.scoped)
 
-      const deprovision = Effect.fn("Provisioning.deprovision")(function*(tenantId: string) {
+      const deprovision = Effect.fn("Provisioning.deprovision")(function*(tenantId: string, options?: DeprovisionOptions) {
+        const dropped = options?.keepDatabase !== true
         const tenant = yield* tenants.get(tenantId)
         yield* lockTenant(tenant.tenantId, tenant.name)
         const record = yield* recordOf(tenant.tenantId)
         if (record === undefined) return yield* new TenantNotProvisioned({ tenant: tenant.name })
         const server = yield* servers.get(record.server_id).pipe(mustExist)
         const names: TenantNames = { role: record.role_name, database: record.database_name }
-        const failed = (error: unknown) =>
+        const failed = (error: unknown, onServer?: string) =>
           Effect.fail(new DeprovisioningFailed({
             tenant: tenant.name,
             tenantId: tenant.tenantId,
-            reason: oneLineReason(error instanceof Error ? error.message : String(error))
+            reason: oneLineReason(error instanceof Error ? error.message : String(error)),
+            ...(onServer === undefined ? {} : { server: onServer })
           }))
 
         yield* Effect.gen(function*() {
@@ -489,10 +504,12 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
           if (database !== undefined && database.status !== "inactive") {
             yield* databases.setStatus(database.id, "inactive")
           }
-          yield* Effect.scoped(Effect.gen(function*() {
-            const admin = yield* dbOn(yield* servers.revealAdmin(server.id))
-            yield* dropRoleAndDatabase(admin, names)
-          }))
+          if (dropped) {
+            yield* Effect.scoped(Effect.gen(function*() {
+              const admin = yield* dbOn(yield* servers.revealAdmin(server.id))
+              yield* dropRoleAndDatabase(admin, names)
+            })).pipe(Effect.catch((error) => failed(error, server.name)))
+          }
           // The records go last, together, in reverse order of their creation.
           yield* db.transaction(Effect.gen(function*() {
             if (database !== undefined) yield* databases.remove(database.id).pipe(mustExist)
@@ -501,12 +518,12 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
             )
             yield* tenants.delete(tenant.tenantId).pipe(mustExist)
           }))
-        }).pipe(Effect.catch(failed))
+        }).pipe(Effect.catch((error) => error instanceof DeprovisioningFailed ? Effect.fail(error) : failed(error)))
 
         yield* Effect.logInfo("Deprovisioned a tenant").pipe(
-          Effect.annotateLogs({ tenantId: tenant.tenantId, serverId: server.id })
+          Effect.annotateLogs({ tenantId: tenant.tenantId, serverId: server.id, dropped })
         )
-        return { tenantId: tenant.tenantId, name: tenant.name, server: server.name, database: names.database }
+        return { tenantId: tenant.tenantId, name: tenant.name, server: server.name, database: names.database, dropped }
       }, Effect.scoped)
 
       return Provisioning.of({ provision, deprovision })

@@ -62,10 +62,15 @@ export class ProvisioningFailed extends Schema.TaggedError<ProvisioningFailed>()
 export class DeprovisioningFailed extends Schema.TaggedError<DeprovisioningFailed>()("DeprovisioningFailed", {
   tenant: Schema.String,
   tenantId: Schema.String,
-  reason: Schema.String
+  reason: Schema.String,
+  /** The server, when dropping the database and role there failed (it may be gone for good). */
+  server: Schema.optionalKey(Schema.String)
 }) {
   override get message(): string {
-    return `Deprovisioning tenant ${JSON.stringify(this.tenant)} stopped: ${this.reason}; run the same command again to finish`
+    const again = `Deprovisioning tenant ${JSON.stringify(this.tenant)} stopped: ${this.reason}; run the same command again to finish`
+    return this.server === undefined
+      ? again
+      : `${again}, or add --keep-database to remove only the records if server ${this.server} is gone for good`
   }
 }
 
