@@ -4,7 +4,7 @@
  */
 import { Schema } from "effect"
 import { TenantEnvironment, TenantStatus } from "./enums.ts"
-import { BoundedText } from "./text.ts"
+import { BoundedText, VisibleText } from "./text.ts"
 
 /** A tenant's id: a UUID (the database generates v4 ones), branded so it is not mixed up with other ids. */
 export const TenantId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("TenantId"))
@@ -14,14 +14,22 @@ export type TenantId = typeof TenantId.Type
 export const tenantNameMaxLength = 255
 
 /**
- * A tenant name: 1 to 255 characters (code points, as varchar(255) counts), no
- * leading or trailing whitespace, no control characters and no lone
- * surrogates (see BoundedText for why). Anything else is allowed: letters of
- * any script, digits, spaces inside, punctuation (`system_admin`,
- * `Acme Corp.`, `Müller GmbH`).
+ * A tenant name, as create, rename and provision take it: 1 to 255 characters
+ * (code points, as varchar(255) counts), no leading or trailing whitespace, no
+ * control characters, no lone surrogates, no invisible or text-direction
+ * characters (see BoundedText and VisibleText for why). Anything else is
+ * allowed: letters of any script, digits, spaces inside, punctuation, emoji
+ * (`system_admin`, `Acme Corp.`, `Müller GmbH`).
  */
-export const TenantName = BoundedText(tenantNameMaxLength)
+export const TenantName = VisibleText(tenantNameMaxLength)
 export type TenantName = typeof TenantName.Type
+
+/**
+ * A name to look a tenant up by: as TenantName, but invisible and
+ * text-direction characters are allowed, so that a name stored before that
+ * rule (or written from psql) can still be found.
+ */
+export const StoredTenantName = BoundedText(tenantNameMaxLength)
 
 /**
  * A tenant as the control plane stores it: a plain readonly record (cheap to

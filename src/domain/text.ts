@@ -33,3 +33,25 @@ export const BoundedText = (maxLength: number) =>
       !forbiddenCharacter.test(text) || "must not contain control characters or lone surrogates"
     )
   )
+
+// Characters that change how the text around them shows without showing
+// themselves: bidirectional controls (U+202E shows the rest of a name right
+// to left, the "Trojan Source" trick) and invisible characters that make two
+// different names look the same (zero width space, word joiner, byte order
+// mark, soft hyphen, invisible operators). Zero width joiner and non-joiner
+// are not among them: emoji sequences and several scripts need them.
+const hiddenCharacter = /[\u00AD\u061C\u180E\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/u
+
+/**
+ * BoundedText that must also look like what it is: no bidirectional controls
+ * or invisible characters (the first one found is named), for names people
+ * pick a tenant by.
+ */
+export const VisibleText = (maxLength: number) =>
+  BoundedText(maxLength).check(
+    Schema.makeFilter((text: string) => {
+      const hidden = hiddenCharacter.exec(text)?.[0]
+      return hidden === undefined ||
+        `must not contain invisible or text-direction characters (U+${hidden.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")})`
+    })
+  )

@@ -39,7 +39,7 @@ import { Db } from "../db/Db.ts"
 import { classifyPgError } from "../db/pgErrors.ts"
 import type { TenantStatus } from "../domain/enums.ts"
 import { checkInput, type DbError, type InvalidInput } from "../domain/errors.ts"
-import { NoActiveDatabase, TenantId, TenantName, TenantNotActive, TenantNotFound } from "../domain/Tenant.ts"
+import { NoActiveDatabase, StoredTenantName, TenantId, TenantNotActive, TenantNotFound } from "../domain/Tenant.ts"
 import { ConnectionBudgetExhausted, type TenantConnectionsStats } from "../domain/TenantConnections.ts"
 import { Budget } from "./TenantConnections/budget.ts"
 import { TenantConnectionsConfig } from "./TenantConnections/config.ts"
@@ -100,7 +100,7 @@ export interface TenantConnectionsService {
   ) => Effect.Effect<void, ConnectionBudgetExhausted | InvalidInput, Scope.Scope>
 }
 
-const decodeReference = checkInput(TenantName, "tenant id or name")
+const decodeReference = checkInput(StoredTenantName, "tenant id or name")
 const decodeReservedTenant = checkInput(TenantId, "tenant id")
 const decodeConnections = checkInput(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)), "number of connections to reserve")
 

@@ -25,7 +25,7 @@ import type Tenants_Row from "../db/generated/tenants.ts"
 import { TenantEnvironment, TenantStatus } from "../domain/enums.ts"
 import { checkInput, DbError, decodeInput, InvalidInput } from "../domain/errors.ts"
 import type { IllegalTransition, SystemTenantProtected } from "../domain/Lifecycle.ts"
-import { TenantId, TenantName, TenantNameTaken, TenantNotFound } from "../domain/Tenant.ts"
+import { StoredTenantName, TenantId, TenantName, TenantNameTaken, TenantNotFound } from "../domain/Tenant.ts"
 import type { NoActiveDatabase, Tenant } from "../domain/Tenant.ts"
 import { Actor, actorContext } from "./Actor.ts"
 import { systemTenantRefusal, tenantStatusRefusal } from "./lifecycleErrors.ts"
@@ -104,6 +104,7 @@ const decodeCreate = decodeInput(CreateTenantInput, "tenant", { strict: true })
 const decodeList = decodeInput(ListTenantsInput, "tenant list options")
 const decodeTenantId = checkInput(TenantId, "tenant id")
 const decodeName = checkInput(TenantName, "tenant name")
+const decodeNameToFind = checkInput(StoredTenantName, "tenant name")
 const decodeEnvironment = checkInput(TenantEnvironment, "tenant environment")
 const decodeStatus = checkInput(TenantStatus, "tenant status")
 
@@ -205,7 +206,7 @@ export class Tenants extends Context.Service<Tenants, TenantsService>()("control
       })
 
       const findByName = Effect.fnUntraced(function*(name: string) {
-        const valid = yield* decodeName(name)
+        const valid = yield* decodeNameToFind(name)
         return yield* one(
           sql`SELECT * FROM control_plane.tenants WHERE name = ${valid}`,
           () => new TenantNotFound({ name: valid })

@@ -6,7 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { decodeInput } from "../../src/domain/errors.ts"
-import { Tenant, TenantId, TenantName, TenantNameTaken, TenantNotFound } from "../../src/domain/Tenant.ts"
+import { StoredTenantName, Tenant, TenantId, TenantName, TenantNameTaken, TenantNotFound } from "../../src/domain/Tenant.ts"
 
 const nameIssue = (name: unknown) =>
   Effect.flip(decodeInput(TenantName, "tenant name")(name)).pipe(Effect.map((error) => error.message))
@@ -44,6 +44,33 @@ describe("TenantName", () => {
       }
       assert.strictEqual(yield* nameIssue(7), "Invalid tenant name: Expected string")
     }))
+
+  it.effect("refuses text-direction and invisible characters, naming the first; keeps the joiners emoji and scripts need", () =>
+    Effect.gen(function*() {
+      const hidden: ReadonlyArray<[string, string]> = [
+        ["acme\u202Egnp.exe", "U+202E"], // right-to-left override
+        ["ac\u2066me\u2069", "U+2066"], // left-to-right isolate
+        ["ac\u200Bme", "U+200B"], // zero width space: looks like "acme"
+        ["ac\u2060me", "U+2060"],
+        ["ac\uFEFFme", "U+FEFF"],
+        ["ac\u00ADme", "U+00AD"],
+        ["a\u200Fcme\u200E", "U+200F"]
+      ]
+      for (const [name, codePoint] of hidden) {
+        assert.strictEqual(
+          yield* nameIssue(name),
+          `Invalid tenant name: must not contain invisible or text-direction characters (${codePoint})`
+        )
+      }
+      for (const name of ["👨\u200D👩\u200D👧 Family", "می\u200Cخواهم", "🏳️\u200D🌈"]) {
+        assert.isTrue(Schema.is(TenantName)(name), name)
+      }
+    }))
+
+  it("StoredTenantName, what a lookup takes, still allows them (a name stored before the rule can be found)", () => {
+    assert.isTrue(Schema.is(StoredTenantName)("ac\u200Bme"))
+    assert.isFalse(Schema.is(StoredTenantName)("a\nb"))
+  })
 })
 
 describe("Tenant", () => {

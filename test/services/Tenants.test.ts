@@ -96,6 +96,8 @@ it.layer(TestLayer, { timeout: "120 seconds" })("Tenants", (it) => {
           [{ name: ` padded ${id}`, environment: "development" }, "must not start or end with whitespace"],
           [{ name: `line\nbreak ${id}`, environment: "development" }, "must not contain control characters"],
           [{ name: `nul\u0000 ${id}`, environment: "development" }, "must not contain control characters"],
+          [{ name: `ac\u200Bme ${id}`, environment: "development" }, "must not contain invisible or text-direction characters (U+200B)"],
+          [{ name: `acme\u202Etxt ${id}`, environment: "development" }, "must not contain invisible or text-direction characters (U+202E)"],
           [{ name: `bad-env ${id}`, environment: "prod" }, `Expected "development" | "staging" | "production"`],
           [{ name: `bad-status ${id}`, environment: "development", status: "pending" }, `["status"]`],
           [{ name: 42, environment: "development" }, "Expected string"],
@@ -151,6 +153,17 @@ it.layer(TestLayer, { timeout: "120 seconds" })("Tenants", (it) => {
         const admin = yield* tenants.findByName("system_admin")
         assert.strictEqual(admin.environment, "production")
         assert.strictEqual(admin.status, "active")
+      }))
+
+    it.effect("a name stored before the invisible-character rule (here from SQL) is still found by name", () =>
+      Effect.gen(function*() {
+        const tenants = yield* Tenants
+        const tenant = yield* createTenant("legacy")
+        const name = `${tenant.name}\u200B`
+        yield* Db.use((db) => db.query(sql`UPDATE control_plane.tenants SET name = ${name} WHERE tenant_id = ${tenant.tenantId}`))
+        const found = yield* tenants.findByName(name)
+        assert.strictEqual(found.tenantId, tenant.tenantId)
+        assert.strictEqual(found.name, name)
       }))
 
     it.effect("an unknown id or name is TenantNotFound", () =>
@@ -323,6 +336,7 @@ it.layer(TestLayer, { timeout: "120 seconds" })("Tenants", (it) => {
         const tenant = yield* createTenant("invalid-change")
         const cases: ReadonlyArray<readonly [Effect.Effect<Tenant, { readonly _tag: string; readonly message: string }, Actor>, string]> = [
           [tenants.rename(tenant.tenantId, " spaced "), "Invalid tenant name"],
+          [tenants.rename(tenant.tenantId, `${tenant.name}\u2066`), "Invalid tenant name: must not contain invisible or text-direction characters (U+2066)"],
           [tenants.setEnvironment(tenant.tenantId, "qa"), "Invalid tenant environment"],
           [tenants.setStatus(tenant.tenantId, "archived"), "Invalid tenant status"],
           [tenants.setStatus("nope", "active"), "Invalid tenant id"]
