@@ -496,6 +496,13 @@ table "tenant_provisioning" {
     on_delete   = RESTRICT
   }
 
+  foreign_key "tenant_provisioning_database_id_fkey" {
+    columns     = [column.database_id]
+    ref_columns = [table.tenant_databases.column.id]
+    on_update   = NO_ACTION
+    on_delete   = RESTRICT
+  }
+
   index "tenant_provisioning_server_id_database_name_key" {
     unique  = true
     columns = [column.server_id, column.database_name]

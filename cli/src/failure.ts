@@ -28,7 +28,8 @@ import type {
   ProvisioningInProgress,
   TenantBeingDeprovisioned,
   TenantNotProvisioned,
-  TenantProvisioned
+  TenantProvisioned,
+  DatabaseProvisioned
 } from "./fleet/errors.ts"
 import type { IdentifierTooLong, InvalidNamePrefix } from "./fleet/names.ts"
 import type { TenantTemplateMissing } from "./fleet/TenantSchema.ts"
@@ -183,6 +184,7 @@ export type CommandError =
   | ProvisioningInProgress
   | TenantNotProvisioned
   | TenantProvisioned
+  | DatabaseProvisioned
   | TenantBeingDeprovisioned
   | FleetRunInProgress
   | FleetRunIncomplete
@@ -251,6 +253,7 @@ export const cliFailureOf = (error: CommandError): CliFailure => {
     case "ProvisioningInProgress":
     case "TenantNotProvisioned":
     case "TenantProvisioned":
+    case "DatabaseProvisioned":
     case "TenantBeingDeprovisioned":
     case "FleetRunInProgress":
     case "MoveRefused":

@@ -157,6 +157,19 @@ describe("fleet", () => {
     })
   })
 
+  it("databases remove refuses a provisioned tenant's database in one line and removes nothing", async () => {
+    const [row] = await withConnection(database.url, (db) =>
+      db.query(sql`SELECT p.database_id::text AS id FROM control_plane.tenant_provisioning p
+                   JOIN control_plane.tenants t USING (tenant_id) WHERE t.name = 'globex'`))
+    await expectUnchanged(records, async () => {
+      expectOneErrorLine(
+        await cli.run(["databases", "remove", row.id, "--yes"]),
+        1,
+        new RegExp(`^error: Database ${row.id} is the database of provisioned tenant "globex": remove it with \`tenants deprovision\`, which also drops the database and its role$`)
+      )
+    })
+  })
+
   it("deprovision --yes drops a tenant's database and role and removes it; delete refuses a provisioned tenant", async () => {
     expectOneErrorLine(
       await cli.run(["tenants", "delete", "globex", "--yes"]),

@@ -121,6 +121,38 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
         assert.isTrue((yield* connectAs(url)).ok)
       }))
 
+    it.effect("a record set back to before register (as the foreign key's migration repairs one whose database record was gone) finishes on a re-run", () =>
+      Effect.gen(function*() {
+        const { prefix, controlPlane } = yield* Fixture
+        const provisioning = yield* Provisioning
+        const server = (yield* addUniqueServer("repaired")).id
+        const name = tenantName("repaired")
+        const first = yield* provisioning.provision({ name, environment: "staging", server, namePrefix: prefix })
+        const verifierOf = (role: string) =>
+          Effect.promise(() =>
+            withConnection(adminUrl(), (db) => db.query(sql`SELECT rolpassword FROM pg_authid WHERE rolname = ${role}`))
+          ).pipe(Effect.map((rows) => String(rows[0]?.rolpassword)))
+        const verifierBefore = yield* verifierOf(first.database.databaseName)
+        assert.match(verifierBefore, /^SCRAM-SHA-256\$/)
+        // What migration 20261208022303 leaves for a record whose database record was removed.
+        yield* Effect.promise(() =>
+          withConnection(controlPlane.url, async (db) => {
+            await db.query(sql`UPDATE control_plane.tenant_provisioning SET database_id = NULL, step = 'place', completed_at = NULL
+                               WHERE tenant_id = ${first.tenant.tenantId}`)
+            await db.query(sql`DELETE FROM control_plane.tenant_databases WHERE id = ${first.database.id}`)
+          }))
+        const again = yield* provisioning.provision({ name, environment: "staging", server, namePrefix: prefix })
+        assert.deepStrictEqual(again.ran, ["register", "create_role_and_database", "migrate", "seed", "activate"])
+        assert.notStrictEqual(again.database.id, first.database.id)
+        assert.strictEqual(again.database.databaseName, first.database.databaseName)
+        assert.strictEqual(again.database.status, "active")
+        assert.strictEqual(again.tenant.status, "active")
+        const newUrl = yield* (yield* TenantDatabases).reveal(again.database.id)
+        assert.isTrue((yield* connectAs(newUrl)).ok)
+        // The role's password is the new record's (this server trusts local logins, so it is read, not tried).
+        assert.notStrictEqual(yield* verifierOf(first.database.databaseName), verifierBefore)
+      }))
+
     it.effect("isolation: a tenant's role cannot connect to another tenant's database", () =>
       Effect.gen(function*() {
         const { prefix } = yield* Fixture

@@ -731,7 +731,8 @@ describe.each(Object.entries(paths))("the %s path, on an empty database", (path,
         // Moving a database to another tenant concerns both.
         await db.query(sql`UPDATE control_plane.tenant_databases SET tenant_id = ${other.tenant_id} WHERE id = ${row.id}`)
         await db.query(sql`DELETE FROM control_plane.tenant_databases WHERE id = ${row.id}`)
-        await db.query(sql`TRUNCATE control_plane.tenant_databases`)
+        // With the provisioning records, whose foreign key refuses a TRUNCATE of the databases alone.
+        await db.query(sql`TRUNCATE control_plane.tenant_provisioning, control_plane.tenant_databases`)
         const mine = (payloads: ReadonlyArray<string>) => payloads.filter((p) => p === id || p === other.tenant_id || p === "*")
         await expect.poll(() => mine(listener.payloads).length, { timeout: 5_000 }).toBe(8)
         expect(mine(listener.payloads)).toEqual([id, other.tenant_id, id, id, id, other.tenant_id, other.tenant_id, "*"])

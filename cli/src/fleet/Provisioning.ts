@@ -510,12 +510,13 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
               yield* dropRoleAndDatabase(admin, names)
             })).pipe(Effect.catch((error) => failed(error, server.name)))
           }
-          // The records go last, together, in reverse order of their creation.
+          // The records go last, together: the provisioning record first, as its foreign keys
+          // keep the database record and the tenant while it exists.
           yield* db.transaction(Effect.gen(function*() {
-            if (database !== undefined) yield* databases.remove(database.id).pipe(mustExist)
             yield* writeRecord((audit) =>
               sql`DELETE FROM control_plane.tenant_provisioning USING ${audit} WHERE tenant_id = ${tenant.tenantId}`
             )
+            if (database !== undefined) yield* databases.remove(database.id).pipe(mustExist)
             yield* tenants.delete(tenant.tenantId).pipe(mustExist)
           }))
         }).pipe(Effect.catch((error) => error instanceof DeprovisioningFailed ? Effect.fail(error) : failed(error)))

@@ -101,6 +101,17 @@ export class TenantProvisioned extends Schema.TaggedError<TenantProvisioned>()("
   }
 }
 
+/** The database record is a provisioned tenant's: `databases remove` would leave its database and role behind, unrecorded. */
+export class DatabaseProvisioned extends Schema.TaggedError<DatabaseProvisioned>()("DatabaseProvisioned", {
+  database: Schema.String,
+  tenant: Schema.String
+}) {
+  override get message(): string {
+    return `Database ${this.database} is the database of provisioned tenant ${JSON.stringify(this.tenant)}: ` +
+      "remove it with `tenants deprovision`, which also drops the database and its role"
+  }
+}
+
 /** The tenant is half-way through deprovisioning; it cannot be provisioned again. */
 export class TenantBeingDeprovisioned extends Schema.TaggedError<TenantBeingDeprovisioned>()("TenantBeingDeprovisioned", {
   tenant: Schema.String

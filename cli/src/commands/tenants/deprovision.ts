@@ -38,7 +38,7 @@ export const commandTenantsDeprovision = Command.make(
     })
 ).pipe(
   Command.withDescription(
-    "Deprovision a tenant made by `tenants provision`, in reverse order: the tenant and its database become inactive, the database (its sessions closed) and the role are dropped, then the database record, the provisioning record and the tenant are removed. Safe to run again if it was interrupted. With --keep-database the database and role stay on the server and only the records go (for a server that cannot be reached any more). Asks for confirmation on a terminal; --yes skips the question and is required without a terminal."
+    "Deprovision a tenant made by `tenants provision`, in reverse order: the tenant and its database become inactive, the database (its sessions closed) and the role are dropped, then the provisioning record, the database record and the tenant are removed. Safe to run again if it was interrupted. With --keep-database the database and role stay on the server and only the records go (for a server that cannot be reached any more). Asks for confirmation on a terminal; --yes skips the question and is required without a terminal."
   ),
   Command.withShortDescription("Drop a provisioned tenant's database and role, and remove it (asks first).")
 )
