@@ -8,6 +8,9 @@ import { TenantProvisioned } from "../../fleet/errors.ts"
 import { DeletedTenantView } from "../../views.ts"
 import { resolveTenant, tenantArgument } from "./shared.ts"
 
+/** The provisioning record's foreign keys (tenants deprovision removes the record with the tenant). */
+const provisioningKeys = new Set(["tenant_provisioning_tenant_id_fkey", "tenant_provisioning_database_id_fkey"])
+
 export const commandTenantsDelete = Command.make(
   "delete",
   { tenant: tenantArgument, yes: yesFlag, json: jsonFlag },
@@ -20,10 +23,11 @@ export const commandTenantsDelete = Command.make(
         action: `delete tenant ${JSON.stringify(found.name)}`
       })
       const deleted = yield* (yield* Tenants).delete(found.tenantId).pipe(
-        // Its provisioning record still points at it (tenants deprovision removes both).
+        // Its provisioning record still points at it, or at its database record, which the delete
+        // cascades to (which of the two refuses first depends on the order the keys were made).
         Effect.catchIf(
           (error) => error._tag === "DbError" && error.reason._tag === "ForeignKeyViolation" &&
-            error.reason.constraint === "tenant_provisioning_tenant_id_fkey",
+            provisioningKeys.has(error.reason.constraint),
           () => Effect.fail(new TenantProvisioned({ tenant: found.name }))
         )
       )
