@@ -17,10 +17,15 @@ import type { SQLQuery } from "../db/Db.ts"
 import { AuditReason } from "../domain/AuditEvent.ts"
 import { decodeInput } from "../domain/errors.ts"
 import type { InvalidInput } from "../domain/errors.ts"
-import { BoundedText } from "../domain/text.ts"
+import { VisibleText } from "../domain/text.ts"
 
-/** An actor's name: 1 to 255 characters, no surrounding whitespace, no control characters (e.g. `alice`, `billing-service`). */
-export const ActorName = BoundedText(255)
+/**
+ * An actor's name: 1 to 255 characters, no surrounding whitespace, no control,
+ * invisible or text-direction characters (e.g. `alice`, `billing-service`):
+ * the audit trail shows it as the one who made a change, so it must read as
+ * what it is.
+ */
+export const ActorName = VisibleText(255)
 
 const ActorInput = Schema.Struct({
   name: ActorName,

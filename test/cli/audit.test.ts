@@ -74,12 +74,14 @@ describe("who acted", () => {
 
   it("an invalid --actor is a usage error, and nothing is written", async () => {
     await expectUnchanged(events, async () => {
-      const [padded, controlled] = await Promise.all([
+      const [padded, controlled, reversed] = await Promise.all([
         cli.run(["tenants", "create", "beta", "-e", "staging", "--actor", " padded"]),
-        cli.run(["tenants", "create", "beta", "-e", "staging", "--reason", "line\nbreak"])
+        cli.run(["tenants", "create", "beta", "-e", "staging", "--reason", "line\nbreak"]),
+        cli.run(["tenants", "create", "beta", "-e", "staging", "--actor", "mallory\u202Eecila"])
       ])
       expectOneErrorLine(padded, 2, /Invalid actor: .*whitespace/)
       expectOneErrorLine(controlled, 2, /Invalid actor: .*control characters/)
+      expectOneErrorLine(reversed, 2, /^error: Invalid actor: must not contain invisible or text-direction characters \(U\+202E\) at \["name"\]$/)
     })
   })
 })
