@@ -20,6 +20,7 @@ import type { SchemaCheckFailed } from "./commands/db/tools.ts"
 import type { EngineError } from "./engine/Engine.ts"
 import type { LockTimeout } from "./fileLock.ts"
 import type {
+  DatabaseProvisioned,
   DeprovisioningFailed,
   FleetRunIncomplete,
   FleetRunInProgress,
@@ -28,8 +29,7 @@ import type {
   ProvisioningInProgress,
   TenantBeingDeprovisioned,
   TenantNotProvisioned,
-  TenantProvisioned,
-  DatabaseProvisioned
+  TenantProvisioned
 } from "./fleet/errors.ts"
 import type { IdentifierTooLong, InvalidNamePrefix } from "./fleet/names.ts"
 import type { TenantTemplateMissing } from "./fleet/TenantSchema.ts"

@@ -36,11 +36,15 @@ export const BoundedText = (maxLength: number) =>
 
 // Characters that change how the text around them shows without showing
 // themselves: bidirectional controls (U+202E shows the rest of a name right
-// to left, the "Trojan Source" trick) and invisible characters that make two
-// different names look the same (zero width space, word joiner, byte order
-// mark, soft hyphen, invisible operators). Zero width joiner and non-joiner
-// are not among them: emoji sequences and several scripts need them.
-const hiddenCharacter = /[\u00AD\u061C\u180E\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/u
+// to left, the "Trojan Source" trick) and the other default-ignorable code
+// points, which render as nothing and make two different names look the same
+// (zero width space, word joiner, byte order mark, soft hyphen, Hangul
+// fillers, ...), plus the interlinear annotation marks. Kept, because text
+// needs them: zero width joiner and non-joiner (emoji sequences, several
+// scripts), variation selectors (emoji presentation), Mongolian free variation
+// selectors, and tag characters (subdivision flags such as Scotland's).
+const hiddenCharacter =
+  /(?![\u200C\u200D\u180B-\u180D\u180F\uFE00-\uFE0F\u{E0020}-\u{E007F}\u{E0100}-\u{E01EF}])[\p{Default_Ignorable_Code_Point}\uFFF9-\uFFFB]/u
 
 /**
  * BoundedText that must also look like what it is: no bidirectional controls

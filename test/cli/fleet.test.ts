@@ -165,7 +165,7 @@ describe("fleet", () => {
       expectOneErrorLine(
         await cli.run(["databases", "remove", row.id, "--yes"]),
         1,
-        new RegExp(`^error: Database ${row.id} is the database of provisioned tenant "globex": remove it with \`tenants deprovision\`, which also drops the database and its role$`)
+        new RegExp(`^error: Database ${row.id} is the database of provisioned tenant "globex" and goes only with it: \`tenants deprovision\` removes the tenant and drops the database and its role$`)
       )
     })
   })

@@ -182,7 +182,25 @@ describe("tenants show / rename / set-status", () => {
     await expectNothingWritten(async () => {
       expectOneErrorLine(await cli.run(["tenants", "rename", tenantId, "acme"]), 1, /A tenant named "acme" already exists/)
       expectOneErrorLine(await cli.run(["tenants", "rename", tenantId, "bad\nname"]), 2, /Invalid tenant name: must not contain control characters/)
+      expectOneErrorLine(
+        await cli.run(["tenants", "rename", tenantId, "Initech\u200B Inc"]),
+        2,
+        /^error: Invalid tenant name: must not contain invisible or text-direction characters \(U\+200B\)$/
+      )
     })
+  })
+
+  it("a name with an invisible character, stored before the rule (here from SQL), is found by name and can be renamed", async () => {
+    const { tenantId } = await createTenant("stark")
+    const hidden = "sta\u200Brk"
+    await withConnection(database.url, (db) =>
+      db.query(sql`UPDATE control_plane.tenants SET name = ${hidden} WHERE tenant_id = ${tenantId}`))
+    const shown = await cli.run(["tenants", "show", hidden, "--json"])
+    expect(shown.code, shown.stderr).toBe(0)
+    expect(JSON.parse(shown.stdout)).toMatchObject({ tenantId, name: hidden })
+    const renamed = await cli.run(["tenants", "rename", hidden, "Stark", "--json"])
+    expect(renamed.code, renamed.stderr).toBe(0)
+    expect(JSON.parse(renamed.stdout)).toMatchObject({ tenantId, name: "Stark" })
   })
 
   it("set-status changes the status as the lifecycle allows; an unknown status changes nothing", async () => {

@@ -141,12 +141,14 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
                                WHERE tenant_id = ${first.tenant.tenantId}`)
             await db.query(sql`DELETE FROM control_plane.tenant_databases WHERE id = ${first.database.id}`)
           }))
+        // Suspended meanwhile: the re-run registers its database and leaves it suspended, not resumed.
+        yield* (yield* Tenants).setStatus(first.tenant.tenantId, "suspended")
         const again = yield* provisioning.provision({ name, environment: "staging", server, namePrefix: prefix })
         assert.deepStrictEqual(again.ran, ["register", "create_role_and_database", "migrate", "seed", "activate"])
         assert.notStrictEqual(again.database.id, first.database.id)
         assert.strictEqual(again.database.databaseName, first.database.databaseName)
         assert.strictEqual(again.database.status, "active")
-        assert.strictEqual(again.tenant.status, "active")
+        assert.strictEqual(again.tenant.status, "suspended")
         const newUrl = yield* (yield* TenantDatabases).reveal(again.database.id)
         assert.isTrue((yield* connectAs(newUrl)).ok)
         // The role's password is the new record's (this server trusts local logins, so it is read, not tried).
@@ -309,6 +311,11 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
 
         const badName = yield* Effect.flip(provisioning.provision({ name: " padded ", environment: "production", namePrefix: prefix }))
         assert.strictEqual(badName._tag, "InvalidInput")
+        const hiddenName = yield* Effect.flip(provisioning.provision({ name: `${tenantName("x")}\u202E`, environment: "production", namePrefix: prefix }))
+        assert.strictEqual(
+          hiddenName.message,
+          'Invalid tenant to provision: must not contain invisible or text-direction characters (U+202E)\n  at ["name"]'
+        )
         const badEnvironment = yield* Effect.flip(provisioning.provision({ name: tenantName("x"), environment: "moon" as never }))
         assert.strictEqual(badEnvironment._tag, "InvalidInput")
 

@@ -46,7 +46,7 @@ import {
   DatabaseServerNotFound,
   DatabaseServers,
   Db,
-  type DbError,
+  DbError,
   type IllegalTransition,
   InvalidInput,
   type SystemTenantProtected,
@@ -181,6 +181,10 @@ const stepsAfter = (step: ProvisioningStep): ReadonlyArray<ProvisioningStep> =>
   provisioningSteps.slice(provisioningSteps.indexOf(step) + 1)
 
 const isUuid = Schema.is(Schema.String.check(Schema.isUUID()))
+
+/** The server could not be reached, or the connection was lost. */
+const unreachable = (error: unknown): boolean =>
+  error instanceof DbError && error.reason._tag === "ConnectionError"
 
 /**
  * Lookups of rows this fiber's tenant lock and the foreign keys keep in place
@@ -330,7 +334,9 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
             }).pipe(Effect.scoped),
             activate: db.transaction(Effect.gen(function*() {
               yield* databases.setStatus(databaseId!, "active")
-              yield* tenants.setStatus(tenant.tenantId, "active")
+              // A new tenant is pending; one that was active, suspended or deactivated before its
+              // database was registered again (a repaired record) keeps its status.
+              if (tenant.status === "pending") yield* tenants.setStatus(tenant.tenantId, "active")
               yield* onStep({ step: "activate", phase: "done" })
               yield* recordStep(tenant.tenantId, "activate", sql`, completed_at = now()`)
             }))
@@ -508,7 +514,10 @@ export class Provisioning extends Context.Service<Provisioning, ProvisioningServ
             yield* Effect.scoped(Effect.gen(function*() {
               const admin = yield* dbOn(yield* servers.revealAdmin(server.id))
               yield* dropRoleAndDatabase(admin, names)
-            })).pipe(Effect.catch((error) => failed(error, server.name)))
+            })).pipe(
+              // Only a server that cannot be reached may be gone for good (and --keep-database the way out).
+              Effect.catch((error) => failed(error, unreachable(error) ? server.name : undefined))
+            )
           }
           // The records go last, together: the provisioning record first, as its foreign keys
           // keep the database record and the tenant while it exists.

@@ -107,8 +107,8 @@ export class DatabaseProvisioned extends Schema.TaggedError<DatabaseProvisioned>
   tenant: Schema.String
 }) {
   override get message(): string {
-    return `Database ${this.database} is the database of provisioned tenant ${JSON.stringify(this.tenant)}: ` +
-      "remove it with `tenants deprovision`, which also drops the database and its role"
+    return `Database ${this.database} is the database of provisioned tenant ${JSON.stringify(this.tenant)} and goes only with it: ` +
+      "`tenants deprovision` removes the tenant and drops the database and its role"
   }
 }
 
