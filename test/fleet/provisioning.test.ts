@@ -13,7 +13,7 @@ import { Tenants } from "../../src/services/Tenants.ts"
 import { sql } from "../../src/db/Db.ts"
 import { Provisioning } from "../../cli/src/fleet/Provisioning.ts"
 import { startFaultyProxy } from "../support/faultyProxy.ts"
-import { adminUrl, withConnection } from "../support/testDatabase.ts"
+import { adminUrl, createTestDatabase, withConnection } from "../support/testDatabase.ts"
 import { addLocalServer, controlPlaneRows, Fixture, provisioningLayer, tenantName } from "./support.ts"
 
 /** Registers the local server under a unique name. */
@@ -262,6 +262,30 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
         )
         assert.deepStrictEqual(onServer, [{ databases: 1, roles: 1 }])
       }).pipe(Effect.scoped))
+
+    it.effect("a drop that fails on a server that answers (here its admin database is gone) stops without suggesting --keep-database", () =>
+      Effect.gen(function*() {
+        const { prefix } = yield* Fixture
+        const provisioning = yield* Provisioning
+        // The server's admin connection string names a database of its own, dropped once the tenant is provisioned.
+        const adminDatabase = yield* Effect.promise(() => createTestDatabase("admin_gone"))
+        const server = yield* (yield* DatabaseServers).add({
+          name: tenantName("answering"),
+          host: "127.0.0.1",
+          port: Number(new URL(adminUrl()).port || 5432),
+          adminConnectionString: Redacted.make(adminDatabase.url),
+          maxDatabases: 5
+        })
+        const provisioned = yield* provisioning.provision({ name: tenantName("kept-back"), environment: "development", server: server.id, namePrefix: prefix })
+        yield* Effect.promise(() =>
+          withConnection(adminUrl(), (db) => db.query(sql`DROP DATABASE ${sql.ident(adminDatabase.name)} WITH (FORCE)`)))
+        const stopped = yield* Effect.flip(provisioning.deprovision(provisioned.tenant.tenantId))
+        assert.strictEqual(stopped._tag, "DeprovisioningFailed")
+        assert.match(
+          stopped.message,
+          new RegExp(`^Deprovisioning tenant "${provisioned.tenant.name}" stopped: Database error: the database the connection string names does not exist on the server; run the same command again to finish$`)
+        )
+      }))
 
     it.effect("bad input is a typed error in one sentence and writes nothing: unknown, drained or full server, no room anywhere, too long a name", () =>
       Effect.gen(function*() {
