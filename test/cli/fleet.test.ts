@@ -7,7 +7,7 @@
  */
 import { sql } from "@databases/pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { dropByPrefix, newKeyRing, newNamePrefix } from "../fleet/support.ts"
+import { databasesAndRolesNamed, dropByPrefix, newKeyRing, newNamePrefix } from "../fleet/support.ts"
 import { adminUrl, createMigratedTestDatabase, type TestDatabase, withConnection } from "../support/testDatabase.ts"
 import { expectOneErrorLine, expectUnchanged, makeCli } from "./harness.ts"
 
@@ -188,9 +188,6 @@ describe("fleet", () => {
       `Deprovisioned tenant "hooli" (${made.tenant.tenantId}): removed its records; database and role ${made.database.databaseName} are still on server pg-local.\n`
     )
     expectOneErrorLine(await cli.run(["tenants", "show", "hooli"]), 1, /No tenant is named "hooli"/)
-    const onServer = await withConnection(adminUrl(), (db) =>
-      db.query(sql`SELECT (SELECT count(*)::int FROM pg_database WHERE datname = ${made.database.databaseName}) AS databases,
-                          (SELECT count(*)::int FROM pg_roles WHERE rolname = ${made.database.databaseName}) AS roles`))
-    expect(onServer).toEqual([{ databases: 1, roles: 1 }])
+    expect(await databasesAndRolesNamed(made.database.databaseName)).toEqual([{ databases: 1, roles: 1 }])
   })
 })

@@ -14,7 +14,7 @@ import { sql } from "../../src/db/Db.ts"
 import { Provisioning } from "../../cli/src/fleet/Provisioning.ts"
 import { startFaultyProxy } from "../support/faultyProxy.ts"
 import { adminUrl, createTestDatabase, withConnection } from "../support/testDatabase.ts"
-import { addLocalServer, controlPlaneRows, Fixture, provisioningLayer, tenantName } from "./support.ts"
+import { addLocalServer, controlPlaneRows, databasesAndRolesNamed, Fixture, provisioningLayer, tenantName } from "./support.ts"
 
 /** Registers the local server under a unique name. */
 const addUniqueServer = (label: string, maxDatabases = 100) => addLocalServer(tenantName(label), maxDatabases)
@@ -57,6 +57,17 @@ const connectAs = (url: Redacted.Redacted<string>, database?: string) =>
     )
   })
 
+
+/** The control plane's records of the tenant: the tenant, its databases and its provisioning record. */
+const recordsOf = (controlPlaneUrl: string, tenantId: string) =>
+  Effect.promise(() =>
+    controlPlaneRows<{ n: number }>(
+      controlPlaneUrl,
+      sql`SELECT (SELECT count(*) FROM control_plane.tenants WHERE tenant_id = ${tenantId})
+               + (SELECT count(*) FROM control_plane.tenant_databases WHERE tenant_id = ${tenantId})
+               + (SELECT count(*) FROM control_plane.tenant_provisioning WHERE tenant_id = ${tenantId}) AS n`
+    )
+  ).pipe(Effect.map((rows) => Number(rows[0]!.n)))
 
 it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisioning", (it) => {
   it.layer(provisioningLayer)((it) => {
@@ -193,21 +204,9 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
           database: provisioned.database.databaseName,
           dropped: true
         })
-        const onServer = yield* Effect.promise(() =>
-          withConnection(adminUrl(), (db) =>
-            db.query(sql`SELECT (SELECT count(*)::int FROM pg_database WHERE datname = ${removed.database}) AS databases,
-                                (SELECT count(*)::int FROM pg_roles WHERE rolname = ${removed.database}) AS roles`))
-        )
+        const onServer = yield* Effect.promise(() => databasesAndRolesNamed(removed.database))
         assert.deepStrictEqual(onServer, [{ databases: 0, roles: 0 }])
-        const records = yield* Effect.promise(() =>
-          controlPlaneRows<{ n: number }>(
-            controlPlane.url,
-            sql`SELECT (SELECT count(*) FROM control_plane.tenants WHERE tenant_id = ${removed.tenantId})
-                     + (SELECT count(*) FROM control_plane.tenant_databases WHERE tenant_id = ${removed.tenantId})
-                     + (SELECT count(*) FROM control_plane.tenant_provisioning WHERE tenant_id = ${removed.tenantId}) AS n`
-          )
-        )
-        assert.strictEqual(Number(records[0]!.n), 0)
+        assert.strictEqual(yield* recordsOf(controlPlane.url, removed.tenantId), 0)
         assert.isFalse((yield* connectAs(url)).ok)
         const again = yield* Effect.flip(provisioning.deprovision(provisioned.tenant.tenantId))
         assert.strictEqual(again._tag, "TenantNotFound")
@@ -245,21 +244,9 @@ it.layer(Fixture.layer("provisioning"), { timeout: "180 seconds" })("Provisionin
           database: provisioned.database.databaseName,
           dropped: false
         })
-        const records = yield* Effect.promise(() =>
-          controlPlaneRows<{ n: number }>(
-            controlPlane.url,
-            sql`SELECT (SELECT count(*) FROM control_plane.tenants WHERE tenant_id = ${removed.tenantId})
-                     + (SELECT count(*) FROM control_plane.tenant_databases WHERE tenant_id = ${removed.tenantId})
-                     + (SELECT count(*) FROM control_plane.tenant_provisioning WHERE tenant_id = ${removed.tenantId}) AS n`
-          )
-        )
-        assert.strictEqual(Number(records[0]!.n), 0)
+        assert.strictEqual(yield* recordsOf(controlPlane.url, removed.tenantId), 0)
         // Kept: still on the server (the fixture drops its databases and roles at the end).
-        const onServer = yield* Effect.promise(() =>
-          withConnection(adminUrl(), (db) =>
-            db.query(sql`SELECT (SELECT count(*)::int FROM pg_database WHERE datname = ${removed.database}) AS databases,
-                                (SELECT count(*)::int FROM pg_roles WHERE rolname = ${removed.database}) AS roles`))
-        )
+        const onServer = yield* Effect.promise(() => databasesAndRolesNamed(removed.database))
         assert.deepStrictEqual(onServer, [{ databases: 1, roles: 1 }])
       }).pipe(Effect.scoped))
 

@@ -140,6 +140,12 @@ export const addLocalServer = (name: string, maxDatabases = 100) =>
     })
   })
 
+/** How many databases and roles named `name` the local server has (a provisioned tenant's database and role share it). */
+export const databasesAndRolesNamed = (name: string) =>
+  withConnection(adminUrl(), (db) =>
+    db.query(sql`SELECT (SELECT count(*)::int FROM pg_database WHERE datname = ${name}) AS databases,
+                        (SELECT count(*)::int FROM pg_roles WHERE rolname = ${name}) AS roles`))
+
 /** A unique tenant name for one test. */
 export const tenantName = (label: string): string => `${label}-${randomBytes(3).toString("hex")}`
 
