@@ -48,8 +48,7 @@ import { Db } from "../src/db/Db.ts"
 import { withMigratedDatabases } from "./support/migratedDatabases.ts"
 import { TenantConnections } from "../src/services/TenantConnections.ts"
 import { lookupTenant } from "../src/services/TenantConnections/lookup.ts"
-import { TenantPoolFactory } from "../src/services/TenantConnections/pools.ts"
-import { registerTenants } from "../test/support/tenantFleet.ts"
+import { recordingPoolFactory, registerTenants } from "../test/support/tenantFleet.ts"
 import { runBenchmark } from "./support/runBenchmark.ts"
 import { median, percentile } from "./support/stats.ts"
 
@@ -130,12 +129,7 @@ const main = (): Promise<boolean> =>
     CONTROL_PLANE_RESOLVE_TTL_MS: "3600000"
   }
   // The tenant pools withTenant makes, as made (the driver's own constructor).
-  const tenantPools: Array<ConnectionPool> = []
-  const recordingPools = Layer.succeed(TenantPoolFactory, (config) => {
-    const pool = pg.default(config)
-    tenantPools.push(pool)
-    return pool
-  })
+  const { made: tenantPools, layer: recordingPools } = recordingPoolFactory()
   const runtime = ManagedRuntime.make(
     ControlPlane.layer.pipe(Layer.provide(Layer.merge(ConfigProvider.layer(ConfigProvider.fromUnknown(env)), recordingPools)))
   )
@@ -153,7 +147,7 @@ const main = (): Promise<boolean> =>
     while (!(await runtime.runPromise(connections.stats())).listening) await new Promise((r) => setTimeout(r, 10))
     await runtime.runPromise(connections.resolve(tenant.name))
     if (tenantPools.length !== 1) throw new Error(`expected one tenant pool, found ${tenantPools.length}`)
-    const bare = tenantPools[0]!
+    const bare = tenantPools[0]!.pool
 
     // 1. cached resolve against the uncached lookup.
     const resolveCached = () =>

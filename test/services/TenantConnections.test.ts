@@ -12,7 +12,7 @@
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import pg, { sql } from "@databases/pg"
-import type { ConnectionPool, ConnectionPoolConfig } from "@databases/pg"
+import type { ConnectionPool } from "@databases/pg"
 import { ConfigProvider, Deferred, Effect, Exit, Fiber, Layer, ManagedRuntime, Metric, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ConnectionStringCrypto } from "../../src/crypto/ConnectionStringCrypto.ts"
@@ -27,7 +27,7 @@ import { tenantPoolApplicationName, TenantPoolFactory } from "../../src/services
 import { testKeyRing } from "../cli/harness.ts"
 import { createMigratedTestDatabase, type TestDatabase } from "../support/testDatabase.ts"
 import { startFaultyProxy } from "../support/faultyProxy.ts"
-import { createTenantDatabases, envelopeFor, type Fleet, registerTenants } from "../support/tenantFleet.ts"
+import { createTenantDatabases, envelopeFor, type Fleet, recordingPoolFactory, registerTenants } from "../support/tenantFleet.ts"
 
 let controlPlane: TestDatabase
 let fleet: Fleet
@@ -140,12 +140,7 @@ describe("withTenant", () => {
   })
 
   it("pools are made by TenantPoolFactory: one per tenant database, of CONTROL_PLANE_TENANT_POOL_MAX, closed with the layer", async () => {
-    const made: Array<{ config: ConnectionPoolConfig; pool: ConnectionPool }> = []
-    const recording = Layer.succeed(TenantPoolFactory, (config) => {
-      const pool = pg.default(config)
-      made.push({ config, pool })
-      return pool
-    })
+    const { made, layer: recording } = recordingPoolFactory()
     const r = makeRuntime({}, recording)
     try {
       const [a, b] = [await newTenant("factory-a", 0), await newTenant("factory-b", 1)]

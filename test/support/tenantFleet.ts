@@ -6,8 +6,10 @@
  */
 import { randomBytes, randomUUID } from "node:crypto"
 import pg, { sql } from "@databases/pg"
-import { Effect, Redacted } from "effect"
+import type { ConnectionPool, ConnectionPoolConfig } from "@databases/pg"
+import { Effect, Layer, Redacted } from "effect"
 import type { ConnectionStringCrypto } from "../../src/crypto/ConnectionStringCrypto.ts"
+import { TenantPoolFactory } from "../../src/services/TenantConnections/pools.ts"
 import { adminUrl, siblingUrl, withConnection } from "./testDatabase.ts"
 
 export interface TenantDatabase {
@@ -103,3 +105,17 @@ export const registerTenants = (
       UPDATE control_plane.tenants SET status = 'active' WHERE tenant_id = ANY(${tenants.map((t) => t.tenantId)}::uuid[])`)
     return tenants
   })
+
+/**
+ * TenantPoolFactory as the layer has it (the driver's own constructor), with
+ * every pool it makes recorded in `made`, with its options, in order.
+ */
+export const recordingPoolFactory = () => {
+  const made: Array<{ readonly config: ConnectionPoolConfig; readonly pool: ConnectionPool }> = []
+  const layer = Layer.succeed(TenantPoolFactory, (config) => {
+    const pool = pg.default(config)
+    made.push({ config, pool })
+    return pool
+  })
+  return { made, layer }
+}
